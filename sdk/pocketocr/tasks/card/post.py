@@ -1,0 +1,206 @@
+"""Card post-processing, pure numpy: detector maps -> oriented fields; CTC output -> number and expiry.
+
+The decoder never invents a number: it picks among the recogniser's own top candidates using the
+Luhn and length rules, and returns None when even the best candidate is not confident enough.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pre import DetMeta, FieldGeom, PreSpec
+from .rules import luhn_valid, parse_expiry, plausible_length
+
+__all__ = ["DecodeConfig", "Detected", "find_fields", "order_lines", "ctc_greedy", "ctc_candidates",
+           "choose_number", "choose_expiry", "NumberChoice"]
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    field_threshold: float = 0.5      # detector probability for a field cell
+    min_cells: int = 3                # smaller blobs are noise
+    min_field_score: float = 0.6      # mean probability of a kept component
+    max_substitutions: int = 2        # Luhn repair looks at most this many uncertain digits
+    alt_ratio: float = 0.05           # a repaired number must be at least this likely relative to greedy
+    min_confidence: float = 0.35      # below this the number is withheld (None)
+    review_confidence: float = 0.85   # below this, or after a repair, the result needs review
+
+
+@dataclass(frozen=True)
+class Detected:
+    kind: str                          # "number" or "expiry"
+    geom: FieldGeom                    # source pixels
+    score: float
+
+
+def _components(mask: np.ndarray) -> list[np.ndarray]:
+    """8-connected components of a small boolean map, as (K, 2) arrays of (row, col)."""
+    h, w = mask.shape
+    seen = np.zeros_like(mask, dtype=bool)
+    comps = []
+    for r0, c0 in zip(*np.nonzero(mask)):
+        if seen[r0, c0]:
+            continue
+        stack, pts = [(r0, c0)], []
+        seen[r0, c0] = True
+        while stack:
+            r, c = stack.pop()
+            pts.append((r, c))
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < h and 0 <= cc < w and mask[rr, cc] and not seen[rr, cc]:
+                        seen[rr, cc] = True
+                        stack.append((rr, cc))
+        comps.append(np.asarray(pts))
+    return comps
+
+
+def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfig = DecodeConfig()) -> list[Detected]:
+    """Detector output (5, h, w) -> fields in source pixels.
+
+    Channels: 0 number-line probability, 1 expiry probability, 2 field height / height_unit,
+    3-4 reading direction (cos, sin).
+    """
+    out: list[Detected] = []
+    stride = spec.det_stride
+    for ch, kind in ((0, "number"), (1, "expiry")):
+        prob = maps[ch]
+        for pts in _components(prob > cfg.field_threshold):
+            if len(pts) < cfg.min_cells:
+                continue
+            rows, cols = pts[:, 0], pts[:, 1]
+            p = prob[rows, cols]
+            score = float(p.mean())
+            if score < cfg.min_field_score:
+                continue
+            d = np.array([maps[3][rows, cols] @ p, maps[4][rows, cols] @ p])
+            nrm = float(np.hypot(*d))
+            ux, uy = (d / nrm) if nrm > 1e-6 else (1.0, 0.0)
+            xy = np.stack([(cols + 0.5) * stride, (rows + 0.5) * stride], 1).astype(np.float64)
+            along = xy @ np.array([ux, uy])
+            across = xy @ np.array([-uy, ux])
+            a0, a1 = along.min() - stride / 2, along.max() + stride / 2
+            height = float(np.median(maps[2][rows, cols])) * spec.height_unit
+            height = max(height, stride * 0.75)
+            c_along, c_across = (a0 + a1) / 2, float(np.average(across, weights=p))
+            cx = c_along * ux - c_across * uy
+            cy = c_along * uy + c_across * ux
+            s = meta.scale
+            out.append(Detected(kind, FieldGeom(cx / s, cy / s, float(ux), float(uy), (a1 - a0) / s, height / s), score))
+    return out
+
+
+def order_lines(fields: list[Detected]) -> list[Detected]:
+    """Number pieces in reading order: lines top to bottom (relative to the text), pieces left to right."""
+    if not fields:
+        return []
+    ux = float(np.mean([f.geom.ux for f in fields]))
+    uy = float(np.mean([f.geom.uy for f in fields]))
+    n = math.hypot(ux, uy) or 1.0
+    ux, uy = ux / n, uy / n
+    h = float(np.median([f.geom.height for f in fields]))
+    keyed = sorted(fields, key=lambda f: f.geom.cx * -uy + f.geom.cy * ux)
+    lines: list[list[Detected]] = []
+    for f in keyed:
+        across = f.geom.cx * -uy + f.geom.cy * ux
+        if lines and abs(across - (lines[-1][0].geom.cx * -uy + lines[-1][0].geom.cy * ux)) < 0.6 * h:
+            lines[-1].append(f)
+        else:
+            lines.append([f])
+    return [f for line in lines for f in sorted(line, key=lambda f: f.geom.cx * ux + f.geom.cy * uy)]
+
+
+def ctc_greedy(probs: np.ndarray, vocab: str) -> tuple[str, list[float], list[np.ndarray]]:
+    """Best-path CTC decode of (T, C) probabilities (class 0 = blank).
+
+    Returns the text, the probability of each emitted character, and for each emitted character the
+    class distribution at its most confident frame (used to propose substitutions).
+    """
+    best = probs.argmax(1)
+    text, confs, dists = [], [], []
+    prev = 0
+    for t, k in enumerate(best):
+        if k != 0 and k != prev:
+            text.append(vocab[k - 1])
+            confs.append(float(probs[t, k]))
+            dists.append(probs[t])
+        elif k != 0 and k == prev and probs[t, k] > confs[-1]:
+            confs[-1], dists[-1] = float(probs[t, k]), probs[t]
+        prev = k
+    return "".join(text), confs, dists
+
+
+def ctc_candidates(text: str, confs: list[float], dists: list[np.ndarray], vocab: str, max_subs: int,
+                   limit: int = 64) -> list[tuple[str, float]]:
+    """Greedy text plus variants with up to `max_subs` substitutions at the least certain characters,
+    each with its probability relative to the greedy text (1.0 for greedy), most likely first."""
+    if not text:
+        return []
+    order = np.argsort(confs)[: max(1, min(len(confs), 6))]
+    options = []  # per uncertain position: list of (char, ratio)
+    for i in order:
+        dist = dists[i]
+        alts = []
+        for k in np.argsort(dist)[::-1][:3]:
+            if k == 0 or vocab[k - 1] == text[i]:
+                continue
+            alts.append((vocab[k - 1], float(dist[k]) / max(confs[i], 1e-9)))
+        options.append((int(i), alts))
+    cands = {text: 1.0}
+    frontier = [(-1.0, text, 0, 0)]
+    while frontier and len(cands) < limit:
+        neg, t, start, nsub = heapq.heappop(frontier)
+        if nsub >= max_subs:
+            continue
+        for j in range(start, len(options)):
+            pos, alts = options[j]
+            for ch, ratio in alts:
+                nt = t[:pos] + ch + t[pos + 1:]
+                score = -neg * ratio
+                if nt not in cands and score > 1e-4:
+                    cands[nt] = score
+                    heapq.heappush(frontier, (-score, nt, j + 1, nsub + 1))
+    return sorted(cands.items(), key=lambda kv: -kv[1])
+
+
+@dataclass(frozen=True)
+class NumberChoice:
+    number: str | None
+    confidence: float
+    repaired: bool
+    needs_review: bool
+
+
+def choose_number(text: str, confs: list[float], dists: list[np.ndarray], vocab: str,
+                  cfg: DecodeConfig = DecodeConfig()) -> NumberChoice:
+    """Pick the number from the recogniser's candidates with the Luhn and length rules."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    keep = [i for i, ch in enumerate(text) if ch.isdigit()]
+    confs = [confs[i] for i in keep]
+    dists = [dists[i] for i in keep]
+    if not digits:
+        return NumberChoice(None, 0.0, False, True)
+    conf = float(min(confs))
+    if luhn_valid(digits) and plausible_length(digits):
+        ok = conf >= cfg.min_confidence
+        return NumberChoice(digits if ok else None, conf, False, conf < cfg.review_confidence or not ok)
+    for cand, ratio in ctc_candidates(digits, confs, dists, vocab, cfg.max_substitutions)[1:]:
+        if ratio < cfg.alt_ratio:
+            break
+        if cand.isdigit() and luhn_valid(cand) and plausible_length(cand):
+            return NumberChoice(cand, conf * ratio, True, True)
+    # No Luhn-valid reading nearby: specimen and test cards print such numbers, so show it only when
+    # the recogniser is sure of every digit and the length is possible.
+    sure = conf >= cfg.review_confidence and 13 <= len(digits) <= 19
+    return NumberChoice(digits if sure else None, conf, False, True)
+
+
+def choose_expiry(text: str, confs: list[float]) -> tuple[str | None, float]:
+    """Normalise the recognised expiry to MM/YY, or None."""
+    value = parse_expiry(text)
+    return value, (float(min(confs)) if confs and value else 0.0)

@@ -1,0 +1,159 @@
+"""Card pre-processing, pure numpy + Pillow: whole photo -> detector tensor, field geometry -> recogniser crop.
+
+Training, calibration, the SDK and the golden vectors for the browser all call these functions, so
+there is one definition of what the models see. Sizes come from the model's preprocessing spec.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["PreSpec", "DetMeta", "FieldGeom", "letterbox", "letterbox_canvas", "det_tensor", "crop_field", "crop_tensor", "geom_from_quad"]
+
+
+@dataclass(frozen=True)
+class PreSpec:
+    """What the card models expect; read from the model metadata (see `PreSpec.from_metadata`)."""
+
+    det_size: int = 384          # detector input is det_size x det_size RGB, letterboxed top-left
+    det_stride: int = 4          # detector output cell size, in input pixels
+    det_mean: float = 0.5        # x = (rgb / 255 - mean) / std
+    det_std: float = 0.5
+    pad_value: int = 128         # letterbox fill (grey)
+    rec_height: int = 32         # recogniser crop is rec_height x rec_width grey
+    rec_width: int = 384
+    vocab: str = "0123456789/"   # CTC classes: blank (index 0) + vocab
+    height_unit: float = 32.0    # detector height channel is field height / height_unit, in input pixels
+    pad_y: float = 0.25          # crop margins as a fraction of the field height, each side
+    pad_x: float = 0.3
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str]) -> "PreSpec":
+        kwargs = {}
+        for f in cls.__dataclass_fields__.values():
+            key = f"pre.{f.name}"
+            if key in meta:
+                kwargs[f.name] = type(f.default)(meta[key])
+        return cls(**kwargs)
+
+    def to_metadata(self) -> dict[str, str]:
+        return {f"pre.{k}": str(getattr(self, k)) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class DetMeta:
+    scale: float                 # input pixels per source pixel
+    src_size: tuple[int, int]    # (width, height) of the source image
+
+
+@dataclass(frozen=True)
+class FieldGeom:
+    """An oriented text field in source pixels: centre, reading direction, length and height."""
+
+    cx: float
+    cy: float
+    ux: float                    # unit reading direction (ux, uy); "down" is (-uy, ux)
+    uy: float
+    length: float
+    height: float
+
+    def quad(self) -> list[tuple[float, float]]:
+        """Corners tl, tr, br, bl in source pixels."""
+        hl, hh = self.length / 2, self.height / 2
+        nx, ny = -self.uy, self.ux
+        return [(self.cx - self.ux * hl - nx * hh, self.cy - self.uy * hl - ny * hh),
+                (self.cx + self.ux * hl - nx * hh, self.cy + self.uy * hl - ny * hh),
+                (self.cx + self.ux * hl + nx * hh, self.cy + self.uy * hl + ny * hh),
+                (self.cx - self.ux * hl + nx * hh, self.cy - self.uy * hl + ny * hh)]
+
+    def box(self) -> tuple[float, float, float, float]:
+        """Axis-aligned box (x1, y1, x2, y2) around the field."""
+        q = np.asarray(self.quad())
+        return (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+
+    def flipped(self) -> "FieldGeom":
+        return FieldGeom(self.cx, self.cy, -self.ux, -self.uy, self.length, self.height)
+
+
+def letterbox_canvas(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, DetMeta]:
+    """Resize the long side to det_size and pad bottom/right: (S, S, 3) uint8 and the scale."""
+    s = spec.det_size
+    w, h = img.size
+    scale = s / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    small = img.convert("RGB").resize((nw, nh), Image.BILINEAR)
+    canvas = np.full((s, s, 3), spec.pad_value, np.uint8)
+    canvas[:nh, :nw] = np.asarray(small)
+    return canvas, DetMeta(scale, (w, h))
+
+
+def det_tensor(canvases: np.ndarray, spec: PreSpec) -> np.ndarray:
+    """(N, S, S, 3) uint8 -> (N, 3, S, S) float32 normalised detector input."""
+    x = (canvases.astype(np.float32) / 255.0 - spec.det_mean) / spec.det_std
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def letterbox(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, DetMeta]:
+    """RGB PIL image -> (1, 3, S, S) float32 detector input and the scale to map results back."""
+    canvas, meta = letterbox_canvas(img, spec)
+    return det_tensor(canvas[None], spec), meta
+
+
+def crop_field(gray: Image.Image, g: FieldGeom, spec: PreSpec) -> np.ndarray:
+    """Cut an oriented field out of a greyscale image -> (rec_height, rec_width) uint8.
+
+    The field plus margins is resampled to rec_height rows keeping its aspect ratio, squeezed only when
+    it would be wider than rec_width, and padded on the right with the crop's median grey.
+    """
+    H, W = spec.rec_height, spec.rec_width
+    hh = g.height * (0.5 + spec.pad_y)
+    hl = g.length / 2 + g.height * spec.pad_x
+    out_w = int(min(W, max(8, round(2 * hl / (2 * hh) * H))))
+    nx, ny = -g.uy, g.ux
+    # PIL QUAD wants the source corners upper-left, lower-left, lower-right, upper-right.
+    ul = (g.cx - g.ux * hl - nx * hh, g.cy - g.uy * hl - ny * hh)
+    ll = (g.cx - g.ux * hl + nx * hh, g.cy - g.uy * hl + ny * hh)
+    lr = (g.cx + g.ux * hl + nx * hh, g.cy + g.uy * hl + ny * hh)
+    ur = (g.cx + g.ux * hl - nx * hh, g.cy + g.uy * hl - ny * hh)
+    # Downsampling by a large factor aliases with QUAD's bilinear sampling: pre-shrink the source first.
+    shrink = (2 * hh) / H
+    src = gray
+    if shrink > 2.0:
+        f = 1.0 / (shrink / 1.5)
+        src = gray.resize((max(1, round(gray.width * f)), max(1, round(gray.height * f))), Image.BILINEAR)
+        fx, fy = src.width / gray.width, src.height / gray.height
+        ul, ll, lr, ur = [(p[0] * fx, p[1] * fy) for p in (ul, ll, lr, ur)]
+    crop = src.transform((out_w, H), Image.QUAD, (*ul, *ll, *lr, *ur), Image.BILINEAR)
+    arr = np.asarray(crop, np.uint8)
+    if out_w < W:
+        arr = np.concatenate([arr, np.full((H, W - out_w), int(np.median(arr)), np.uint8)], axis=1)
+    return arr
+
+
+def crop_tensor(crops: list[np.ndarray]) -> np.ndarray:
+    """Stack uint8 crops into the recogniser input (N, 1, H, W) float32, normalised per crop."""
+    x = np.stack(crops).astype(np.float32)[:, None]
+    mean = x.mean(axis=(1, 2, 3), keepdims=True)
+    std = x.std(axis=(1, 2, 3), keepdims=True)
+    return (x - mean) / np.maximum(std, 8.0)
+
+
+def geom_from_quad(quad) -> FieldGeom:
+    """Field geometry of a labelled quad (tl, tr, br, bl)."""
+    q = np.asarray(quad, np.float64)
+    top, bottom = q[1] - q[0], q[2] - q[3]
+    u = top + bottom
+    n = np.linalg.norm(u)
+    ux, uy = (u / n) if n > 0 else (1.0, 0.0)
+    length = (np.linalg.norm(top) + np.linalg.norm(bottom)) / 2
+    height = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
+    c = q.mean(0)
+    return FieldGeom(float(c[0]), float(c[1]), float(ux), float(uy), float(length), float(max(height, 1.0)))
+
+
+def angle_deg(g: FieldGeom) -> float:
+    return math.degrees(math.atan2(g.uy, g.ux))

@@ -1,0 +1,123 @@
+"""Turn synthetic card samples into model inputs and targets, using the SDK's own pre-processing.
+
+`build_cache` renders samples in worker processes and stores shards of
+- detector inputs: (N, S, S, 3) uint8 letterboxed photos and (N, 5, S/4, S/4) float16 targets;
+- recogniser crops: (M, 32, 384) uint8 field crops cut with jittered geometry, and their labels,
+so that training epochs cost no rendering.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import random
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from pocketocr.tasks.card.pre import FieldGeom, PreSpec, crop_field, geom_from_quad, letterbox_canvas
+
+from .synth import CardSample, make_sample
+
+__all__ = ["det_target", "jitter_geom", "sample_arrays", "build_cache", "load_cache"]
+
+
+def det_target(sample: CardSample, scale: float, spec: PreSpec) -> np.ndarray:
+    """(5, S/4, S/4) float32: number mask, expiry mask, height / unit, cos, sin (zero off-field)."""
+    n = spec.det_size // spec.det_stride
+    t = np.zeros((5, n, n), np.float32)
+    f = scale / spec.det_stride
+    fields = [(0, q) for q in sample.number_quads] + ([(1, sample.expiry_quad)] if sample.expiry_quad else [])
+    for ch, quad in fields:
+        g = geom_from_quad(quad)
+        poly = [(x * f - 0.5, y * f - 0.5) for x, y in quad]
+        m = Image.new("L", (n, n), 0)
+        # fill + outline: even a field thinner than one cell marks at least one row of cells
+        ImageDraw.Draw(m).polygon(poly, fill=1, outline=1)
+        mask = np.asarray(m, bool)
+        t[ch][mask] = 1.0
+        t[2][mask] = g.height * scale / spec.height_unit
+        t[3][mask] = g.ux
+        t[4][mask] = g.uy
+    return t
+
+
+def jitter_geom(rng: random.Random, g: FieldGeom) -> FieldGeom:
+    """Perturb a true field the way the detector errs: offsets, height and length error, small tilt."""
+    a = math.atan2(g.uy, g.ux) + math.radians(rng.gauss(0, 2.0))
+    ux, uy = math.cos(a), math.sin(a)
+    da = rng.uniform(-0.12, 0.12) * g.height + rng.uniform(-0.02, 0.02) * g.length
+    dn = rng.uniform(-0.15, 0.15) * g.height
+    return FieldGeom(g.cx + ux * da - uy * dn, g.cy + uy * da + ux * dn, ux, uy,
+                     g.length * rng.uniform(0.96, 1.08), g.height * rng.uniform(0.8, 1.3))
+
+
+def sample_arrays(seed: int, spec: PreSpec, crops_per_field: int = 2):
+    """Render one sample -> (canvas, target, [(crop, text)])."""
+    s = make_sample(seed)
+    canvas, meta = letterbox_canvas(s.image, spec)
+    target = det_target(s, meta.scale, spec)
+    rng = random.Random(seed ^ 0x5EED)
+    gray = s.image.convert("L")
+    crops = []
+    fields = list(zip(s.number_quads, s.number_lines))
+    if s.expiry_quad and s.expiry:
+        fields.append((s.expiry_quad, s.expiry))
+    for quad, text in fields:
+        g = geom_from_quad(quad)
+        for _ in range(crops_per_field):
+            crops.append((crop_field(gray, jitter_geom(rng, g), spec), text))
+    return canvas, target, crops
+
+
+def _shard(args) -> dict:
+    seeds, spec = args
+    canv, targ, crops, texts = [], [], [], []
+    for sd in seeds:
+        c, t, cr = sample_arrays(sd, spec)
+        canv.append(c)
+        targ.append(t.astype(np.float16))
+        for crop, text in cr:
+            crops.append(crop)
+            texts.append(text)
+    return {"canvas": np.stack(canv), "target": np.stack(targ), "crops": np.stack(crops),
+            "texts": np.array(texts)}
+
+
+def build_cache(out: Path, seed: int, n: int, spec: PreSpec, workers: int = 2, shard_size: int = 250,
+                progress: bool = True) -> Path:
+    """Render `n` samples (seeds seed*1_000_003 + i, as `write_dataset`) into npz shards under `out`.
+
+    Existing complete shards are kept, so an interrupted build resumes.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for k, start in enumerate(range(0, n, shard_size)):
+        path = out / f"shard_{k:04d}.npz"
+        if not path.exists():
+            seeds = [seed * 1_000_003 + i for i in range(start, min(n, start + shard_size))]
+            jobs.append((path, seeds))
+    if not jobs:
+        return out
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(len(s) for _, s in jobs), desc=f"render {out.name}", unit="img", disable=not progress)
+    ctx = mp.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        for (path, seeds), arrays in zip(jobs, pool.imap(_shard, [(s, spec) for _, s in jobs])):
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **arrays)
+            tmp.rename(path)
+            bar.update(len(seeds))
+    bar.close()
+    return out
+
+
+def load_cache(path: Path) -> dict[str, np.ndarray]:
+    shards = sorted(Path(path).glob("shard_*.npz"))
+    if not shards:
+        raise FileNotFoundError(f"no shards in {path}")
+    parts = [dict(np.load(s)) for s in shards]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

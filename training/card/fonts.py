@@ -1,0 +1,91 @@
+"""Font catalogue for the card generator.
+
+Fonts come from Debian font packages (installed by `make test`, see the Makefile's FONT_PACKAGES) and
+from matplotlib's bundled fonts. Nothing is downloaded. Missing families are skipped, so the generator
+still runs with fewer fonts, but `check_fonts()` says which are missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import random
+from pathlib import Path
+
+from PIL import ImageFont
+
+__all__ = ["FONT_GROUPS", "font_files", "load_font", "check_fonts"]
+
+_ROOTS = ["/usr/share/fonts"]
+
+# Group -> file-name globs. "farrington" has no free original: condensed bold monospace and OCR-A are
+# the closest shapes (square, evenly spaced embossing digits); the name says "-like" for that reason.
+FONT_GROUPS: dict[str, list[str]] = {
+    "ocr_a": ["OCRA.ttf", "OCRABold.ttf", "OCRACondensed.ttf"],
+    "ocr_b": ["OCRB.otf", "OCRBL.otf", "OCRBX.otf"],
+    "farrington_like": ["DejaVuSansMono-Bold.ttf", "LiberationMono-Bold.ttf", "NimbusMonoPS-Bold.otf",
+                        "FreeMonoBold.ttf", "Inconsolata.otf", "JetBrainsMono-ExtraBold.ttf",
+                        "RobotoCondensed-Bold.ttf", "OCRACondensed.ttf"],
+    "sans": ["DejaVuSans.ttf", "DejaVuSansCondensed.ttf", "LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf",
+             "Roboto-Regular.ttf", "Roboto-Medium.ttf", "Roboto-Light.ttf", "RobotoCondensed-Regular.ttf",
+             "Lato-Regular.ttf", "Lato-Bold.ttf", "Lato-Light.ttf", "OpenSans-Regular.ttf", "OpenSans-Semibold.ttf",
+             "OpenSans-CondLight.ttf", "Carlito-Regular.ttf", "FreeSans.ttf", "NimbusSans-Regular.otf",
+             "URWGothic-Book.otf", "NimbusSansNarrow-Regular.otf", "DejaVuSans-ExtraLight.ttf"],
+    "serif": ["DejaVuSerif.ttf", "LiberationSerif-Regular.ttf", "Caladea-Regular.ttf", "FreeSerif.ttf",
+              "NimbusRoman-Regular.otf", "C059-Roman.otf", "P052-Roman.otf", "URWBookman-Light.otf"],
+    "mono": ["DejaVuSansMono.ttf", "LiberationMono-Regular.ttf", "FreeMono.ttf", "Hack-Regular.ttf",
+             "JetBrainsMono-Regular.ttf", "JetBrainsMono-Light.ttf", "NimbusMonoPS-Regular.otf",
+             "CourierPrime-Regular.ttf"],
+    "hangul": ["NanumGothic.ttf", "NanumGothicBold.ttf", "NanumMyeongjo.ttf", "NanumBarunGothic.ttf",
+               "NanumSquareR.ttf"],
+    "cjk": ["wqy-microhei.ttc"],
+}
+_MATPLOTLIB = {"sans": ["DejaVuSans.ttf"], "serif": ["cmr10.ttf", "STIXGeneral.ttf"], "mono": ["cmtt10.ttf"]}
+
+
+@functools.lru_cache(maxsize=None)
+def _index() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for root in _ROOTS:
+        for path in glob.glob(os.path.join(root, "**", "*.[ot]t[fc]"), recursive=True):
+            found.setdefault(os.path.basename(path), path)
+    try:  # matplotlib ships DejaVu, STIX and Computer Modern; optional
+        import matplotlib
+
+        mpl = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+        for path in mpl.glob("*.ttf"):
+            found.setdefault(path.name, str(path))
+    except ImportError:
+        pass
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def font_files(group: str) -> tuple[str, ...]:
+    """Paths of the installed fonts in `group`."""
+    idx = _index()
+    names = FONT_GROUPS[group] + _MATPLOTLIB.get(group, [])
+    return tuple(idx[n] for n in names if n in idx)
+
+
+@functools.lru_cache(maxsize=4096)
+def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def pick_font(rng: random.Random, groups: list[str], size: int) -> tuple[ImageFont.FreeTypeFont, str]:
+    """A random installed font from the first groups that have any; falls back to DejaVu/PIL default."""
+    choices = [p for g in groups for p in font_files(g)]
+    if not choices:
+        choices = list(font_files("sans")) + list(font_files("mono"))
+    if not choices:
+        raise RuntimeError("no fonts found for the card generator: install the Debian font packages "
+                           "listed in the Makefile (make fonts)")
+    path = rng.choice(choices)
+    return load_font(path, size), path
+
+
+def check_fonts() -> dict[str, int]:
+    """How many fonts of each group are installed (0 means the generator is less varied)."""
+    return {g: len(font_files(g)) for g in FONT_GROUPS}

@@ -1,0 +1,91 @@
+"""The two card networks, conv-only so they convert to TFLite and quantize to int8 cleanly.
+
+- `CardDet`: whole photo (letterboxed 384x384 RGB) -> 5 maps at stride 4: number-line and expiry
+  probability, field height, reading direction (cos, sin). A tiny MobileNet-style FPN.
+- `CardRec`: a 32x384 grey field crop -> (T=96, 12) CTC class probabilities (blank + 0-9 + "/").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["CardDet", "CardRec", "ARCHS"]
+
+
+def _cbr(ci: int, co: int, k=3, s=1, g=1, p=None) -> nn.Sequential:
+    if p is None:
+        p = (k // 2) if isinstance(k, int) else tuple(x // 2 for x in k)
+    return nn.Sequential(nn.Conv2d(ci, co, k, s, p, groups=g, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True))
+
+
+class _DS(nn.Module):
+    """Depthwise-separable block with a residual when shapes allow."""
+
+    def __init__(self, ci: int, co: int, s: int = 1):
+        super().__init__()
+        self.dw = _cbr(ci, ci, 3, s, g=ci)
+        self.pw = _cbr(ci, co, 1)
+        self.res = s == 1 and ci == co
+
+    def forward(self, x):
+        y = self.pw(self.dw(x))
+        return x + y if self.res else y
+
+
+class CardDet(nn.Module):
+    def __init__(self, width: float = 1.0):
+        super().__init__()
+        c = [int(v * width) for v in (16, 32, 48, 64, 96)]
+        self.stem = _cbr(3, c[0], 3, 2)                                      # /2
+        self.s1 = nn.Sequential(_DS(c[0], c[1], 2), _DS(c[1], c[1]))         # /4
+        self.s2 = nn.Sequential(_DS(c[1], c[2], 2), _DS(c[2], c[2]))         # /8
+        self.s3 = nn.Sequential(_DS(c[2], c[3], 2), _DS(c[3], c[3]), _DS(c[3], c[3]))  # /16
+        self.s4 = nn.Sequential(_DS(c[3], c[4], 2), _DS(c[4], c[4]), _DS(c[4], c[4]))  # /32
+        f = 32
+        self.lat = nn.ModuleList([_cbr(ci, f, 1) for ci in (c[1], c[2], c[3], c[4])])
+        self.head = nn.Sequential(_cbr(f, f, 3), _cbr(f, f, 3), nn.Conv2d(f, 5, 1))
+
+    def forward(self, x, raw: bool = False):
+        x = self.stem(x)
+        f1 = self.s1(x)
+        f2 = self.s2(f1)
+        f3 = self.s3(f2)
+        f4 = self.s4(f3)
+        p = self.lat[3](f4)
+        p = self.lat[2](f3) + F.interpolate(p, scale_factor=2.0, mode="nearest")
+        p = self.lat[1](f2) + F.interpolate(p, scale_factor=2.0, mode="nearest")
+        p = self.lat[0](f1) + F.interpolate(p, scale_factor=2.0, mode="nearest")
+        y = self.head(p)
+        if raw:  # training uses logits for a stable BCE
+            return y
+        # Activations live inside the model so every backend returns ready-to-use maps.
+        prob = torch.sigmoid(y[:, 0:2])
+        height = F.softplus(y[:, 2:3])
+        direction = torch.tanh(y[:, 3:5])
+        return torch.cat([prob, height, direction], 1)
+
+
+class CardRec(nn.Module):
+    def __init__(self, n_classes: int = 12, width: float = 1.0):
+        super().__init__()
+        c = [int(v * width) for v in (16, 32, 48, 64, 96)]
+        self.body = nn.Sequential(
+            _cbr(1, c[0]), nn.MaxPool2d(2),                        # 16 x 192
+            _cbr(c[0], c[1]), nn.MaxPool2d(2),                     # 8 x 96
+            _cbr(c[1], c[2]), _cbr(c[2], c[2]), nn.MaxPool2d((2, 1)),  # 4 x 96
+            _cbr(c[2], c[3]), nn.MaxPool2d((2, 1)),                # 2 x 96
+            _cbr(c[3], c[4], (2, 3), p=(0, 1)),                    # 1 x 96
+            _cbr(c[4], c[4], (1, 5)), _cbr(c[4], c[4], (1, 5)),
+        )
+        self.cls = nn.Conv2d(c[4], n_classes, 1)
+
+    def forward(self, x):
+        """(N, 1, 32, W) -> (N, W/4, C) log-probabilities."""
+        y = self.cls(self.body(x))          # (N, C, 1, T)
+        y = y.squeeze(2).permute(0, 2, 1)   # (N, T, C)
+        return F.log_softmax(y, -1)
+
+
+ARCHS = {"card_det": CardDet, "card_rec": CardRec}

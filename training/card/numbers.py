@@ -1,0 +1,67 @@
+"""Sampling of card numbers, groupings, expiry dates and holder names for the synthetic generator."""
+
+from __future__ import annotations
+
+import random
+
+from pocketocr.tasks.card.rules import BRANDS, Brand, brand_of, default_grouping, luhn_check_digit, luhn_valid
+
+__all__ = ["sample_number", "sample_grouping", "sample_expiry", "sample_name", "NON_LUHN_RATE"]
+
+# Specimen and test cards often print numbers that fail Luhn; the model must read them as printed.
+NON_LUHN_RATE = 0.05
+# Brand mix, loosely by how often each is seen, with the long-number brands over-weighted so
+# 17–19 digit lines are learned too.
+_BRAND_WEIGHTS = {"visa": 24, "mastercard": 20, "amex": 9, "discover": 5, "jcb": 6, "unionpay": 14,
+                  "diners": 4, "maestro": 7, "mir": 4, "rupay": 3, "troy": 2}
+
+_FIRST = ["JAMES", "MARIA", "WEI", "MIN-JUN", "JOSE", "ANNA", "YUKI", "OLIVIA", "AHMED", "SOFIA", "LUCAS",
+          "HANA", "DAVID", "EMMA", "CHEN", "PRIYA", "IVAN", "FATIMA", "NOAH", "SEO-YEON", "LI", "THOMAS",
+          "AMELIA", "KENJI", "ELENA", "OMAR", "CLARA", "JI-HO", "PAULO", "ZOE", "A", "M", "J R"]
+_LAST = ["SMITH", "GARCIA", "WANG", "KIM", "SANCHEZ", "MUELLER", "TANAKA", "ROSSI", "KHAN", "SILVA", "LEE",
+         "NGUYEN", "PARK", "JOHNSON", "DUBOIS", "KOWALSKI", "IVANOV", "CHOI", "HERNANDEZ", "OKAFOR",
+         "SATO", "COHEN", "JANSEN", "MARTIN", "PATEL", "ZHANG", "LOPEZ", "BROWN", "STEPHENS", "CULLEN"]
+
+
+def _pick_brand(rng: random.Random) -> Brand:
+    names = list(_BRAND_WEIGHTS)
+    name = rng.choices(names, weights=[_BRAND_WEIGHTS[n] for n in names])[0]
+    return next(b for b in BRANDS if b.name == name)
+
+
+def sample_number(rng: random.Random) -> str:
+    """A card number with a real IIN prefix and length; Luhn-valid except NON_LUHN_RATE of the time."""
+    brand = _pick_brand(rng)
+    length = rng.choice(brand.lengths)
+    low, high = rng.choice(brand.ranges)
+    prefix = str(rng.randint(low, high))
+    body = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
+    if rng.random() < 0.08:  # test numbers such as 4242 4242 ... or 4000 1234 5678 ...: repetitive runs
+        pattern = rng.choice(["4242", "1234", "0000", "8888", "1111", "5678"])
+        body = (prefix + pattern * 5)[: length - 1]
+    number = body + luhn_check_digit(body)
+    if rng.random() < NON_LUHN_RATE:
+        last = str((int(number[-1]) + rng.randint(1, 9)) % 10)
+        number = number[:-1] + last
+        assert not luhn_valid(number)
+    return number
+
+
+def sample_grouping(rng: random.Random, number: str) -> tuple[int, ...]:
+    """How the number is printed: the brand's grouping, or sometimes ungrouped (one block)."""
+    n = len(number)
+    if rng.random() < 0.08:
+        return (n,)
+    name = brand_of(number)
+    for brand in BRANDS:
+        if brand.name == name and n in brand.groupings:
+            return rng.choice(brand.groupings[n])
+    return default_grouping(number)
+
+
+def sample_expiry(rng: random.Random) -> str:
+    return f"{rng.randint(1, 12):02d}/{rng.randint(15, 39):02d}"
+
+
+def sample_name(rng: random.Random) -> str:
+    return f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"

@@ -1,0 +1,97 @@
+"""Synthetic payment-card photos with exact labels: the card generator's public entry points.
+
+`make_sample(seed)` is a pure function of its seed, so a dataset is fixed by (base seed, count), and
+`write_dataset` writes the evaluation folder format (DEVELOPERS.md): images/ + labels.jsonl, with the
+slice keys style, scene, layout, brand and length, plus grouping and the field quads.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from pocketocr.tasks.card.rules import brand_of
+
+from .face import render_face
+from .numbers import sample_expiry, sample_grouping, sample_number
+from .scene import compose_scene
+
+__all__ = ["CardSample", "make_sample", "write_dataset", "write_grid"]
+
+
+@dataclass
+class CardSample:
+    image: Image.Image
+    number: str
+    expiry: str | None
+    grouping: tuple[int, ...]
+    number_quads: list
+    number_lines: list[str]
+    expiry_quad: list | None
+    card_quad: list
+    slices: dict
+
+
+def make_sample(seed: int, scene: str | None = None) -> CardSample:
+    """One synthetic card photo; the same seed always gives the same image and labels."""
+    rng = random.Random(seed)
+    number = sample_number(rng)
+    grouping = sample_grouping(rng, number)
+    expiry = sample_expiry(rng) if rng.random() < 0.9 else None
+    vertical = rng.random() < 0.1
+    face = render_face(rng, number, grouping, expiry, vertical=vertical)
+    image, labels = compose_scene(rng, face, kind=scene)
+    slices = {"style": face.style, "scene": labels["scene"], "layout": face.layout,
+              "brand": brand_of(number) or "other", "length": str(len(number))}
+    return CardSample(image, number, expiry, grouping, labels["number_quads"], face.number_lines, labels["expiry_quad"],
+                      labels["card_quad"], slices)
+
+
+def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True) -> Path:
+    """Write `n` samples as images/NNNNN.jpg + labels.jsonl (the evaluation folder format)."""
+    out_dir = Path(out_dir)
+    (out_dir / "images").mkdir(parents=True, exist_ok=True)
+    it = range(n)
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(it, desc=f"cards -> {out_dir}", unit="img")
+    with open(out_dir / "labels.jsonl", "w") as f:
+        for i in it:
+            s = make_sample(seed * 1_000_003 + i)
+            name = f"images/{i:05d}.jpg"
+            s.image.save(out_dir / name, quality=92)
+            row = {"file": name, "number": s.number, "expiry": s.expiry, **s.slices,
+                   "grouping": "-".join(map(str, s.grouping)), "number_quads": s.number_quads,
+                   "expiry_quad": s.expiry_quad, "card_quad": s.card_quad}
+            f.write(json.dumps(row) + "\n")
+    return out_dir
+
+
+def write_grid(path: Path, seeds: list[int], cols: int = 4, cell: tuple[int, int] = (400, 300),
+               draw_labels: bool = True) -> Path:
+    """A contact sheet of samples with their field quads drawn, for a person to look at."""
+    from PIL import ImageDraw
+
+    rows = (len(seeds) + cols - 1) // cols
+    grid = Image.new("RGB", (cols * cell[0], rows * cell[1]), "white")
+    for i, seed in enumerate(seeds):
+        s = make_sample(seed)
+        im = s.image.copy()
+        if draw_labels:
+            d = ImageDraw.Draw(im)
+            for q in s.number_quads:
+                d.polygon([tuple(p) for p in q], outline=(0, 255, 0))
+            if s.expiry_quad:
+                d.polygon([tuple(p) for p in s.expiry_quad], outline=(255, 0, 255))
+        im.thumbnail(cell)
+        grid.paste(im, ((i % cols) * cell[0], (i // cols) * cell[1]))
+        ImageDraw.Draw(grid).text(((i % cols) * cell[0] + 3, (i // cols) * cell[1] + 3),
+                                  f"{s.number} {s.expiry} {s.slices['style']}", fill=(255, 0, 0))
+    path = Path(path)
+    grid.save(path)
+    return path
