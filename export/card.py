@@ -1,0 +1,186 @@
+"""Export the card checkpoints: ONNX fp32 -> static int8 QDQ (per-channel, calibrated on synthetic photos),
+metadata inside the model, a parity gate against fp32 on the fixed synthetic validation set, model cards.
+
+`pocketocr export card --run runs/card --out sdk/pocketocr/models`
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
+from pocketocr.training.card.data import sample_arrays
+from pocketocr.training.card.models import CardDet, CardRec
+from pocketocr.zoo import sha256_of
+
+__all__ = ["export_card", "ParityError"]
+
+MAX_NUMBER_EXACT_DROP = 0.005  # int8 may lose at most 0.5 pt of number exact against fp32
+
+
+class ParityError(RuntimeError):
+    pass
+
+
+class _RecProbs(torch.nn.Module):
+    """The shipped recogniser returns probabilities, (N, T, C)."""
+
+    def __init__(self, m: CardRec):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x).exp()
+
+
+def _export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, in_name: str, out_name: str) -> None:
+    model.eval()
+    # Batch is dynamic: the example's batch of 2 keeps the exporter from baking in 1.
+    torch.onnx.export(model, (example,), str(path), input_names=[in_name], output_names=[out_name],
+                      dynamic_axes={in_name: {0: "batch"}, out_name: {0: "batch"}}, dynamo=False, opset_version=17)
+
+
+def _set_metadata(path: Path, meta: dict[str, str]) -> None:
+    m = onnx.load(str(path))
+    onnx.helper.set_model_props(m, meta)
+    onnx.save(m, str(path))
+
+
+class _Reader:
+    """onnxruntime CalibrationDataReader: one batch per get_next()."""
+
+    def __init__(self, name: str, batches: list[np.ndarray]):
+        self.name, self.it = name, iter(batches)
+
+    def get_next(self):
+        b = next(self.it, None)
+        return None if b is None else {self.name: b}
+
+
+def _quantize(fp32: Path, int8: Path, reader: _Reader) -> None:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = fp32.with_suffix(".pre.onnx")
+    quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+    quantize_static(str(pre), str(int8), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
+    pre.unlink(missing_ok=True)
+
+
+def _calibration(seed: int, n: int, spec: PreSpec) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Detector and recogniser calibration batches from synthetic photos (the real input distribution,
+    not random tensors)."""
+    canv, crops = [], []
+    for i in range(n):
+        c, _, cr = sample_arrays(seed * 1_000_003 + i, spec, crops_per_field=1)
+        canv.append(c)
+        crops.extend(x for x, _ in cr)
+    det = [det_tensor(np.stack(canv[i:i + 8]), spec) for i in range(0, len(canv), 8)]
+    rng = random.Random(seed)
+    rng.shuffle(crops)
+    rec = [crop_tensor(crops[i:i + 32]) for i in range(0, len(crops), 32)]
+    return det, rec
+
+
+def _evaluate(det: Path, rec: Path, dataset: Path) -> dict:
+    from pocketocr.eval.card import evaluate_cards
+    from pocketocr.tasks.card.predictor import CardReader
+
+    reader = CardReader(det, rec)
+    rep = evaluate_cards(reader.read, dataset, progress=True, model_version=reader.model_version)
+    rep.pop("samples")
+    return rep
+
+
+def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
+                version: str | None = None) -> dict:
+    """Export `run/card_det.pt` and `run/card_rec.pt` to int8 ONNX in `out`, with model cards.
+
+    Raises ParityError when int8 loses more than 0.5 pt of number exact against fp32.
+    """
+    from pocketocr.training.card.synth import write_dataset
+
+    run, out = Path(run), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = run / "export"
+    work.mkdir(exist_ok=True)
+    det_ck = torch.load(run / "card_det.pt", map_location="cpu", weights_only=False)
+    rec_ck = torch.load(run / "card_rec.pt", map_location="cpu", weights_only=False)
+    spec = PreSpec(**det_ck["spec"])
+    recipe = det_ck["recipe"]
+    version = version or f"card-{dt.date.today():%Y.%m.%d}-{det_ck['recipe_hash'][:7]}"
+
+    det = CardDet()
+    det.load_state_dict(det_ck["model"])
+    rec = CardRec(n_classes=len(spec.vocab) + 1)
+    rec.load_state_dict(rec_ck["model"])
+    paths = {"det": work / "card_det.fp32.onnx", "rec": work / "card_rec.fp32.onnx"}
+    _export_onnx(det, torch.zeros(2, 3, spec.det_size, spec.det_size), paths["det"], "image", "maps")
+    _export_onnx(_RecProbs(rec), torch.zeros(2, 1, spec.rec_height, spec.rec_width), paths["rec"], "crop", "probs")
+
+    base_meta = {"version": version, "task": "card", "recipe_hash": det_ck["recipe_hash"],
+                 "labels": json.dumps({"det": ["number", "expiry", "height", "cos", "sin"], "rec": ["<blank>", *spec.vocab]}),
+                 **spec.to_metadata()}
+    det_cal, rec_cal = _calibration(recipe["seed"] + 2, calib, spec)
+    int8 = {"det": work / "card_det.int8.onnx", "rec": work / "card_rec.int8.onnx"}
+    _quantize(paths["det"], int8["det"], _Reader("image", det_cal))
+    _quantize(paths["rec"], int8["rec"], _Reader("crop", rec_cal))
+    for role in ("det", "rec"):
+        for p, prec in ((paths[role], "fp32"), (int8[role], "int8")):
+            _set_metadata(p, {**base_meta, "role": role, "precision": prec, "name": f"card_{role}"})
+
+    # Parity gate on the fixed synthetic validation set (recipe seed + 1, as in training).
+    val_dir = run / f"val_dataset_s{recipe['seed'] + 1}_n{val_n or recipe['n_val']}"
+    if not (val_dir / "labels.jsonl").exists():
+        write_dataset(val_dir, val_n or recipe["n_val"], recipe["seed"] + 1)
+    m_fp32 = _evaluate(paths["det"], paths["rec"], val_dir)
+    m_int8 = _evaluate(int8["det"], int8["rec"], val_dir)
+    drop = (m_fp32["number_exact"] or 0) - (m_int8["number_exact"] or 0)
+    parity = {"fp32_number_exact": m_fp32["number_exact"], "int8_number_exact": m_int8["number_exact"],
+              "drop": drop, "max_drop": MAX_NUMBER_EXACT_DROP, "passed": drop <= MAX_NUMBER_EXACT_DROP}
+    summary = {"version": version, "parity": parity, "synthetic_val": m_int8, "synthetic_val_fp32": m_fp32}
+    (work / "export_summary.json").write_text(json.dumps(summary, indent=2))
+    if not parity["passed"]:
+        raise ParityError(f"int8 loses {drop * 100:.2f} pt of number exact against fp32 "
+                          f"(max {MAX_NUMBER_EXACT_DROP * 100:.1f} pt); see {work / 'export_summary.json'}")
+
+    shipped = {}
+    for role in ("det", "rec"):
+        ck = det_ck if role == "det" else rec_ck
+        targets = [(int8[role], "int8")] + ([(paths[role], "fp32")] if keep_fp32 else [])
+        for src, prec in targets:
+            dst = out / src.name
+            shutil.copyfile(src, dst)
+            card = {
+                "name": f"card_{role}", "task": "card", "role": role, "format": "onnx", "precision": prec,
+                "version": version, "file": dst.name, "sha256": sha256_of(dst), "size_bytes": dst.stat().st_size,
+                "architecture": "CardDet (MobileNet-style FPN, stride 4)" if role == "det" else
+                                "CardRec (conv-only CTC, 32x384 grey)",
+                "params": int(sum(v.numel() for k, v in ck["model"].items() if not k.endswith(
+                    ("running_mean", "running_var", "num_batches_tracked")))),
+                "training": {"recipe": recipe, "recipe_hash": ck["recipe_hash"], "seed": recipe["seed"],
+                             "command": "pocketocr train card && pocketocr export card",
+                             "data": "synthetic only (training/card); no real card images",
+                             "history": ck.get("history", [])},
+                "quantization": {"format": "QDQ static", "per_channel": True, "activations": "uint8",
+                                 "weights": "int8", "calibration": f"{calib} synthetic photos (seed {recipe['seed'] + 2})"},
+                "metrics": {"synthetic_val": {k: m_int8[k] for k in ("n", "number_exact", "digit_cer", "expiry_exact",
+                                                                     "needs_correction", "review_rate", "latency_ms")},
+                            "parity_vs_fp32": parity},
+                "metadata": {**base_meta, "role": role, "precision": prec, "name": f"card_{role}"},
+            }
+            (out / f"{dst.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+            shipped[f"{role}_{prec}"] = str(dst)
+    summary["shipped"] = shipped
+    return summary
+

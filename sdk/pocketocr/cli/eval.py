@@ -1,0 +1,80 @@
+"""`pocketocr eval card|formula DATASET [--html report.html] [--json]`: offline evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ._common import add_backend, add_threads, err
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("eval", help="offline evaluation on a labelled dataset folder")
+    p.add_argument("task", choices=["card", "formula"])
+    p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    p.add_argument("--html", type=Path, default=None, help="write a self-contained HTML report with a failure gallery")
+    p.add_argument("--json", action="store_true", help="print one JSON object (no per-image samples)")
+    p.add_argument("--samples", action="store_true", help="with --json: include the per-image rows")
+    p.add_argument("--det-model", default=None, help="card detector / formula detector model (default: shipped)")
+    p.add_argument("--rec-model", default=None, help="card recogniser model (default: shipped)")
+    p.add_argument("--no-progress", action="store_true")
+    add_backend(p)
+    add_threads(p)
+    return p
+
+
+def _print_summary(rep: dict, keys: list[str]) -> None:
+    print("  ".join(f"{k}={rep[k]:.4f}" if isinstance(rep.get(k), float) else f"{k}={rep.get(k)}" for k in keys))
+    for key, values in rep.get("slices", {}).items():
+        for value, m in values.items():
+            print(f"  [{key}={value}] " + "  ".join(
+                f"{k}={m[k]:.3f}" if isinstance(m.get(k), float) else f"{k}={m.get(k)}" for k in keys if k in m))
+
+
+def run(args) -> int:
+    from ..errors import PocketOCRError
+
+    if not args.dataset.is_dir():
+        err(f"{args.dataset}: not a dataset folder")
+        return 2
+    try:
+        if args.task == "card":
+            from ..eval.card import evaluate_cards
+            from ..eval.html import card_report_html
+            from ..tasks.card.predictor import CardReader
+
+            reader = CardReader(args.det_model, args.rec_model, backend=args.backend, threads=args.threads)
+            rep = evaluate_cards(reader.read, args.dataset, progress=not args.no_progress,
+                                 model_version=reader.model_version)
+            html = card_report_html(rep, args.dataset) if args.html else None
+            keys = ["n", "number_exact", "digit_cer", "expiry_exact", "needs_correction", "review_rate",
+                    "review_precision", "number_abstain"]
+        else:
+            from ..eval.formula import evaluate_formulas, formula_report_html
+            from ..tasks.formula.predictor import FormulaDetector
+
+            det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads)
+            rep = evaluate_formulas(det.detect, args.dataset, progress=not args.no_progress,
+                                    model_version=det.model_version)
+            html = formula_report_html(rep, args.dataset) if args.html else None
+            keys = ["n", "precision_50", "recall_50", "f1_50", "f1_75", "map", "coverage_recall"]
+    except PocketOCRError as exc:
+        err(str(exc))
+        return 2
+    if html is not None:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(html)
+    samples = rep.pop("samples", None)
+    if args.json:
+        if args.samples:
+            rep["samples"] = samples
+        print(json.dumps(rep, indent=2))
+    else:
+        _print_summary(rep, keys)
+        print(f"latency_ms p50={rep['latency_ms']['p50']} p95={rep['latency_ms']['p95']}")
+        if args.html:
+            print(f"report: {args.html}")
+    return 0

@@ -1,0 +1,56 @@
+"""`pocketocr train card|formula`: train from synthetic data (needs the [train] extra)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ._common import err
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("train", help="train a model from synthetic data (needs the [train] extra)")
+    p.add_argument("task", choices=["card", "formula"])
+    p.add_argument("--recipe", type=Path, default=None, help="recipe TOML (default: training/recipes/<task>.toml)")
+    p.add_argument("--out", type=Path, default=None, help="run folder for cache, checkpoints (default runs/<task>)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--no-resume", action="store_true", help="start over instead of resuming from *_last.pt")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe value, e.g. --set det_epochs=2 (repeatable)")
+    p.add_argument("--only", choices=["det", "rec"], default=None, help="card: train one of the two models")
+    return p
+
+
+def _overrides(pairs: list[str]) -> dict:
+    import tomllib
+
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        out[key.strip()] = tomllib.loads(f"v = {value}")["v"] if value else None
+    return out
+
+
+def run(args) -> int:
+    try:
+        if args.task == "card":
+            from ..training.card.train import RECIPE_PATH, load_recipe, train_card
+        else:
+            from ..training.formula.train import RECIPE_PATH, load_recipe, train_formula
+    except ImportError as exc:
+        err(f"training needs the [train] extra (pip install 'pocketocr[train]'): {exc}")
+        return 2
+    try:
+        recipe = load_recipe(args.recipe or RECIPE_PATH, **_overrides(args.set))
+    except (ValueError, OSError) as exc:
+        err(str(exc))
+        return 2
+    out = args.out or Path("runs") / args.task
+    if args.task == "card":
+        train_card(recipe, out, device=args.device, resume=not args.no_resume, only=args.only)
+    else:
+        train_formula(recipe, out, device=args.device, resume=not args.no_resume)
+    print(f"checkpoints in {out}")
+    return 0

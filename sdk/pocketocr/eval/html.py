@@ -1,0 +1,89 @@
+"""Self-contained HTML reports (inline CSS, images as data URIs) for a person to look at."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+__all__ = ["card_report_html", "thumbnail_data_uri", "fmt"]
+
+_CSS = """
+body{font:14px system-ui,sans-serif;margin:24px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+.gallery{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #ddd;padding:6px;width:330px;font-size:12px}
+.card img{max-width:320px;display:block}.bad{color:#b00}.ok{color:#070}code{font-size:12px}
+"""
+
+
+def fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return html.escape(str(v))
+
+
+def thumbnail_data_uri(path: Path, boxes: dict[str, list[list[float]]] | None = None, size: int = 320) -> str:
+    """A JPEG thumbnail of `path` with field boxes drawn, as a data URI ('' if unreadable)."""
+    try:
+        from ..io import load_image
+
+        img = load_image(path)
+    except Exception:
+        return ""
+    d = ImageDraw.Draw(img)
+    colours = {"number": (0, 200, 0), "expiry": (220, 0, 220)}
+    for kind, bs in (boxes or {}).items():
+        for b in bs:
+            d.rectangle(b, outline=colours.get(kind, (255, 0, 0)), width=max(2, img.width // 300))
+    img.thumbnail((size, size))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _metrics_table(report: dict[str, Any], keys: list[str]) -> str:
+    head = "".join(f"<th>{k}</th>" for k in keys)
+    return f"<table><tr>{head}</tr><tr>{''.join(f'<td>{fmt(report.get(k))}</td>' for k in keys)}</tr></table>"
+
+
+def card_report_html(report: dict[str, Any], dataset: Path, max_gallery: int = 200) -> str:
+    keys = ["n", "number_exact", "digit_cer", "expiry_exact", "expiry_n", "needs_correction", "number_abstain",
+            "review_rate", "review_precision", "review_recall", "errors"]
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>pocketocr card eval</title>"
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>Card reader evaluation</h1><p>dataset <code>{fmt(report['dataset'])}</code>, model "
+             f"<code>{fmt(report['model_version'])}</code>. Card numbers are masked (first 6 / last 4); wrong "
+             f"digits are marked <code>x</code> by position.</p>",
+             "<h2>Overall</h2>", _metrics_table(report, keys),
+             f"<p>latency per image: p50 {fmt(report['latency_ms']['p50'])} ms, p95 {fmt(report['latency_ms']['p95'])} ms</p>",
+             "<h2>By slice</h2>"]
+    for key, values in report["slices"].items():
+        rows = "".join(f"<tr><td>{fmt(v)}</td>{''.join(f'<td>{fmt(m.get(k))}</td>' for k in keys)}</tr>"
+                       for v, m in values.items())
+        parts.append(f"<h3>{fmt(key)}</h3><table><tr><th>{fmt(key)}</th>{''.join(f'<th>{k}</th>' for k in keys)}</tr>"
+                     f"{rows}</table>")
+    if report["confusions"]:
+        rows = "".join(f"<tr><td>{c['truth']} → {c['pred']}</td><td>{c['count']}</td></tr>"
+                       for c in report["confusions"][:30])
+        parts.append(f"<h2>Digit confusions (truth → read)</h2><table><tr><th>pair</th><th>count</th></tr>{rows}</table>")
+    fails = [r for r in report["samples"] if r["needs_correction"]]
+    parts.append(f"<h2>Failures: {len(fails)} images a user would have to correct</h2><div class='gallery'>")
+    for r in fails[:max_gallery]:
+        uri = thumbnail_data_uri(Path(dataset) / r["file"], r.get("boxes"))
+        img = f"<img src='{uri}' alt='{fmt(r['file'])}'>" if uri else "<p class='bad'>(image not readable)</p>"
+        parts.append(
+            f"<div class='card'>{img}<b>{fmt(r['file'])}</b> {fmt(' '.join(f'{k}={v}' for k, v in r['slices'].items()))}<br>"
+            f"number: read <code>{fmt(r['pred_number'])}</code> truth <code>{fmt(r['truth_number'])}</code>"
+            f" errors <code>{fmt(r['error_positions'])}</code><br>"
+            f"expiry: read <code>{fmt(r['pred_expiry'])}</code> truth <code>{fmt(r['truth_expiry'])}</code><br>"
+            f"needs_review: <span class='{'ok' if r['needs_review'] else 'bad'}'>{r['needs_review']}</span>"
+            f"{'<br><span class=bad>' + fmt(r['error']) + '</span>' if r.get('error') else ''}</div>")
+    parts.append("</div></body></html>")
+    return "".join(parts)

@@ -1,0 +1,120 @@
+"""Image loading for every public entry point: paths, bytes, PIL images and numpy arrays.
+
+Always returns an 8-bit RGB PIL image with the EXIF orientation applied. Anything else raises
+`ImageError` with a one-line message naming the input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+__all__ = ["ImageInput", "load_image", "MAX_PIXELS"]
+
+ImageInput = Union[str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray]
+
+# Guard against decompression bombs: a phone photo is ~12-50 MP; refuse anything far beyond that.
+MAX_PIXELS = 80_000_000
+MIN_SIDE = 8
+
+
+def _name(src: object) -> str:
+    if isinstance(src, (str, os.PathLike)):
+        return str(src)
+    if isinstance(src, (bytes, bytearray)):
+        return f"<{len(src)} bytes>"
+    if isinstance(src, np.ndarray):
+        return f"<array {src.shape} {src.dtype}>"
+    return f"<{type(src).__name__}>"
+
+
+def _to_rgb(img: Image.Image, name: str) -> Image.Image:
+    if getattr(img, "n_frames", 1) > 1:  # animated GIF/WebP/TIFF: the first frame
+        img.seek(0)
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit or float grey: scale the actual range to 8 bits instead of clipping to white.
+        arr = np.asarray(img, np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(arr.astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGB", rgba.size, (255, 255, 255))
+        bg.paste(rgba, mask=rgba.getchannel("A"))
+        return bg
+    return img.convert("RGB")
+
+
+def load_image(src: ImageInput) -> Image.Image:
+    """Load `src` as an RGB image, EXIF orientation applied.
+
+    Args:
+        src: a file path, encoded image bytes, a PIL image, or an HxWx3 / HxW uint8 numpy array (RGB).
+
+    Returns:
+        An RGB `PIL.Image.Image`.
+
+    Raises:
+        ImageError: empty, truncated, corrupt or non-image input; a decompression bomb; a tiny image.
+
+    >>> load_image(np.zeros((32, 48, 3), np.uint8)).size
+    (48, 32)
+    """
+    name = _name(src)
+    try:
+        if isinstance(src, Image.Image):
+            img = src
+        elif isinstance(src, np.ndarray):
+            arr = src
+            if arr.dtype != np.uint8:
+                raise ImageError(f"{name}: expected a uint8 array")
+            if arr.ndim == 3 and arr.shape[2] == 4:
+                arr = arr[..., :3]
+            if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
+                raise ImageError(f"{name}: expected an HxWx3 (RGB) or HxW array")
+            img = Image.fromarray(np.ascontiguousarray(arr))
+        else:
+            if isinstance(src, (bytes, bytearray)):
+                data = bytes(src)
+            else:
+                path = Path(src)
+                if not path.exists():
+                    raise ImageError(f"{name}: no such file")
+                if path.is_dir():
+                    raise ImageError(f"{name}: is a directory, not an image")
+                data = path.read_bytes()
+            if not data:
+                raise ImageError(f"{name}: empty file")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(io.BytesIO(data))
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS // 1_000_000} MP limit")
+                img.load()
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS // 1_000_000} MP limit")
+        if min(w, h) < MIN_SIDE:
+            raise ImageError(f"{name}: {w}x{h} is too small to read (min side {MIN_SIDE} px)")
+        img = ImageOps.exif_transpose(img) or img
+        return _to_rgb(img, name)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not a recognised image format") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{name}: refused as a decompression bomb ({exc})".split("\n")[0]) from None
+    except OSError as exc:  # truncated or corrupt data
+        raise ImageError(f"{name}: cannot decode image ({exc})".replace("\n", " ")) from None
+    except (ValueError, TypeError, SyntaxError, EOFError) as exc:
+        raise ImageError(f"{name}: cannot decode image ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
