@@ -187,9 +187,9 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     style = "embossed" if rng.random() < 0.45 else "flat"
 
     # -- decorations (drawn first so text sits on top) --
-    if rng.random() < 0.85:
-        _draw_chip(rng, card, rng.uniform(50, 110), rng.uniform(140, 230) if not vertical else rng.uniform(200, 380),
-                   rng.uniform(0.8, 1.2))
+    # The chip is drawn last, and only where it covers no field: real cards never print digits on it.
+    chip = (rng.uniform(50, 110), rng.uniform(140, 230) if not vertical else rng.uniform(200, 380),
+            rng.uniform(0.8, 1.2)) if rng.random() < 0.85 else None
     if rng.random() < 0.8:
         _draw_logo(rng, card, rng.uniform(w * 0.55, w - 190), rng.uniform(h * 0.72, h - 100))
     if rng.random() < 0.3:
@@ -323,6 +323,13 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     name_mask, nb = _text_mask(sample_name(rng), name_font, tracking * 0.3)
     _paint_text(rng, card, name_mask, (int(rng.uniform(30, 80)), int(ny - nb[1])), style, ink, emboss)
 
+    if chip is not None:
+        cx0, cy0, cs = chip
+        chip_box = (cx0, cy0, cx0 + 110 * cs, cy0 + 85 * cs)
+        fields = number_quads + ([expiry_quad] if expiry_quad else [])
+        if not any(_overlaps(chip_box, q) for q in fields):
+            _draw_chip(rng, card, cx0, cy0, cs)
+
     # Rounded corners via alpha.
     alpha = Image.new("L", (w, h), 0)
     ImageDraw.Draw(alpha).rounded_rectangle([0, 0, w - 1, h - 1], radius=rng.uniform(18, 36), fill=255)
@@ -331,6 +338,12 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     layout = ("vertical-" if vertical else "") + (f"{len(lines)}line" if len(lines) > 1 else place)
     return CardFace(card, number_quads, ["".join(g) for g in lines], expiry_quad, style, layout,
                     {"font": font_path.rsplit("/", 1)[-1]})
+
+
+def _overlaps(box: tuple[float, float, float, float], quad: Quad, margin: float = 6) -> bool:
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    return not (box[2] + margin < min(xs) or max(xs) < box[0] - margin or
+                box[3] + margin < min(ys) or max(ys) < box[1] - margin)
 
 
 def _reload(path: str, size: int) -> ImageFont.FreeTypeFont:

@@ -112,21 +112,24 @@ def _camera_quad(rng: random.Random, cw: int, ch: int, W: int, H: int, kind: str
     return p2 + np.array([ox, oy])
 
 
-def _hand(rng: random.Random, img: Image.Image, quad: np.ndarray) -> None:
-    """A thumb and fingers over one edge of the card."""
-    d = ImageDraw.Draw(img, "RGBA")
+def _hand(rng: random.Random, img: Image.Image, quad: np.ndarray, keep_clear: list[np.ndarray]) -> None:
+    """A thumb and fingers over one edge of the card, never over a labelled field (labels stay true)."""
     skin = (rng.randint(120, 245), rng.randint(80, 200), rng.randint(60, 170), 255)
-    i = rng.randrange(4)
-    a, b = quad[i], quad[(i + 1) % 4]
-    t = rng.uniform(0.2, 0.8)
-    c = a + (b - a) * t
-    n = (b - a)[::-1] * np.array([1, -1])
-    n = n / (np.linalg.norm(n) + 1e-6)
-    r = np.linalg.norm(b - a) * rng.uniform(0.06, 0.12)
-    for k in range(rng.randint(1, 3)):
-        cc = c + (b - a) / (np.linalg.norm(b - a) + 1e-6) * k * r * 1.8
-        d.ellipse([cc[0] - r, cc[1] - r * 1.6, cc[0] + r, cc[1] + r * 1.6], fill=skin)
-    img.paste(img.filter(ImageFilter.GaussianBlur(1)), (0, 0))
+    clear = [(q.min(0), q.max(0)) for q in keep_clear]
+    for _ in range(12):
+        i = rng.randrange(4)
+        a, b = quad[i], quad[(i + 1) % 4]
+        edge = np.linalg.norm(b - a) + 1e-6
+        c = a + (b - a) * rng.uniform(0.15, 0.85)
+        r = edge * rng.uniform(0.05, 0.1)
+        blobs = [c + (b - a) / edge * k * r * 1.8 for k in range(rng.randint(1, 3))]
+        boxes = [(bc - (r, r * 1.6), bc + (r, r * 1.6)) for bc in blobs]
+        if any(np.all(lo1 < hi2) and np.all(lo2 < hi1) for lo1, hi1 in boxes for lo2, hi2 in clear):
+            continue
+        d = ImageDraw.Draw(img, "RGBA")
+        for lo, hi in boxes:
+            d.ellipse([lo[0], lo[1], hi[0], hi[1]], fill=skin)
+        return
 
 
 def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> np.ndarray:
@@ -142,7 +145,7 @@ def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> np.ndarr
     if rng.random() < 0.3:  # hard-edged shadow (phone or hand) across part of the image
         ang = rng.uniform(0, 2 * math.pi)
         t = (xx - rng.uniform(0, w)) * math.cos(ang) + (yy - rng.uniform(0, h)) * math.sin(ang)
-        mul *= 1 - rng.uniform(0.2, 0.55) / (1 + np.exp(-t / rng.uniform(3, 40)))
+        mul *= 1 - rng.uniform(0.2, 0.55) / (1 + np.exp(np.clip(-t / rng.uniform(3, 40), -60, 60)))
     for _ in range(rng.choice([0, 0, 1, 1, 2])):  # glare / specular highlight on the card
         c = quad.mean(0) + (quad[rng.randrange(4)] - quad.mean(0)) * rng.uniform(0, 0.9)
         sx, sy = rng.uniform(0.03, 0.25) * w, rng.uniform(0.02, 0.15) * h
@@ -216,7 +219,10 @@ def compose_scene(rng: random.Random, face: CardFace, kind: str | None = None) -
         bg.paste(Image.new("RGB", (W, H), (0, 0, 0)), (0, 0), shadow.point(lambda v: int(v * 0.45)))
     bg.paste(warped, (0, 0), warped)
     if kind == "hand":
-        _hand(rng, bg, quad)
+        fields = [apply_h(h_card_to_photo, q) for q in face.number_quads]
+        if face.expiry_quad is not None:
+            fields.append(apply_h(h_card_to_photo, face.expiry_quad))
+        _hand(rng, bg, quad, fields)
     if kind != "render" or rng.random() < 0.3:
         bg = Image.fromarray(np.clip(_lighting(rng, np.asarray(bg), quad), 0, 255).astype(np.uint8))
     bg = _degrade(rng, bg, 1.0 if kind != "render" else 0.3)

@@ -1,0 +1,83 @@
+"""Offline card evaluation: exact figures on hand-made predictions, and a real run on the examples."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pocketocr.errors import ImageError
+from pocketocr.eval.card import evaluate_cards
+from pocketocr.eval.html import card_report_html
+from pocketocr.results import CardResult
+from tests.conftest import EXAMPLES, run_cli
+
+
+def _dataset(tmp_path, rows):
+    (tmp_path / "images").mkdir()
+    for r in rows:
+        (tmp_path / r["file"]).write_bytes(b"x")
+    (tmp_path / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path
+
+
+def test_metrics_on_known_predictions(tmp_path):
+    rows = [
+        {"file": "images/a.jpg", "number": "4111111111111111", "expiry": "09/27", "style": "flat"},
+        {"file": "images/b.jpg", "number": "4111111111111111", "expiry": "10/26", "style": "flat"},
+        {"file": "images/c.jpg", "number": "378282246310005", "expiry": None, "style": "embossed"},
+        {"file": "images/d.jpg", "number": "6011111111111117", "expiry": "88/88", "style": "embossed"},
+    ]
+    preds = {
+        "a.jpg": ("4111111111111111", "09/27", False),   # all right
+        "b.jpg": ("4111111111111112", "10/26", True),    # one digit wrong, flagged
+        "c.jpg": (None, None, True),                     # abstained, flagged
+        "d.jpg": ("6011111111111117", None, True),       # right; placeholder expiry not counted; flag wrong
+    }
+
+    def read(path):
+        if path.name == "e.jpg":
+            raise ImageError("e.jpg: broken")
+        n, e, rev = preds[path.name]
+        return CardResult(n, e, None, False, {"number": 0.9, "expiry": 0.9}, rev, {}, {"total": 10.0})
+
+    ds = _dataset(tmp_path, rows)
+    rep = evaluate_cards(read, ds, progress=False, model_version="v-test")
+    assert rep["n"] == 4
+    assert rep["number_exact"] == pytest.approx(2 / 4)
+    assert rep["digit_cer"] == pytest.approx((0 + 1 + 15 + 0) / (16 + 16 + 15 + 16))
+    assert rep["expiry_exact"] == pytest.approx(2 / 2) and rep["expiry_n"] == 2
+    assert rep["needs_correction"] == pytest.approx(2 / 4)
+    assert rep["review_rate"] == pytest.approx(3 / 4)
+    assert rep["review_precision"] == pytest.approx(2 / 3)
+    assert rep["review_recall"] == pytest.approx(1.0)
+    assert rep["slices"]["style"]["embossed"]["number_exact"] == pytest.approx(0.5)
+    assert rep["confusions"] == [{"truth": "1", "pred": "2", "count": 1}]
+    assert rep["model_version"] == "v-test" and rep["latency_ms"]["p50"] == 10.0
+    # reports never carry a full card number
+    html = card_report_html(rep, ds)
+    blob = json.dumps(rep) + html
+    for r in rows:
+        assert r["number"] not in blob
+
+
+def test_unreadable_image_counts_as_failure(tmp_path):
+    ds = _dataset(tmp_path, [{"file": "images/e.jpg", "number": "4111111111111111", "expiry": None}])
+
+    def read(path):
+        raise ImageError(f"{path.name}: broken")
+
+    rep = evaluate_cards(read, ds, progress=False)
+    assert rep["errors"] == 1 and rep["needs_correction"] == 1.0 and rep["number_exact"] == 0.0
+
+
+def test_eval_cli_on_bundled_examples(tmp_path):
+    html = tmp_path / "r.html"
+    res = run_cli("eval", "card", str(EXAMPLES), "--json", "--html", str(html), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    for key in ["n", "number_exact", "digit_cer", "expiry_exact", "needs_correction", "review_rate", "latency_ms",
+                "slices"]:
+        assert key in rep
+    assert rep["n"] == 6 and set(rep["slices"]) >= {"style", "scene"}
+    assert html.read_text().startswith("<!doctype html>")

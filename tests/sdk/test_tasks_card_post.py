@@ -1,0 +1,112 @@
+"""Post-processing on hand-made detector maps and CTC outputs (no model needed)."""
+
+import numpy as np
+import pytest
+
+from pocketocr.tasks.card.post import (DecodeConfig, Detected, choose_expiry, choose_number, ctc_candidates,
+                                       ctc_greedy, find_fields, order_lines)
+from pocketocr.tasks.card.pre import DetMeta, FieldGeom, PreSpec
+
+SPEC = PreSpec()
+VOCAB = SPEC.vocab
+
+
+def _probs(text: str, frames_per_char: int = 3, conf: float = 0.98, swap: dict | None = None) -> np.ndarray:
+    """(T, C) CTC probabilities spelling `text` with blanks between characters."""
+    rows = []
+    for i, ch in enumerate(text):
+        for _ in range(frames_per_char):
+            p = np.full(len(VOCAB) + 1, (1 - conf) / len(VOCAB))
+            p[VOCAB.index(ch) + 1] = conf
+            if swap and i in swap:  # an uncertain character with a runner-up
+                alt, alt_p = swap[i]
+                p[:] = (1 - conf - alt_p) / (len(VOCAB) - 1)
+                p[VOCAB.index(ch) + 1] = conf
+                p[VOCAB.index(alt) + 1] = alt_p
+            rows.append(p)
+        blank = np.full(len(VOCAB) + 1, 0.01 / len(VOCAB))
+        blank[0] = 0.99
+        rows.append(blank)
+    return np.asarray(rows, np.float32)
+
+
+def test_ctc_greedy_reads_repeated_digits():
+    text, confs, _ = ctc_greedy(_probs("4111111111111111"), VOCAB)
+    assert text == "4111111111111111"
+    assert len(confs) == 16 and min(confs) > 0.9
+
+
+def test_valid_number_is_kept():
+    choice = choose_number(*ctc_greedy(_probs("4111111111111111"), VOCAB), VOCAB)
+    assert choice.number == "4111111111111111" and not choice.repaired and not choice.needs_review
+
+
+def test_luhn_repair_uses_the_runner_up():
+    # position 5 was read as '7' with a strong runner-up '1': the Luhn-valid reading wins, flagged for review
+    p = _probs("4111171111111111", swap={5: ("1", 0.4)}, conf=0.55)
+    choice = choose_number(*ctc_greedy(p, VOCAB), VOCAB)
+    assert choice.number == "4111111111111111"
+    assert choice.repaired and choice.needs_review
+
+
+def test_no_invented_number_when_unsure():
+    # non-Luhn, no plausible candidate, low confidence -> withheld
+    p = _probs("4111171111111111", conf=0.5)
+    choice = choose_number(*ctc_greedy(p, VOCAB), VOCAB)
+    assert choice.number is None and choice.needs_review
+
+
+def test_confident_specimen_number_is_shown_but_flagged():
+    p = _probs("4000123456789011", conf=0.99)  # not Luhn-valid, read with certainty
+    choice = choose_number(*ctc_greedy(p, VOCAB), VOCAB)
+    assert choice.number == "4000123456789011" and choice.needs_review
+
+
+def test_candidates_are_ranked():
+    p = _probs("4111171111111111", swap={5: ("1", 0.3)}, conf=0.6)
+    cands = ctc_candidates(*ctc_greedy(p, VOCAB), VOCAB, max_subs=2)
+    assert cands[0] == ("4111171111111111", 1.0)
+    assert "4111111111111111" in dict(cands)
+
+
+def test_expiry():
+    assert choose_expiry("09/27", [0.9] * 5) == ("09/27", 0.9)
+    assert choose_expiry("19/27", [0.9] * 5)[0] is None
+
+
+def _maps(boxes: dict[int, list[tuple[int, int, int, int]]], height_px: float = 12.0) -> np.ndarray:
+    n = SPEC.det_size // SPEC.det_stride
+    m = np.zeros((5, n, n), np.float32)
+    for ch, rects in boxes.items():
+        for r0, c0, r1, c1 in rects:
+            m[ch, r0:r1, c0:c1] = 0.95
+            m[2, r0:r1, c0:c1] = height_px / SPEC.height_unit
+            m[3, r0:r1, c0:c1] = 1.0
+    return m
+
+
+def test_find_fields_maps_back_to_source_pixels():
+    maps = _maps({0: [(40, 10, 43, 80)], 1: [(50, 40, 52, 55)]})
+    meta = DetMeta(scale=0.5, src_size=(768, 500))  # source was 2x the detector input
+    fields = find_fields(maps, meta, SPEC)
+    num = [f for f in fields if f.kind == "number"][0]
+    exp = [f for f in fields if f.kind == "expiry"][0]
+    # number cells 10..79 at stride 4 -> x 40..320 in input pixels -> 80..640 in source pixels
+    assert num.geom.box()[0] == pytest.approx(80, abs=1)
+    assert num.geom.length == pytest.approx(280 * 2, abs=1)
+    assert num.geom.height == pytest.approx(24, abs=0.5)
+    assert num.geom.cy == pytest.approx(((40 + 42) / 2 + 0.5) * 4 * 2, abs=1)
+    assert exp.geom.length < num.geom.length
+
+
+def test_small_blobs_are_ignored():
+    maps = _maps({0: [(40, 10, 41, 12)]})
+    assert find_fields(maps, DetMeta(1.0, (384, 384)), SPEC, DecodeConfig(min_cells=3)) == []
+
+
+def test_order_lines_reads_top_to_bottom_then_left_to_right():
+    def d(cx, cy):
+        return Detected("number", FieldGeom(cx, cy, 1.0, 0.0, 40, 10), 0.9)
+    fields = [d(100, 50), d(20, 20), d(100, 20), d(20, 50)]
+    order = [(f.geom.cx, f.geom.cy) for f in order_lines(fields)]
+    assert order == [(20, 20), (100, 20), (20, 50), (100, 50)]

@@ -1,0 +1,44 @@
+import numpy as np
+from PIL import Image, ImageDraw
+
+from pocketocr.tasks.card.pre import FieldGeom, PreSpec, crop_field, crop_tensor, geom_from_quad, letterbox
+
+SPEC = PreSpec()
+
+
+def test_letterbox_shape_scale_and_padding():
+    img = Image.new("RGB", (800, 400), (255, 255, 255))
+    x, meta = letterbox(img, SPEC)
+    assert x.shape == (1, 3, 384, 384) and x.dtype == np.float32
+    assert meta.scale == 384 / 800
+    assert np.allclose(x[0, :, :192, :], 1.0)           # white image area
+    assert np.allclose(x[0, :, 200:, :], (128 / 255 - 0.5) / 0.5, atol=1e-6)  # grey padding below
+
+
+def test_geom_from_quad_rotated():
+    q = [(10, 10), (110, 110), (100, 120), (0, 20)]  # 45° line
+    g = geom_from_quad(q)
+    assert np.isclose(g.ux, np.sqrt(0.5), atol=1e-6) and np.isclose(g.uy, np.sqrt(0.5), atol=1e-6)
+    assert np.isclose(g.length, np.hypot(100, 100))
+
+
+def test_crop_field_follows_the_quad():
+    # a black bar inside a white image: the crop of its quad is dark in the middle rows
+    img = Image.new("L", (400, 200), 255)
+    ImageDraw.Draw(img).rectangle([100, 90, 300, 110], fill=0)
+    g = FieldGeom(200, 100, 1.0, 0.0, 200, 20)
+    crop = crop_field(img, g, SPEC)
+    assert crop.shape == (32, 384) and crop.dtype == np.uint8
+    w = round((200 + 2 * 20 * SPEC.pad_x) / (20 * (1 + 2 * SPEC.pad_y)) * 32)
+    assert crop[16, 20:w - 20].mean() < 30       # the bar
+    assert crop[1, 20:w - 20].mean() > 200       # the margin above it
+    # the flipped geometry gives the same crop rotated by 180°
+    flipped = crop_field(img, g.flipped(), SPEC)
+    assert np.abs(flipped[:, :w][::-1, ::-1].astype(int) - crop[:, :w].astype(int)).mean() < 10
+
+
+def test_crop_tensor_normalises_each_crop():
+    crops = [np.full((32, 384), 10, np.uint8), np.tile(np.arange(384, dtype=np.uint8), (32, 1))]
+    x = crop_tensor(crops)
+    assert x.shape == (2, 1, 32, 384)
+    assert abs(x[1].mean()) < 1e-4 and np.allclose(x[0], 0)

@@ -1,0 +1,46 @@
+from pocketocr.tasks.card.rules import (brand_of, default_grouping, luhn_check_digit, luhn_valid, mask_number,
+                                        parse_expiry, plausible_length)
+
+
+def test_luhn_known_numbers():
+    assert luhn_valid("4111111111111111")
+    assert luhn_valid("378282246310005")          # Amex test number
+    assert luhn_valid("6011111111111117")         # Discover
+    assert not luhn_valid("4111111111111112")
+    assert not luhn_valid("")
+    assert not luhn_valid("4111x11111111111")
+
+
+def test_check_digit_completes_body():
+    for body in ["411111111111111", "37828224631000", "622576888888888"]:
+        assert luhn_valid(body + luhn_check_digit(body))
+
+
+def test_brands_and_lengths():
+    assert brand_of("4111111111111111") == "visa"
+    assert brand_of("5500000000000004") == "mastercard"
+    assert brand_of("2221000000000009") == "mastercard"
+    assert brand_of("2720990000000000") == "mastercard"
+    assert brand_of("378282246310005") == "amex"
+    assert brand_of("6225768888888888") == "unionpay"
+    assert brand_of("3530111333300000") == "jcb"
+    assert brand_of("9999999999999999") is None
+    assert plausible_length("378282246310005")
+    assert not plausible_length("3782822463100050")  # Amex is 15 digits
+    assert default_grouping("378282246310005") == (4, 6, 5)
+
+
+def test_expiry_parsing():
+    assert parse_expiry("09/27") == "09/27"
+    assert parse_expiry("0927") == "09/27"
+    assert parse_expiry("13/27") is None
+    assert parse_expiry("00/27") is None
+    assert parse_expiry("9/27") is None
+
+
+def test_mask_keeps_at_most_first6_last4():
+    assert mask_number("4111111111111111") == "411111******1111"
+    assert mask_number("378282246310005") == "378282*****0005"
+    assert mask_number("4111 1111 1111 1111") == "411111******1111"
+    assert mask_number(None) is None
+    assert mask_number("1234567890") == "**********"

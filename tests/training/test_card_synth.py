@@ -1,0 +1,74 @@
+"""The synthetic card generator: reproducible, varied, labels consistent with the image."""
+
+import json
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tqdm")
+
+from pocketocr.tasks.card.rules import luhn_valid, parse_expiry  # noqa: E402
+from pocketocr.training.card.fonts import check_fonts  # noqa: E402
+from pocketocr.training.card.numbers import sample_grouping, sample_number  # noqa: E402
+from pocketocr.training.card.synth import make_sample, write_dataset  # noqa: E402
+
+
+def test_same_seed_same_sample():
+    a, b = make_sample(123), make_sample(123)
+    assert a.number == b.number and a.expiry == b.expiry and a.number_quads == b.number_quads
+    assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
+    assert make_sample(124).number != a.number
+
+
+def test_number_distribution():
+    rng = random.Random(0)
+    nums = [sample_number(rng) for _ in range(4000)]
+    lengths = Counter(len(n) for n in nums)
+    assert set(lengths) >= {15, 16, 19} and min(lengths) >= 13 and max(lengths) <= 19
+    non_luhn = sum(not luhn_valid(n) for n in nums) / len(nums)
+    assert 0.03 < non_luhn < 0.07  # ~5% specimen-style numbers
+    assert any(n.startswith(("34", "37")) and len(n) == 15 for n in nums)  # Amex
+    assert any(n.startswith("62") for n in nums)  # UnionPay
+    assert any(2221 <= int(n[:4]) <= 2720 for n in nums)  # Mastercard 2-series
+
+
+def test_groupings_cover_the_number():
+    rng = random.Random(1)
+    for _ in range(500):
+        n = sample_number(rng)
+        assert sum(sample_grouping(rng, n)) == len(n)
+
+
+def test_labels_are_consistent():
+    for seed in range(20):
+        s = make_sample(seed)
+        w, h = s.image.size
+        assert "".join(s.number_lines) == s.number
+        assert len(s.number_quads) == len(s.number_lines)
+        assert s.expiry is None or parse_expiry(s.expiry) == s.expiry
+        for q in s.number_quads:
+            q = np.asarray(q)
+            # the number is in the photo (a few pixels of slack for the warp)
+            assert q[:, 0].min() > -5 and q[:, 0].max() < w + 5 and q[:, 1].min() > -5 and q[:, 1].max() < h + 5
+
+
+def test_variety_of_styles_and_scenes():
+    samples = [make_sample(1000 + i) for i in range(60)]
+    assert {s.slices["style"] for s in samples} == {"embossed", "flat"}
+    assert {s.slices["scene"] for s in samples} >= {"photo", "render", "hand"}
+
+
+def test_fonts_are_installed():
+    counts = check_fonts()
+    assert counts["ocr_a"] and counts["ocr_b"] and counts["hangul"] and counts["cjk"], counts
+
+
+def test_write_dataset_format(tmp_path):
+    write_dataset(tmp_path, 3, seed=5, progress=False)
+    rows = [json.loads(x) for x in (tmp_path / "labels.jsonl").read_text().splitlines()]
+    assert len(rows) == 3
+    for r in rows:
+        assert (tmp_path / r["file"]).exists()
+        assert r["number"].isdigit() and {"style", "scene", "brand", "length"} <= set(r)
