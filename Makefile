@@ -25,7 +25,7 @@ install-runtime: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
 install-all: $(BIN)/python
-	$(BIN)/pip install -q -e '.[train,export,server,tflite,dev]'
+	$(BIN)/pip install -q -e '.[train,export,server,tflite,bench,dev]'
 
 run: install-runtime
 	$(BIN)/pocketocr models

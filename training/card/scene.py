@@ -148,11 +148,12 @@ def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> np.ndarr
         mul *= 1 - rng.uniform(0.2, 0.55) / (1 + np.exp(np.clip(-t / rng.uniform(3, 40), -60, 60)))
     for _ in range(rng.choice([0, 0, 1, 1, 2])):  # glare / specular highlight on the card
         c = quad.mean(0) + (quad[rng.randrange(4)] - quad.mean(0)) * rng.uniform(0, 0.9)
-        sx, sy = rng.uniform(0.03, 0.25) * w, rng.uniform(0.02, 0.15) * h
+        sx, sy = rng.uniform(0.03, 0.18) * w, rng.uniform(0.02, 0.12) * h
         a = rng.uniform(-1, 1)
         dx, dy = xx - c[0], yy - c[1]
         u, v = dx * math.cos(a) + dy * math.sin(a), -dx * math.sin(a) + dy * math.cos(a)
-        add += rng.uniform(60, 260) * np.exp(-(u ** 2 / (2 * sx ** 2) + v ** 2 / (2 * sy ** 2)))
+        # strong enough to wash out some digits, not (as a too-bright blob did) the whole card
+        add += rng.uniform(40, 200) * np.exp(-(u ** 2 / (2 * sx ** 2) + v ** 2 / (2 * sy ** 2)))
     mul_full = np.asarray(Image.fromarray(mul, "F").resize((w, h), Image.BILINEAR))
     add_full = np.asarray(Image.fromarray(add, "F").resize((w, h), Image.BILINEAR))
     out = arr.astype(np.float32) * mul_full[..., None] + add_full[..., None]
