@@ -17,11 +17,16 @@ __all__ = ["main", "COMMANDS"]
 # (command name, module under pocketocr.cli, one-line help). One explicit list, no discovery magic.
 COMMANDS: list[tuple[str, str, str]] = [
     ("card", "card", "read card numbers and expiry dates from images"),
+    ("formula", "formula", "detect math-formula regions in page photos"),
     ("models", "models", "list the shipped models"),
     ("eval", "eval", "offline evaluation on a labelled dataset"),
     ("train", "train", "train a model from synthetic data (needs the [train] extra)"),
     ("synth", "synth", "write synthetic datasets and sample grids (needs the [train] extra)"),
     ("export", "export", "export a checkpoint to ONNX (fp32/int8) with a model card (needs [export])"),
+    ("bench", "bench", "benchmark a model: load time, latency percentiles, QPS, peak RSS, size"),
+    ("check", "check", "check a model against a requirements TOML (CI release gate)"),
+    ("plan", "plan", "capacity planner: devices needed for a target QPS"),
+    ("compare", "compare", "compare candidate models on one dataset, with a disagreement gallery"),
     ("serve", "serve", "run the online-evaluation event collector (needs the [server] extra)"),
     ("report", "report", "online reports: correction rate, VoC, offline-online gap (needs [server])"),
     ("export-feedback", "export_feedback", "write consented formula sessions as a labelled dataset"),

@@ -1,0 +1,76 @@
+"""PyTorch -> TFLite with litert-torch: fp32, and static int8 through the PT2E path.
+
+int8: `torch.export` -> `prepare_pt2e` with litert-torch's symmetric per-channel quantizer -> the
+calibration batches (the same synthetic photos as the ONNX int8) -> `convert_pt2e` -> `litert_torch.convert`.
+The int8 model takes an int8 input; the SDK's LiteRT backend quantizes with the model's own
+scale and zero point. Every file is loaded back with ai-edge-litert and compared with PyTorch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+
+__all__ = ["export_tflite", "run_tflite"]
+
+
+def _dyn(dynamic_batch: bool):
+    # litert-torch bakes the batch of the example into reshapes unless the batch is symbolic.
+    return ({0: torch.export.Dim("batch", min=1, max=256)},) if dynamic_batch else None
+
+
+def export_tflite(module: torch.nn.Module, example: torch.Tensor, path: Path, *, int8: bool,
+                  calib: Iterable[np.ndarray] = (), dynamic_batch: bool = False) -> Path:
+    """Write `module` as a TFLite model.
+
+    Args:
+        module: eval-mode module returning ready-to-use outputs (probabilities, maps).
+        example: example input; with `dynamic_batch` its batch must be >= 2 (1 would be specialised).
+        path: output file.
+        int8: static int8 (PT2E) instead of fp32.
+        calib: with int8, input batches (float32 numpy) from the real input distribution. With a fixed
+            batch they are fed one sample at a time.
+        dynamic_batch: keep the batch axis symbolic (the recogniser runs one crop per field).
+
+    Returns:
+        `path`.
+    """
+    import litert_torch
+
+    module = module.eval()
+    dyn = _dyn(dynamic_batch)
+    if not int8:
+        litert_torch.convert(module, (example,), dynamic_shapes=dyn).export(str(path))
+        return Path(path)
+    from litert_torch.quantize import pt2e_quantizer as pq
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torchao.quantization.pt2e import quantize_pt2e
+
+    quantizer = pq.PT2EQuantizer().set_global(pq.get_symmetric_quantization_config(is_per_channel=True))
+    graph = torch.export.export(module, (example,), dynamic_shapes=dyn).module()
+    graph = quantize_pt2e.prepare_pt2e(graph, quantizer)
+    n = 0
+    with torch.no_grad():
+        for batch in calib:
+            parts = [batch] if dynamic_batch else [batch[i:i + 1] for i in range(len(batch))]
+            for b in parts:
+                graph(torch.from_numpy(np.ascontiguousarray(b, np.float32)))
+                n += len(b)
+    if n == 0:
+        raise ValueError("int8 TFLite export needs calibration batches")
+    graph = quantize_pt2e.convert_pt2e(graph, fold_quantize=False)
+    litert_torch.convert(graph, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer),
+                         dynamic_shapes=dyn).export(str(path))
+    return Path(path)
+
+
+def run_tflite(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
+    """Run a TFLite file with ai-edge-litert through the SDK's backend (the same input quantization)."""
+    from pocketocr.backends.litert import LiteRTBackend
+
+    be = LiteRTBackend(Path(path), threads=1)
+    name = be.input_names()[0]
+    return [be.run({name: np.ascontiguousarray(b, np.float32)})[0] for b in batches]
