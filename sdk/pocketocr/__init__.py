@@ -10,7 +10,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "read_card", "CardReader", "CardResult", "PocketOCRError", "ImageError", "ModelError"]
+__all__ = ["__version__", "read_card", "CardReader", "CardResult", "PocketOCRError", "ImageError", "ModelError",
+           "detect_formulas", "FormulaDetector", "Formula", "FormulaResult"]
 
 
 def __getattr__(name: str):
@@ -27,4 +28,12 @@ def __getattr__(name: str):
         from . import errors
 
         return getattr(errors, name)
+    if name in ("detect_formulas", "FormulaDetector"):
+        from .tasks.formula import predictor as formula_predictor
+
+        return getattr(formula_predictor, name)
+    if name in ("Formula", "FormulaResult"):
+        from . import results
+
+        return getattr(results, name)
     raise AttributeError(f"module 'pocketocr' has no attribute {name!r}")

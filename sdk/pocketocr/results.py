@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["FieldBox", "CardResult"]
+__all__ = ["FieldBox", "CardResult", "Formula", "FormulaResult"]
 
 Box = tuple[float, float, float, float]
 
@@ -61,3 +61,52 @@ class CardResult:
         boxes = {k: [FieldBox.from_dict(b) for b in v] for k, v in d.get("boxes", {}).items()}
         return cls(d["number"], d["expiry"], d["brand"], bool(d["luhn_valid"]), dict(d["confidence"]),
                    bool(d["needs_review"]), boxes, dict(d.get("timings_ms", {})))
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One formula region: axis-aligned box (x1, y1, x2, y2) in source pixels, kind and detector score.
+
+    `kind` is "embedded" (inline, inside a text line) or "isolated" (display, on its own line); a
+    display formula over several lines gives one `Formula` per line.
+    """
+
+    box: Box
+    kind: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"box": list(self.box), "kind": self.kind, "score": self.score}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Formula":
+        return cls(tuple(float(v) for v in d["box"]), str(d["kind"]), float(d["score"]))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class FormulaResult:
+    """What `detect_formulas` found on one page image.
+
+    Attributes:
+        formulas: every formula region, best score first.
+        width: source image width (after EXIF orientation), pixels.
+        height: source image height, pixels.
+        timings_ms: {"pre", "infer", "post", "total"} in milliseconds.
+    """
+
+    formulas: list[Formula]
+    width: int
+    height: int
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"formulas": [f.to_dict() for f in self.formulas], "width": self.width, "height": self.height,
+                "timings_ms": dict(self.timings_ms)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FormulaResult":
+        return cls([Formula.from_dict(f) for f in d.get("formulas", [])], int(d["width"]), int(d["height"]),
+                   dict(d.get("timings_ms", {})))

@@ -1,0 +1,1 @@
+"""Math-formula region detector: page photo -> boxes of embedded (inline) and isolated (display) formulas."""

@@ -1,0 +1,145 @@
+"""Formula post-processing, pure numpy: detector maps -> boxes in source pixels.
+
+The detector predicts, per output cell (stride 4), the probability that the cell lies in the *core* of
+an embedded or an isolated formula (the box shrunk on every side, so that an inline formula and the
+word next to it, or two lines of a display formula, stay apart), and the log distances from the cell
+centre to the four box edges. Decoding: 8-connected components of the core map, class by the larger
+summed probability, box edges as medians of the per-cell regressions (left and right edges from the
+cells nearest to them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pre import PageMeta, PreSpec
+
+__all__ = ["DecodeConfig", "Detection", "decode", "label_components"]
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    threshold: float = 0.45      # core probability for a cell (max over classes)
+    min_score: float = 0.55      # mean core probability of a kept component
+    min_cells: int = 1           # a single italic letter at 1024 px is 1-2 cells
+    min_side: float = 2.0        # boxes thinner than this (source pixels) are dropped
+    max_log: float = 7.0         # clamp of the box channels before exp (distance <= box_unit * e^7)
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[float, float, float, float]   # x1, y1, x2, y2, source pixels
+    kind: str                                 # "embedded" | "isolated"
+    score: float
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Horizontal runs of True cells: (row, start, end_inclusive), each (R,) int."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = mask
+    d = np.diff(padded, axis=1)
+    rs, cs = np.nonzero(d == 1)
+    _, ce = np.nonzero(d == -1)
+    # np.nonzero is row-major, so starts and ends pair up in order
+    return rs, cs, ce - 1
+
+
+def label_components(mask: np.ndarray) -> np.ndarray:
+    """8-connected labels of a boolean map: (H, W) int32, 0 = background, 1..K components.
+
+    Run-length union-find: the Python loop is over runs (a few hundred per page), not cells.
+    """
+    rows, starts, ends = _runs(mask)
+    n = len(rows)
+    labels = np.zeros(mask.shape, np.int32)
+    if n == 0:
+        return labels
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    row_first = np.searchsorted(rows, np.arange(mask.shape[0] + 1))
+    for r in range(1, mask.shape[0]):
+        a0, a1 = row_first[r - 1], row_first[r]       # runs on the row above
+        b0, b1 = row_first[r], row_first[r + 1]       # runs on this row
+        if a0 == a1 or b0 == b1:
+            continue
+        j = a0
+        for i in range(b0, b1):
+            while j < a1 and ends[j] < starts[i] - 1:
+                j += 1
+            k = j
+            while k < a1 and starts[k] <= ends[i] + 1:   # overlap incl. diagonal neighbours
+                ri, rk = find(i), find(k)
+                if ri != rk:
+                    parent[max(ri, rk)] = min(ri, rk)
+                k += 1
+    roots = np.array([find(i) for i in range(n)])
+    _, comp = np.unique(roots, return_inverse=True)
+    for i in range(n):
+        labels[rows[i], starts[i]:ends[i] + 1] = comp[i] + 1
+    return labels
+
+
+def decode(prob: np.ndarray, box: np.ndarray, meta: PageMeta, spec: PreSpec,
+           cfg: DecodeConfig = DecodeConfig()) -> list[Detection]:
+    """Detector outputs -> formulas in source pixels, best score first.
+
+    Args:
+        prob: (2, h, w) float32 core probabilities (embedded, isolated).
+        box: (4, h, w) float32 log(distance / box_unit) to the left, top, right, bottom box edges.
+        meta: from `prepare`, maps input pixels back to source pixels.
+        spec: the model's preprocessing spec.
+        cfg: thresholds.
+    """
+    classes = spec.class_names
+    # Only the resized page, not the padding, can hold formulas.
+    hv = min(prob.shape[1], -(-meta.in_size[1] // spec.stride))
+    wv = min(prob.shape[2], -(-meta.in_size[0] // spec.stride))
+    prob, box = prob[:, :hv, :wv], box[:, :hv, :wv]
+    pmax = prob.max(0)
+    labels = label_components(pmax > cfg.threshold)
+    n = int(labels.max())
+    if n == 0:
+        return []
+    rr, cc = np.nonzero(labels)
+    lab = labels[rr, cc] - 1
+    order = np.argsort(lab, kind="stable")
+    rr, cc, lab = rr[order], cc[order], lab[order]
+    bounds = np.searchsorted(lab, np.arange(n + 1))
+    s = spec.stride
+    dist = np.exp(np.clip(box[:, rr, cc], -cfg.max_log, cfg.max_log)) * spec.box_unit  # (4, K) input px
+    cx, cy = (cc + 0.5) * s, (rr + 0.5) * s
+    x1s, y1s, x2s, y2s = cx - dist[0], cy - dist[1], cx + dist[2], cy + dist[3]
+    w_src, h_src = meta.src_size
+    out: list[Detection] = []
+    for k in range(n):
+        sl = slice(bounds[k], bounds[k + 1])
+        if bounds[k + 1] - bounds[k] < cfg.min_cells:
+            continue
+        p = prob[:, rr[sl], cc[sl]]                    # (2, K)
+        score = float(p.max(0).mean())
+        if score < cfg.min_score:
+            continue
+        kind = classes[int(np.argmax(p.sum(1)))]
+        c = cc[sl]
+        left, right = c <= c.min() + 1, c >= c.max() - 1
+        x1 = float(np.median(x1s[sl][left]))
+        x2 = float(np.median(x2s[sl][right]))
+        y1 = float(np.median(y1s[sl]))
+        y2 = float(np.median(y2s[sl]))
+        sc = meta.scale
+        x1, x2 = max(0.0, x1 / sc), min(float(w_src), x2 / sc)
+        y1, y2 = max(0.0, y1 / sc), min(float(h_src), y2 / sc)
+        if x2 - x1 < cfg.min_side or y2 - y1 < cfg.min_side:
+            continue
+        out.append(Detection((round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)), kind, round(score, 4)))
+    out.sort(key=lambda d: -d.score)
+    return out
