@@ -1,0 +1,178 @@
+"""Export the formula detector: ONNX fp32 (dynamic height/width) -> static int8 QDQ (per-channel,
+calibrated on synthetic pages), the preprocessing spec inside the model, a parity gate against fp32 on
+the fixed synthetic validation sets, a model card.
+
+`pocketocr export formula --run runs/formula --out sdk/pocketocr/models`
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from pocketocr.tasks.formula.pre import PreSpec, det_tensor, page_canvas
+from pocketocr.training.formula.bank import load_bank
+from pocketocr.training.formula.models import FormulaDet
+from pocketocr.training.formula.synth import make_page
+from pocketocr.training.formula.train import FormulaRecipe, validation_sets
+from pocketocr.zoo import sha256_of
+
+__all__ = ["MAX_F1_DROP", "ParityError", "export_formula"]
+
+MAX_F1_DROP = 0.01  # int8 may lose at most 1 pt of F1@0.5 against fp32 on either synthetic set
+
+
+class ParityError(RuntimeError):
+    pass
+
+
+def _export_onnx(model: FormulaDet, path: Path, spec: PreSpec) -> None:
+    model.eval()
+    # Batch, height and width are dynamic: pages come in any aspect (multiples of 32).
+    example = torch.zeros(1, 1, spec.long_side, round(spec.long_side * 0.75) // 32 * 32)
+    torch.onnx.export(model, (example,), str(path), input_names=["image"], output_names=["prob", "box"],
+                      dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                    "prob": {0: "batch", 2: "h4", 3: "w4"}, "box": {0: "batch", 2: "h4", 3: "w4"}},
+                      dynamo=False, opset_version=17)
+
+
+def _set_metadata(path: Path, meta: dict[str, str]) -> None:
+    m = onnx.load(str(path))
+    onnx.helper.set_model_props(m, meta)
+    onnx.save(m, str(path))
+
+
+class _Reader:
+    """onnxruntime CalibrationDataReader: one page per get_next() (pages differ in shape)."""
+
+    def __init__(self, name: str, batches: list[np.ndarray]):
+        self.name, self.it = name, iter(batches)
+
+    def get_next(self):
+        b = next(self.it, None)
+        return None if b is None else {self.name: b}
+
+
+def _calibration(recipe: FormulaRecipe, run: Path, n: int, spec: PreSpec) -> list[np.ndarray]:
+    """Detector inputs from synthetic pages (half scans, half photos) of a seed no set uses."""
+    bank = load_bank(run / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz")
+    out = []
+    for i in range(n):
+        s = make_page((recipe.seed + 3) * 1_000_003 + i, bank, photo=bool(i % 2))
+        canvas, _ = page_canvas(s.image, spec)
+        out.append(det_tensor(canvas[None], spec))
+    return out
+
+
+def _quantize(fp32: Path, int8: Path, reader: _Reader) -> None:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = fp32.with_suffix(".pre.onnx")
+    quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+    quantize_static(str(pre), str(int8), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
+    pre.unlink(missing_ok=True)
+
+
+def _evaluate(model: Path, dataset: Path) -> dict:
+    from pocketocr.eval.formula import evaluate_formulas
+    from pocketocr.tasks.formula.predictor import FormulaDetector
+
+    det = FormulaDetector(model)
+    rep = evaluate_formulas(det.detect, dataset, progress=True, model_version=det.model_version)
+    rep.pop("samples")
+    return rep
+
+
+def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
+                   version: str | None = None) -> dict:
+    """Export `run/formula_det.pt` to int8 ONNX in `out`, with a model card.
+
+    Args:
+        run: training run folder (`pocketocr train formula --out RUN`).
+        out: where the shipped model and its card go.
+        calib: synthetic pages used to calibrate int8 (capped at 64: pages are large).
+        val_n: pages of each synthetic validation set for the parity gate (default: the recipe's n_val).
+        keep_fp32: also ship the fp32 model.
+        version: model version (default formula-<date>-<recipe hash>).
+
+    Returns:
+        {"version", "parity", "synthetic_val_scan", "synthetic_val_photo", "shipped"}.
+
+    Raises:
+        ParityError: int8 loses more than 1 pt of F1@0.5 against fp32 on either synthetic set.
+    """
+    run, out = Path(run), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = run / "export"
+    work.mkdir(exist_ok=True)
+    ck = torch.load(run / "formula_det.pt", map_location="cpu", weights_only=False)
+    spec = PreSpec(**ck["spec"])
+    recipe = FormulaRecipe(**ck["recipe"])
+    version = version or f"formula-{dt.date.today():%Y.%m.%d}-{ck['recipe_hash'][:7]}"
+    model = FormulaDet(ck.get("width", 1.0))
+    model.load_state_dict(ck["model"])
+    fp32, int8 = work / "formula_det.fp32.onnx", work / "formula_det.int8.onnx"
+    _export_onnx(model, fp32, spec)
+    _quantize(fp32, int8, _Reader("image", _calibration(recipe, run, min(calib, 64), spec)))
+    base_meta = {"version": version, "task": "formula", "role": "det", "name": "formula_det",
+                 "recipe_hash": ck["recipe_hash"], "labels": json.dumps(list(spec.class_names)),
+                 "outputs": json.dumps({"prob": "core probability per class (N, 2, H/4, W/4)",
+                                        "box": "log(distance / box_unit) to left, top, right, bottom (N, 4, H/4, W/4)"}),
+                 **spec.to_metadata()}
+    for p, prec in ((fp32, "fp32"), (int8, "int8")):
+        _set_metadata(p, {**base_meta, "precision": prec})
+
+    if val_n is not None and val_n != recipe.n_val:
+        recipe = FormulaRecipe(**{**ck["recipe"], "n_val": val_n})
+    vals = validation_sets(recipe, run)
+    metrics = {(k, prec): _evaluate(p, vals[k]) for k in ("scan", "photo") for p, prec in ((fp32, "fp32"), (int8, "int8"))}
+    parity: dict = {"max_drop": MAX_F1_DROP}
+    passed = True
+    for k in ("scan", "photo"):
+        a, b = metrics[(k, "fp32")]["f1_50"] or 0.0, metrics[(k, "int8")]["f1_50"] or 0.0
+        parity[k] = {"fp32_f1_50": a, "int8_f1_50": b, "drop": round(a - b, 4)}
+        passed &= (a - b) <= MAX_F1_DROP
+    parity["passed"] = bool(passed)
+    summary = {"version": version, "parity": parity, "synthetic_val_scan": metrics[("scan", "int8")],
+               "synthetic_val_photo": metrics[("photo", "int8")]}
+    (work / "export_summary.json").write_text(json.dumps(summary, indent=2))
+    if not passed:
+        raise ParityError(f"int8 loses more than {MAX_F1_DROP * 100:.0f} pt of F1@0.5 against fp32: "
+                          f"{json.dumps({k: parity[k] for k in ('scan', 'photo')})}; see {work / 'export_summary.json'}")
+
+    keys = ("n", "precision_50", "recall_50", "f1_50", "f1_75", "map", "coverage_recall", "needs_correction",
+            "latency_ms")
+    shipped = {}
+    for src, prec in [(int8, "int8")] + ([(fp32, "fp32")] if keep_fp32 else []):
+        dst = out / src.name
+        shutil.copyfile(src, dst)
+        card = {
+            "name": "formula_det", "task": "formula", "role": "det", "format": "onnx", "precision": prec,
+            "version": version, "file": dst.name, "sha256": sha256_of(dst), "size_bytes": dst.stat().st_size,
+            "architecture": "FormulaDet (MobileNet-style FPN, grey input, stride-4 core maps + box distances)",
+            "params": int(sum(v.numel() for k, v in ck["model"].items() if not k.endswith(
+                ("running_mean", "running_var", "num_batches_tracked")))),
+            "training": {"recipe": ck["recipe"], "recipe_hash": ck["recipe_hash"], "seed": ck["recipe"]["seed"],
+                         "command": "pocketocr train formula && pocketocr export formula",
+                         "data": "synthetic only (training/formula: mathtext formulas on rendered pages, scans "
+                                 "and simulated photos); no real pages",
+                         "best_epoch": ck.get("epoch"), "history": ck.get("history", [])},
+            "quantization": {"format": "QDQ static", "per_channel": True, "activations": "uint8", "weights": "int8",
+                             "calibration": f"{min(calib, 64)} synthetic pages (seed {recipe.seed + 3})"},
+            "metrics": {"synthetic_val_scan": {k: metrics[("scan", prec)][k] for k in keys},
+                        "synthetic_val_photo": {k: metrics[("photo", prec)][k] for k in keys},
+                        "parity_vs_fp32": parity},
+            "metadata": {**base_meta, "precision": prec},
+        }
+        (out / f"{dst.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+        shipped[f"det_{prec}"] = str(dst)
+    summary["shipped"] = shipped
+    return summary

@@ -1,0 +1,1 @@
+"""Synthetic math pages and the formula detector's training (`pocketocr train formula`)."""

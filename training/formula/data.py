@@ -1,0 +1,113 @@
+"""Turn synthetic pages into detector inputs and targets, using the SDK's own pre-processing.
+
+Targets at stride 4 (float16, (6, S/4, S/4)): 0-1 core masks of embedded / isolated formulas (the
+box shrunk by `PreSpec.shrink` * min(height, width) on each side, warped with the page; at least the
+centre cell), 2-5 log(distance / box_unit) from each core cell's centre to the left, top, right,
+bottom edge of its box. `build_cache` renders pages in worker processes into shards of
+(N, S, S) uint8 grey pages, padded to S x S, plus targets, so epochs cost no rendering.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+from pocketocr.tasks.formula.pre import CLASSES, PreSpec, page_canvas
+
+from .bank import Bank
+from .synth import PageSample, make_page
+
+__all__ = ["build_cache", "encode_targets", "load_cache", "page_arrays"]
+
+_BANK: dict[str, Bank] = {}
+
+
+def encode_targets(boxes, cores, scale: float, shape: tuple[int, int], spec: PreSpec) -> np.ndarray:
+    """Boxes (x1, y1, x2, y2, kind) and core quads in source pixels -> (6, h, w) float32 targets."""
+    h, w = shape
+    s = spec.stride
+    t = np.zeros((6, h, w), np.float32)
+    f = scale / s
+    cy, cx = (np.mgrid[0:h, 0:w].astype(np.float32) + 0.5) * s
+    # Small boxes last, so where cores touch the small formula keeps its cells.
+    order = sorted(range(len(boxes)), key=lambda i: -(boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))
+    for i in order:
+        x1, y1, x2, y2, kind = boxes[i]
+        ch = CLASSES.index(kind)
+        m = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(m).polygon([(x * f - 0.5, y * f - 0.5) for x, y in cores[i]], fill=1, outline=1)
+        mask = np.asarray(m, bool).copy()
+        ccx, ccy = (x1 + x2) / 2 * f, (y1 + y2) / 2 * f
+        r0, c0 = int(np.clip(ccy, 0, h - 1)), int(np.clip(ccx, 0, w - 1))
+        mask[r0, c0] = True
+        bx = np.array([x1, y1, x2, y2], np.float32) * scale
+        d = np.stack([cx - bx[0], cy - bx[1], bx[2] - cx, bx[3] - cy])
+        d = np.log(np.maximum(d, 0.5) / spec.box_unit)
+        t[0:2, mask] = 0
+        t[ch, mask] = 1.0
+        t[2:6, mask] = d[:, mask]
+    return t
+
+
+def page_arrays(sample: PageSample, spec: PreSpec, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Page -> (size, size) uint8 canvas (white padded) and (6, size/4, size/4) float16 targets."""
+    canvas, meta = page_canvas(sample.image, spec)
+    full = np.full((size, size), spec.pad_value, np.uint8)
+    h, w = min(size, canvas.shape[0]), min(size, canvas.shape[1])
+    full[:h, :w] = canvas[:h, :w]
+    t = encode_targets(sample.boxes, sample.cores, meta.scale, (size // spec.stride, size // spec.stride), spec)
+    return full, t.astype(np.float16)
+
+
+def _shard(args) -> dict:
+    seeds, spec, size, bank_path, photo = args
+    from .bank import load_bank
+
+    if bank_path not in _BANK:
+        _BANK[bank_path] = load_bank(Path(bank_path))
+    bank = _BANK[bank_path]
+    canv, targ, cap = [], [], []
+    for sd in seeds:
+        s = make_page(sd, bank, photo)
+        c, t = page_arrays(s, spec, size)
+        canv.append(c)
+        targ.append(t)
+        cap.append(s.slices["capture"] == "photo")
+    return {"canvas": np.stack(canv), "target": np.stack(targ), "photo": np.array(cap)}
+
+
+def build_cache(out: Path, seed: int, n: int, spec: PreSpec, bank_path: Path, workers: int = 2,
+                shard_size: int = 100, photo: bool | None = None, progress: bool = True) -> Path:
+    """Render `n` pages (seeds seed * 1_000_003 + i) into npz shards; complete shards are kept (resumable)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    size = spec.long_side
+    jobs = []
+    for k, start in enumerate(range(0, n, shard_size)):
+        path = out / f"shard_{k:04d}.npz"
+        if not path.exists():
+            jobs.append((path, [seed * 1_000_003 + i for i in range(start, min(n, start + shard_size))]))
+    if not jobs:
+        return out
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(len(s) for _, s in jobs), desc=f"render {out.name}", unit="page", disable=not progress)
+    args = [(s, spec, size, str(bank_path), photo) for _, s in jobs]
+    with mp.get_context("fork").Pool(workers) as pool:
+        for (path, seeds), arrays in zip(jobs, pool.imap(_shard, args)):
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **arrays)
+            tmp.rename(path)
+            bar.update(len(seeds))
+    bar.close()
+    return out
+
+
+def load_cache(path: Path) -> dict[str, np.ndarray]:
+    shards = sorted(Path(path).glob("shard_*.npz"))
+    if not shards:
+        raise FileNotFoundError(f"no shards in {path}")
+    parts = [dict(np.load(s)) for s in shards]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

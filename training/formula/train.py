@@ -1,0 +1,249 @@
+"""`pocketocr train formula`: render the synthetic pages, train the formula detector, checkpoint.
+
+Reproducible: the recipe's seed fixes the formula bank, the pages (page seeds) and the torch
+initialisation and shuffles. Resumable: each finished epoch writes `<out>/formula_last.pt`; rerunning
+continues from there (the page cache and the bank are kept too). The best epoch by synthetic
+validation F1@0.5 is saved as `<out>/formula_det.pt`, which `pocketocr export formula` reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing as mp
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tomllib
+import torch
+from pocketocr.eval.formula import load_formula_labels, match_boxes
+from pocketocr.tasks.formula.post import decode
+from pocketocr.tasks.formula.pre import PreSpec, det_tensor, page_canvas
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from .bank import load_bank
+from .data import build_cache, load_cache
+from .models import FormulaDet
+from .synth import write_dataset
+
+__all__ = ["RECIPE_PATH", "FormulaRecipe", "load_recipe", "train_formula", "validation_sets"]
+
+RECIPE_PATH = Path(__file__).resolve().parent.parent / "recipes" / "formula.toml"
+
+
+@dataclass
+class FormulaRecipe:
+    seed: int = 11
+    n_train: int = 2400           # rendered training pages (half scans, half photos)
+    n_val: int = 100              # each fixed synthetic validation set (scans: seed + 1, photos: seed + 2)
+    n_val_epoch: int = 40         # pages of those sets scored after every epoch
+    bank_inline: int = 2400       # formulas rendered into the bank
+    bank_display: int = 1200
+    epochs: int = 8
+    steps_per_epoch: int = 400
+    batch: int = 8
+    crop: int = 448               # training crop, input pixels (multiple of 32)
+    lr: float = 0.004
+    width: float = 1.0
+    threads: int = 2
+    workers: int = 2
+
+    def digest(self) -> str:
+        """Short hash of the recipe: names the data and settings a model was trained with."""
+        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def load_recipe(path: Path | None = None, **overrides) -> FormulaRecipe:
+    """defaults < recipe file < overrides; unknown keys are an error, not silently ignored."""
+    values: dict = {}
+    if path is not None:
+        with open(path, "rb") as f:
+            values.update(tomllib.load(f))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in dataclasses.fields(FormulaRecipe)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown recipe keys {unknown}; known: {sorted(known)}")
+    return FormulaRecipe(**values)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _save(path: Path, **state) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def det_loss(logits: torch.Tensor, box: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Core maps: BCE + soft dice; boxes: 1 - IoU of the (l, t, r, b) distances plus a small log-L1,
+    on core cells only."""
+    core = t[:, 0:2]
+    bce = F.binary_cross_entropy_with_logits(logits, core, pos_weight=torch.tensor(3.0, device=logits.device))
+    p = torch.sigmoid(logits)
+    inter = (p * core).sum((0, 2, 3))
+    dice = 1 - (2 * inter + 1) / (p.sum((0, 2, 3)) + core.sum((0, 2, 3)) + 1)
+    on = core.amax(1) > 0.5                                        # (N, h, w)
+    if on.any():
+        pr = box.permute(0, 2, 3, 1)[on].clamp(-6, 6)              # (K, 4) log distances
+        tg = t[:, 2:6].permute(0, 2, 3, 1)[on]
+        dp, dt = pr.exp(), tg.exp()
+        iw = torch.minimum(dp[:, 0], dt[:, 0]) + torch.minimum(dp[:, 2], dt[:, 2])
+        ih = torch.minimum(dp[:, 1], dt[:, 1]) + torch.minimum(dp[:, 3], dt[:, 3])
+        ai = iw * ih
+        union = (dp[:, 0] + dp[:, 2]) * (dp[:, 1] + dp[:, 3]) + (dt[:, 0] + dt[:, 2]) * (dt[:, 1] + dt[:, 3]) - ai
+        iou_l = (1 - ai / union.clamp(min=1e-6)).mean()
+        l1 = F.smooth_l1_loss(pr, tg)
+    else:
+        iou_l = l1 = logits.sum() * 0
+    loss = bce + dice.mean() + iou_l + 0.2 * l1
+    return loss, {"bce": bce.item(), "dice": dice.mean().item(), "iou": float(iou_l.detach())}
+
+
+def _photometric(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per-crop contrast, brightness and gamma jitter on uint8 (N, H, W)."""
+    a = rng.uniform(0.7, 1.2, (len(x), 1, 1))
+    b = rng.uniform(-30, 25, (len(x), 1, 1))
+    g = rng.uniform(0.75, 1.35, (len(x), 1, 1))
+    y = 255.0 * (x.astype(np.float32) / 255.0) ** g
+    return np.clip(y * a + b, 0, 255).astype(np.uint8)
+
+
+def validation_sets(recipe: FormulaRecipe, out: Path) -> dict[str, Path]:
+    """Write (once) the fixed synthetic validation sets as eval datasets: scans and photos."""
+    bank_path = out / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz"
+    sets = {"scan": (out / f"val_scan_s{recipe.seed + 1}_n{recipe.n_val}", recipe.seed + 1, False),
+            "photo": (out / f"val_photo_s{recipe.seed + 2}_n{recipe.n_val}", recipe.seed + 2, True)}
+    todo = [(str(p), recipe.n_val, s, str(bank_path), ph) for p, s, ph in sets.values()
+            if not (p / "annotations.jsonl").exists()]
+    if todo:
+        with mp.get_context("fork").Pool(min(len(todo), recipe.workers)) as pool:
+            pool.map(_write_val, todo)
+    return {k: v[0] for k, v in sets.items()}
+
+
+def _write_val(args) -> None:
+    path, n, seed, bank_path, photo = args
+    write_dataset(Path(path), n, seed, load_bank(Path(bank_path)), photo)
+
+
+@torch.no_grad()
+def page_f1(model: FormulaDet, datasets: list[Path], n: int, spec: PreSpec, device) -> float:
+    """F1@0.5 (classes must agree) over the first `n` pages of each validation dataset."""
+    from pocketocr.io import load_image
+
+    model.eval()
+    tp = nt = npred = 0
+    for ds in datasets:
+        for lab in load_formula_labels(ds)[:n]:
+            canvas, meta = page_canvas(load_image(lab.file), spec)
+            prob, box = model(torch.from_numpy(det_tensor(canvas[None], spec)).to(device))
+            dets = decode(prob[0].cpu().numpy(), box[0].cpu().numpy(), meta, spec)
+            ok, _ = match_boxes(np.array(lab.boxes).reshape(-1, 4), lab.kinds,
+                                np.array([d.box for d in dets]).reshape(-1, 4), [d.kind for d in dets],
+                                np.array([d.score for d in dets]), 0.5)
+            tp, nt, npred = tp + int(ok.sum()), nt + len(lab.boxes), npred + len(dets)
+    model.train()
+    return 2 * tp / max(1, nt + npred)
+
+
+def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume: bool = True) -> dict:
+    """Train the formula detector; returns the checkpoint path and validation history. See module doc."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(recipe.seed)
+    torch.set_num_threads(recipe.threads)
+    dev = _device(device)
+    spec = PreSpec()
+    t_start = time.time()
+    bank_path = out / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz"
+    if not bank_path.exists():
+        print(f"rendering the formula bank -> {bank_path}", flush=True)
+        load_bank(bank_path, recipe.seed, recipe.bank_inline, recipe.bank_display, recipe.workers)
+    cache = out / "cache" / f"train_s{recipe.seed}_n{recipe.n_train}_L{spec.long_side}"
+    build_cache(cache, recipe.seed, recipe.n_train, spec, bank_path, recipe.workers)
+    vals = validation_sets(recipe, out)
+    print(f"data ready in {time.time() - t_start:.0f} s", flush=True)
+    train = load_cache(cache)
+    canv, targ = train["canvas"], train["target"]
+    n = len(canv)
+    # Crop centres are drawn near formula cores 70% of the time: most of a page is plain text.
+    core_cells = [np.argwhere(t[0:2].max(0) > 0.5) for t in targ]
+
+    model = FormulaDet(recipe.width).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=1e-4)
+    total = max(1, recipe.epochs * recipe.steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=total, pct_start=0.1)
+    start, history = 0, []
+    last = out / "formula_last.pt"
+    if resume and last.exists():
+        st = torch.load(last, map_location=dev, weights_only=False)
+        if st.get("recipe_hash") == recipe.digest():
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["opt"])
+            sched.load_state_dict(st["sched"])
+            start, history = st["epoch"] + 1, st.get("history", [])
+            print(f"[formula] resuming after epoch {start}", flush=True)
+        else:
+            print("[formula] formula_last.pt is from another recipe: starting over", flush=True)
+    c, s4 = recipe.crop, spec.stride
+    size = canv.shape[1]
+    best = max([h["val_f1_50"] for h in history], default=-1.0)
+    for epoch in range(start, recipe.epochs):
+        rng = np.random.default_rng(recipe.seed * 1000 + epoch)
+        bar = tqdm(range(recipe.steps_per_epoch), desc=f"formula {epoch + 1}/{recipe.epochs}", unit="step")
+        losses, parts = [], []
+        for step in bar:
+            idx = rng.integers(0, n, recipe.batch)
+            xs = np.empty((recipe.batch, c, c), np.uint8)
+            ts = np.empty((recipe.batch, 6, c // s4, c // s4), np.float32)
+            for k, i in enumerate(idx):
+                cells = core_cells[i]
+                if len(cells) and rng.random() < 0.7:
+                    r0, c0 = cells[rng.integers(len(cells))] * s4
+                    y0, x0 = r0 - rng.integers(0, c), c0 - rng.integers(0, c)
+                else:
+                    y0, x0 = rng.integers(0, size - c + 1), rng.integers(0, size - c + 1)
+                y0 = int(np.clip(y0 // s4 * s4, 0, size - c))
+                x0 = int(np.clip(x0 // s4 * s4, 0, size - c))
+                xs[k] = canv[i, y0:y0 + c, x0:x0 + c]
+                ts[k] = targ[i, :, y0 // s4:(y0 + c) // s4, x0 // s4:(x0 + c) // s4]
+            x = torch.from_numpy(det_tensor(_photometric(xs, rng), spec)).to(dev)
+            logits, box = model(x, raw=True)
+            loss, part = det_loss(logits, box, torch.from_numpy(ts).to(dev))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            parts.append(part)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}",
+                                iou=f"{np.mean([p['iou'] for p in parts[-50:]]):.3f}")
+        f1 = page_f1(model, [vals["scan"], vals["photo"]], recipe.n_val_epoch, spec, dev)
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_f1_50": f1,
+                        "minutes": round((time.time() - t_start) / 60, 1)})
+        print(f"[formula] epoch {epoch + 1}: loss {np.mean(losses):.4f}, synthetic val F1@0.5 {f1:.4f}", flush=True)
+        _save(last, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
+              history=history, recipe_hash=recipe.digest())
+        if f1 >= best:
+            best = f1
+            _save(out / "formula_best.pt", model=model.state_dict(), epoch=epoch)
+    best_state = torch.load(out / "formula_best.pt", map_location="cpu", weights_only=False)
+    _save(out / "formula_det.pt", model=best_state["model"], arch="formula_det", width=recipe.width,
+          epoch=best_state["epoch"] + 1, recipe=dataclasses.asdict(recipe), recipe_hash=recipe.digest(),
+          spec=dataclasses.asdict(spec), history=history)
+    result = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest(),
+              "det": {"path": str(out / "formula_det.pt"), "history": history},
+              "val_sets": {k: str(v) for k, v in vals.items()}}
+    (out / "train_summary.json").write_text(json.dumps(result, indent=2, default=str))
+    return result
