@@ -18,16 +18,25 @@ import platform
 import resource
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .errors import ModelError, PocketOCRError
 
-__all__ = ["BenchResult", "bench", "cpu_name", "card_pair", "peak_rss_mb", "current_rss_mb", "bench_images",
-           "load_predictor"]
+__all__ = [
+    "BenchResult",
+    "bench",
+    "bench_images",
+    "card_pair",
+    "cpu_name",
+    "current_rss_mb",
+    "load_predictor",
+    "peak_rss_mb",
+]
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
@@ -162,7 +171,7 @@ def bench_images(task: str, n: int, seed: int = 20_261_126) -> tuple[list[Any], 
     from .io import load_image
 
     folder = EXAMPLES_DIR / ("cards" if task == "card" else "formulas")
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
     if not files:
         raise PocketOCRError(f"no benchmark images: install the [train] extra for synthetic ones, "
                              f"or put example images in {folder}")
@@ -206,7 +215,7 @@ def _throughput(make: Callable[[], Callable[[Any], Any]], images: list[Any], con
                 return
             try:
                 fn(images[i % len(images)])
-            except BaseException as exc:  # surfaced after join
+            except Exception as exc:  # surfaced after join
                 errors.append(exc)
                 return
 
