@@ -152,20 +152,14 @@ def load_predictor(task: str, *, backend: str = "onnx", threads: int | None = No
 
 
 def bench_images(task: str, n: int, seed: int = 20_261_126) -> tuple[list[Any], str]:
-    """`n` images for `task`: synthetic ones from the generator when [train] is installed, else the
-    bundled examples (cycled). Returns the images (PIL) and where they came from."""
+    """`n` images for `task`: card: synthetic ones from the generator when [train] is installed, else the
+    bundled examples (cycled); formula: the bundled examples (synthetic pages need a rendered formula
+    bank). Returns the images (PIL) and where they came from."""
     if task == "card":
         try:
             from .training.card.synth import make_sample
 
             return [make_sample(seed * 1_000_003 + i).image for i in range(n)], f"synthetic (seed {seed})"
-        except ImportError:
-            pass
-    else:
-        try:
-            from .training.formula.synth import make_sample as make_formula  # type: ignore[import-not-found]
-
-            return [make_formula(seed * 1_000_003 + i).image for i in range(n)], f"synthetic (seed {seed})"
         except ImportError:
             pass
     from .io import load_image

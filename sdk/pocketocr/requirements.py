@@ -11,8 +11,8 @@ backend = "onnx"         # onnx | tflite
 [latency]
 p95_ms = 60              # one thread, model-only, per image
 [accuracy]
-dataset = "datasets/card_check"          # labelled folder, relative to this file
-synthetic = {n = 100, seed = 4242}       # if the folder is missing: generate it into the cache ([train])
+dataset = "synthetic"                    # or a labelled folder, relative to this file
+synthetic = {n = 100, seed = 4242}       # "synthetic" (or a missing folder): rendered into the cache ([train])
 min = {number_exact = 0.95}
 max = {digit_cer = 0.02}
 [memory]
@@ -41,8 +41,16 @@ from typing import Any
 
 from .errors import ModelError, PocketOCRError
 
-__all__ = ["ServingTarget", "Requirements", "CheckRow", "CheckReport", "load_requirements", "check",
-           "RequirementsError", "END_TO_END_NOTE"]
+__all__ = [
+    "END_TO_END_NOTE",
+    "CheckReport",
+    "CheckRow",
+    "Requirements",
+    "RequirementsError",
+    "ServingTarget",
+    "check",
+    "load_requirements",
+]
 
 END_TO_END_NOTE = "end-to-end latency: from online logs: see pocketocr report online"
 
@@ -225,10 +233,14 @@ def load_requirements(path: Path) -> Requirements:
     if thr.get("concurrency", 1) < 1:
         raise RequirementsError(f"{path}: throughput.concurrency must be >= 1")
     dataset = acc.get("dataset")
+    if dataset == "synthetic" and not synthetic:
+        raise RequirementsError(f"{path}:{lines.get('accuracy.dataset', '?')}: dataset = \"synthetic\" needs "
+                                "`synthetic = {n = ..., seed = ...}`")
     return Requirements(
         file=path, task=task, model_path=model.get("path", "shipped"), backend=backend,
         p95_ms=data.get("latency", {}).get("p95_ms"),
-        dataset=(path.parent / dataset) if dataset else None, synthetic=synthetic,
+        dataset=(Path("synthetic") if dataset == "synthetic" else path.parent / dataset) if dataset else None,
+        synthetic=synthetic,
         min_metrics=dict(acc.get("min", {})), max_metrics=dict(acc.get("max", {})),
         max_model_mb=data.get("memory", {}).get("max_model_mb"), max_rss_mb=data.get("memory", {}).get("max_rss_mb"),
         qps=thr.get("qps"), concurrency=thr.get("concurrency", 1), target=target_enum, lines=lines)
@@ -242,7 +254,7 @@ def _cache_dir() -> Path:
 def _resolve_dataset(req: Requirements) -> tuple[Path, str]:
     """The dataset folder; generated into the cache when missing and `synthetic` says how."""
     assert req.dataset is not None
-    if (req.dataset / "labels.jsonl").exists() or (req.dataset / "labels.json").exists():
+    if req.dataset != Path("synthetic") and any((req.dataset / f).exists() for f in ("labels.jsonl", "annotations.jsonl")):
         return req.dataset, str(req.dataset)
     if not req.synthetic:
         raise PocketOCRError(f"{req.file}: dataset folder {req.dataset} is missing (add "
@@ -251,11 +263,11 @@ def _resolve_dataset(req: Requirements) -> tuple[Path, str]:
     out = _cache_dir() / f"{req.task}_s{seed}_n{n}"
     if (out / "labels.jsonl").exists():
         return out, f"{out} (synthetic n={n} seed={seed}, cached)"
+    if req.task != "card":
+        raise PocketOCRError(f"{req.file}: dataset folder {req.dataset} is missing (synthetic formula pages need a "
+                             "rendered formula bank: write one with the formula trainer and point `dataset` at it)")
     try:
-        if req.task == "card":
-            from .training.card.synth import write_dataset
-        else:
-            from .training.formula.synth import write_dataset  # type: ignore[import-not-found,no-redef]
+        from .training.card.synth import write_dataset
     except ImportError:
         raise PocketOCRError(f"{req.file}: dataset folder {req.dataset} is missing and generating a synthetic one "
                              "needs the [train] extra") from None

@@ -62,7 +62,6 @@ def test_required_operators_config_covers_the_models(card_export):
 
 def test_tflite_int8_has_int8_input_and_runs_any_batch(card_export):
     from ai_edge_litert.interpreter import Interpreter
-
     from pocketocr.backends.litert import LiteRTBackend
 
     out, _ = card_export
