@@ -47,7 +47,7 @@ class PgServer:
             shutil.chown(self.root, "postgres", "postgres")
 
     def _run(self, *cmd: str, timeout: float = 120) -> None:
-        out = subprocess.run(_as_pg_user(list(cmd)), capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(_as_pg_user(list(cmd)), capture_output=True, text=True, timeout=timeout, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {out.stdout}\n{out.stderr}")
 

@@ -6,7 +6,6 @@ import random
 import re
 
 import pytest
-
 from pocketocr.online.pan import MAX_RUN, has_pan, scrub_json, scrub_text
 from pocketocr.tasks.card.rules import luhn_valid, mask_number
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import uuid
 from typing import Any
 
 import pytest
-
 from pocketocr.online.ingest import BatchError, parse_batch
 from pocketocr.online.schema import MAX_BODY_BYTES, MAX_EVENTS, SCHEMA_PATH, batch_json_schema
 
-from .helpers import (PAN, abandoned, card_result, card_submitted, feedback, formula_result, formula_submitted,
-                      image_b64)
+from .helpers import (
+    PAN,
+    abandoned,
+    card_result,
+    card_submitted,
+    feedback,
+    formula_result,
+    formula_submitted,
+    image_b64,
+)
 
 
 def _body(events: list[dict[str, Any]]) -> bytes:
@@ -169,3 +177,18 @@ def test_error_answers_never_echo_a_pan() -> None:
     bad["model_version"] = f"x {PAN}"
     text = json.dumps(_refused([bad]))
     assert PAN not in text and "1111 1111" not in text
+
+
+def test_ids_are_stored_as_sent_and_refused_when_they_could_hold_a_pan() -> None:
+    events = [card_result(str(uuid.uuid4())) for _ in range(3000)]  # UUID groups are often all digits
+    for i in range(0, len(events), MAX_EVENTS):
+        chunk = events[i:i + MAX_EVENTS]
+        rows = parse_batch(_body(chunk)).events
+        assert [(r.event_id, r.session_id) for r in rows] == [(e["event_id"], e["session_id"]) for e in chunk]
+    for bad in [PAN, "4111-1111-1111-1111", "order-4111111111111111", "1234567890123"]:
+        for key in ("event_id", "session_id"):
+            e = card_result("s")
+            e[key] = bad
+            payload = _refused([e])
+            assert payload["errors"][0]["errors"][0]["loc"] == [key]
+            assert PAN not in json.dumps(payload)

@@ -7,10 +7,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from pocketocr.online.ingest import parse_batch
-from pocketocr.online.storage import (EventRow, PostgresStore, SQLiteStore, StorageError, default_db_path,
-                                      open_store, redact_url)
+from pocketocr.online.storage import (
+    EventRow,
+    PostgresStore,
+    SQLiteStore,
+    StorageError,
+    default_db_path,
+    open_store,
+    redact_url,
+)
 
 from .helpers import card_result, card_submitted, feedback, formula_submitted, image_b64
 

@@ -2,7 +2,8 @@
 
 Order matters for privacy: card numbers are masked (`pan.scrub_json`) before validation, so neither
 the stored rows nor the 422 error messages can hold a full number, and error messages never echo
-input values.
+input values. Two kinds of strings are not masked but checked: `event_id` and `session_id` (refused
+by the schema when they could hold a card number) and the base64 of a consented image.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .pan import scrub_json
+from .pan import scrub_json, scrub_text
 from .schema import EVENT_ADAPTER, MAX_BODY_BYTES, MAX_EVENTS, FormulaScanSubmitted
 from .storage import EventRow, ImageRow
 
@@ -65,17 +66,26 @@ def _decode(body: bytes) -> Any:
         raise BatchError(400, f"malformed JSON: {type(exc).__name__}") from None
 
 
+# Identifiers must round-trip unchanged (retries and duplicates are matched on them), and masking would
+# change about 3 in 1000 UUIDs, whose hex groups are often all decimal ("07414629-1704-4573-8744-...").
+# The schema refuses ids that could hold a card number instead (see schema.Id).
+_KEEP_AS_IS = ("event_id", "session_id")
+
+
 def _scrub_event(item: Any) -> tuple[Any, int]:
+    if not isinstance(item, dict):
+        return scrub_json(item)
+    kept = {k: item[k] for k in _KEEP_AS_IS if isinstance(item.get(k), str)}
     # Image bytes are binary, not text: keep the base64 out of the digit scrubber (a '*' would break it).
-    image_data = None
-    image = item.get("image") if isinstance(item, dict) else None
-    if isinstance(image, dict) and isinstance(image.get("data"), str):
-        item = {**item, "image": dict(item["image"])}
-        image_data = item["image"].pop("data")
-    item, n = scrub_json(item)
+    image = item.get("image")
+    image_data = image["data"] if isinstance(image, dict) and isinstance(image.get("data"), str) else None
+    rest = {k: v for k, v in item.items() if k not in kept}
     if image_data is not None:
-        item["image"]["data"] = image_data
-    return item, n
+        rest["image"] = {k: v for k, v in image.items() if k != "data"}
+    rest, n = scrub_json(rest)
+    if image_data is not None:
+        rest["image"]["data"] = image_data
+    return {**kept, **rest}, n
 
 
 def _errors(exc: ValidationError, tag: str | None) -> list[dict[str, Any]]:
@@ -140,7 +150,9 @@ def parse_batch(body: bytes) -> Batch:
             # validate_json: strict JSON semantics (arrays for tuples, no Python-only coercions)
             event = EVENT_ADAPTER.validate_json(json.dumps(item))
         except ValidationError as exc:
-            invalid.append({"index": index, "event_id": event_id[:128] if event_id else None,
+            # the id was not masked for storage, but an error answer may be logged by the client: mask it
+            shown = scrub_text(event_id)[0][:128] if event_id else None
+            invalid.append({"index": index, "event_id": shown,
                             "errors": _errors(exc, tag if isinstance(tag, str) else None)})
             continue
         validated.append((event, pans))

@@ -15,6 +15,7 @@ import base64
 import binascii
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -64,9 +65,23 @@ TASKS = ("card", "formula")
 
 # --- field types ------------------------------------------------------------------------------------
 
-# '*' is allowed because the PAN scrubber runs first and may mask digits in a numeric id; use UUIDs.
-_ID_RE = r"^[A-Za-z0-9*][A-Za-z0-9._:*\-]{0,127}$"
-Id = Annotated[str, StringConstraints(pattern=_ID_RE)]
+_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+_LONG_DIGITS_RE = re.compile(r"\d{13,}")
+
+
+def _no_card_number(value: str) -> str:
+    # Ids are stored as sent (never masked), so they must not be able to carry a card number.
+    digits = sum(ch.isdigit() for ch in value)
+    separated = 13 <= digits <= 19 and all(ch.isdigit() or ch in "-._:" for ch in value)
+    if _LONG_DIGITS_RE.search(value) or separated:
+        raise ValueError("ids must not look like card numbers (13 or more digits in a row, or 13-19 digits "
+                         "and separators only); use a UUID")
+    return value
+
+
+Id = Annotated[str, StringConstraints(pattern=_ID_RE), AfterValidator(_no_card_number)]
+_ID_RULE = ("Use a UUID. Stored exactly as sent, never masked, so refused when it could hold a card number: "
+            "13 or more digits in a row, or 13-19 digits and separators only.")
 Version = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9*][A-Za-z0-9._+*\-]{0,63}$")]
 Token = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$")]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -123,9 +138,10 @@ class Latency(_Model):
 
 
 class _Common(_Model):
-    event_id: Id = Field(description="Unique per event; a retry resends the same id. Use a UUID.")
+    event_id: Id = Field(description="Unique per event; a retry resends the same id. " + _ID_RULE)
     ts: Timestamp
-    session_id: Id = Field(description="One scan session: from opening the scanner to submit or abandon.")
+    session_id: Id = Field(description="One scan session, from opening the scanner to submit or abandon. "
+                           + _ID_RULE)
     app_version: Version
     model_version: Version
     device: Device
