@@ -95,7 +95,7 @@ def free_port() -> int:
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run `pocketocr ARGS` in a fresh interpreter."""
     return subprocess.run([sys.executable, "-m", "pocketocr.cli.main", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"}, check=False)
 
 
 def create_key(db: str, name: str = "test") -> str:
@@ -178,3 +178,53 @@ def post_events(base_url: str, events: Any, key: str | None, timeout: float = 30
     if key is not None:
         h["Authorization"] = f"Bearer {key}"
     return request("POST", base_url + "/v1/events", body, h, timeout=timeout)
+
+
+# --- a known event mix, for exact report checks ---------------------------------------------------------
+
+def known_mix() -> list[dict[str, Any]]:
+    """23 sessions over two days, three model versions, two tasks, plus 4 feedback events.
+
+    card-1.0 (app 1.0.0, android): 10 submitted (s0 number edited, s1 number, s2 expiry; s9 has no expiry
+    field), 2 abandoned, 1 open. card-2.0 (app 1.1.0, ios): 5 submitted, 4 with the number edited, 1
+    abandoned. formula-1.0 (app 1.1.0, android): 4 submitted, 1 with a box adjusted.
+    So: 19 submitted, 8 edited, 3 abandoned, 1 open.
+    """
+    out: list[dict[str, Any]] = []
+    day1, day2 = "2025-03-01T09:{:02d}:00Z", "2025-03-02T09:{:02d}:00+01:00"  # day2 is 08:xx UTC
+
+    def card(sid: str, ts: str, model: str, app: str, platform: str,
+             lat: tuple[float, float]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(common keyword arguments of the session, its scan_result)."""
+        kw = {"model": model, "app": app, "platform": platform, "ts": ts}
+        return kw, card_result(sid, lat[0], lat[1], **kw)
+
+    edits = {0: (2, 0), 1: (1, 0), 2: (0, 1)}
+    for i in range(10):
+        ts = (day1 if i < 5 else day2).format(i)
+        kw, result = card(f"c1-{i}", ts, "card-1.0", "1.0.0", "android", (30.0 + i, 200.0 + 10 * i))
+        number, expiry = edits.get(i, (0, 0))
+        out += [result, card_submitted(f"c1-{i}", number, None if i == 9 else expiry, **kw)]
+    for i, reason in enumerate(["user_cancelled", "camera_error"]):
+        ts = day1.format(20 + i)
+        kw, result = card(f"c1-ab{i}", ts, "card-1.0", "1.0.0", "android", (50.0, 400.0))
+        out += [result, abandoned(f"c1-ab{i}", reason, **kw)]
+    out.append(card("c1-open", day2.format(30), "card-1.0", "1.0.0", "android", (45.0, 350.0))[1])
+    for i in range(5):
+        ts = day2.format(40 + i)
+        kw, result = card(f"c2-{i}", ts, "card-2.0", "1.1.0", "ios", (20.0 + i, 150.0 + i))
+        out += [result, card_submitted(f"c2-{i}", number=3 if i < 4 else 0, expiry=0, **kw)]
+    kw, result = card("c2-ab", day2.format(50), "card-2.0", "1.1.0", "ios", (25.0, 160.0))
+    out += [result, abandoned("c2-ab", "manual_entry", **kw)]
+    for i in range(4):
+        ts = day2.format(55 + i)
+        kw = {"model": "formula-1.0", "app": "1.1.0", "ts": ts}
+        out += [formula_result(f"f-{i}", 5, 100.0 + i, 900.0 + i, **kw),
+                formula_submitted(f"f-{i}", adjusted=1 if i == 0 else 0, **kw)]
+    out += [
+        feedback("c1-0", f"It read my card {PAN_FORMS[1]} wrong", "wrong_number", 2, ts=day1.format(1)),
+        feedback("c1-1", "<script>alert('x')</script> wrong digits", "wrong_number", 1, ts=day1.format(2)),
+        feedback("c2-0", "too slow", "slow", 3, model="card-2.0", ts=day2.format(41)),
+        feedback("c2-1", "love it", ts=day2.format(42)),
+    ]
+    return out
