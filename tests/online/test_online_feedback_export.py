@@ -18,7 +18,7 @@ from .helpers import card_result, card_submitted, cli, formula_result, formula_s
 def test_export_writes_consented_formula_sessions_only(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'events.sqlite3'}"
     png, jpg = image_b64("PNG", (120, 90)), image_b64("JPEG", (64, 48))
-    boxes = [[10, 10, 50, 30, "inline"], [5, 40, 110, 80, "display"]]
+    boxes = [[10, 10, 50, 30, "embedded"], [5, 40, 110, 80, "isolated"]]
     events = [
         formula_result("f:1"),
         formula_submitted("f:1", added=1, adjusted=1, consent=True,
@@ -64,7 +64,7 @@ def test_a_png_round_trips_pixel_exact(tmp_path: Path) -> None:
     img.putpixel((3, 4), (200, 100, 50))
     buf = io.BytesIO()
     img.save(buf, "PNG")
-    e = formula_submitted("p", consent=True, boxes=[[0, 0, 10, 10, "inline"]],
+    e = formula_submitted("p", consent=True, boxes=[[0, 0, 10, 10, "embedded"]],
                           image={"media_type": "image/png", "data": base64.b64encode(buf.getvalue()).decode()})
     store = open_store(tmp_path / "e.sqlite3")
     batch = parse_batch(json.dumps([e]).encode())

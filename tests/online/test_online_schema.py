@@ -52,7 +52,7 @@ def test_every_event_kind_validates_and_is_stored_canonically() -> None:
         card_submitted("s1", number=2, expiry=None),
         formula_result("s2"),
         formula_submitted("s2", added=1, consent=True, image={"media_type": "image/png", "data": img},
-                          boxes=[[1, 2, 30, 20, "inline"], [0, 25, 60, 40, "display"]]),
+                          boxes=[[1, 2, 30, 20, "embedded"], [0, 25, 60, 40, "isolated"]]),
         abandoned("s3", "camera_error", task="formula"),
         feedback("s4", "slow on my phone", category="slow", rating=2),
     ]
@@ -128,10 +128,10 @@ def _mutations() -> list[tuple[str, dict[str, Any], list[Any]]]:
            formula_submitted("s"))
     mutate("box outside the image", [],
            lambda e: e.update(consent=True, image={"media_type": "image/png", "data": image_b64()},
-                              boxes=[[0, 0, 65, 10, "inline"]]),
+                              boxes=[[0, 0, 65, 10, "embedded"]]),
            formula_submitted("s"))
     mutate("inverted box", ["boxes", 0],
-           lambda e: e.update(consent=True, boxes=[[10, 0, 5, 10, "inline"]]), formula_submitted("s"))
+           lambda e: e.update(consent=True, boxes=[[10, 0, 5, 10, "embedded"]]), formula_submitted("s"))
     mutate("unknown box kind", ["boxes", 0, 4],
            lambda e: e.update(consent=True, boxes=[[0, 0, 5, 10, "table"]]), formula_submitted("s"))
     return out

@@ -112,7 +112,7 @@ def _check_box(box: tuple[float, float, float, float, str]) -> tuple[float, floa
     return box
 
 
-BoxKind = Literal["inline", "display", "unknown"]
+BoxKind = Literal["embedded", "isolated", "unknown"]
 Box = Annotated[tuple[Coord, Coord, Coord, Coord, BoxKind], AfterValidator(_check_box)]
 
 # --- models -----------------------------------------------------------------------------------------
