@@ -84,7 +84,11 @@ def pg_server() -> Iterator[PgServer]:
         pytest.skip("PostgreSQL binaries not installed (Debian package `postgresql`, see `make system-deps`)")
     pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg (the [server] extra)")
     server = PgServer(bin_dir)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        shutil.rmtree(server.root, ignore_errors=True)
+        raise
     yield server
     server.stop()
 

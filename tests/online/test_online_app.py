@@ -115,14 +115,14 @@ def test_consented_formula_image_round_trip(collector: tuple[Collector, str]) ->
     c, key = collector
     img = image_b64("JPEG", (80, 60))
     e = formula_submitted("f1", adjusted=2, consent=True, image={"media_type": "image/jpeg", "data": img},
-                          boxes=[[1, 1, 20, 10, "inline"]])
+                          boxes=[[1, 1, 20, 10, "embedded"]])
     assert post_events(c.url, [e], key) == (200, {"accepted": 1, "duplicates": 0})
     store = open_store(c.db, create=False)
     media_type, data = store.image(e["event_id"])
     (stored,) = store.events()
     store.close()
     assert media_type == "image/jpeg" and data[:3] == b"\xff\xd8\xff"
-    assert stored.body["image"]["width"] == 80 and stored.body["boxes"] == [[1.0, 1.0, 20.0, 10.0, "inline"]]
+    assert stored.body["image"]["width"] == 80 and stored.body["boxes"] == [[1.0, 1.0, 20.0, 10.0, "embedded"]]
 
 
 def test_schema_endpoint_serves_the_shipped_file(collector: tuple[Collector, str]) -> None:
@@ -167,3 +167,24 @@ def test_keys_create_prints_the_key_alone_on_the_last_line(sqlite_url: str) -> N
     assert store.check_key(lines[-1]) == "demo-web"
     store.close()
     assert cli("serve", "keys", "create", "demo-web", "--db", sqlite_url).returncode == 1
+
+
+def test_a_lost_postgresql_connection_gives_503_then_recovers(pg_server, tmp_path: Path) -> None:
+    import psycopg
+
+    url = pg_server.create_db()
+    key = create_key(url)
+    c = Collector(url, tmp_path / "serve.log").start()
+    try:
+        assert post_events(c.url, [card_result("a")], key)[0] == 200
+        with psycopg.connect(url, autocommit=True) as conn:  # as a database restart would
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        retry = [card_result("b")]
+        status, body = post_events(c.url, retry, key)
+        assert status == 503 and "retry" in body["detail"]
+        assert post_events(c.url, retry, key) == (200, {"accepted": 1, "duplicates": 0})
+        assert _count(url) == 2
+        assert "storage" in c.log() or "key check failed" in c.log()
+    finally:
+        c.stop()
