@@ -14,24 +14,25 @@ Metadata (version, task, labels, preprocessing spec, recipe hash) is inside the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import platform
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
-
 from pocketocr.tasks.card.pre import PreSpec, crop_field, crop_tensor, letterbox
 from pocketocr.zoo import sha256_of
 
 from .formats import Format, FormatSpec, parse_formats, validate_options
 from .parity import GATES, ParityRow, gate, output_agreement, raise_on_failure, result_agreement
 
-__all__ = ["resolve_checkpoint", "export_checkpoint", "CardTFLiteRec"]
+__all__ = ["CardTFLiteRec", "export_checkpoint", "resolve_checkpoint"]
 
 CARD_CHECKPOINTS = {"card_det": "det", "card_rec": "rec"}
 
@@ -139,7 +140,7 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
     meta = {"version": version, "task": "card", "recipe_hash": det_ck["recipe_hash"],
             "labels": json.dumps({"det": ["number", "expiry", "height", "cos", "sin"], "rec": ["<blank>", *spec.vocab]}),
             **spec.to_metadata()}
-    n_params = lambda ck: int(sum(v.numel() for k, v in ck["model"].items()  # noqa: E731
+    n_params = lambda ck: int(sum(v.numel() for k, v in ck["model"].items()
                                   if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))))
     return _Card(det, _RecProbs(rec).eval(), CardTFLiteRec(rec).eval(), spec, det_ck["recipe"],
                  det_ck["recipe_hash"], version, meta, {"det": n_params(det_ck), "rec": n_params(rec_ck)},
@@ -218,7 +219,8 @@ def _torch_reader(det_be: _TorchBackend, rec_be: _TorchBackend):
 
 def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | list[str] = "onnx",
                       int8: bool = False, calib: int | None = None, val_n: int | None = None,
-                      version: str | None = None, log: Callable[[str], None] = print) -> dict:
+                      version: str | None = None, verify: bool = True,
+                      log: Callable[[str], None] = print) -> dict:
     """Export a checkpoint to the chosen formats and gate each file on parity with the checkpoint.
 
     Args:
@@ -229,6 +231,7 @@ def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | li
         calib: synthetic photos for int8 calibration (default 160).
         val_n: synthetic validation photos for the parity gate (default: the recipe's n_val).
         version: model version string (default card-YYYY.MM.DD-<recipe hash>).
+        verify: run the parity gate (False: no scoring; model cards say "not verified"; for `compare`).
         log: progress lines (stderr in the CLI).
 
     Returns:
@@ -249,16 +252,71 @@ def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | li
     out = Path(out) if out else run / "export"
     out.mkdir(parents=True, exist_ok=True)
     card = _load_card(files, version)
-    return _export_card(card, run, out, specs, int8=int8, calib=calib or 160, val_n=val_n, log=log)
+    # The converters (torch.onnx, onnxruntime tools, litert-torch) print progress on stdout: keep stdout
+    # for the caller's own output (`pocketocr export --json`).
+    with contextlib.redirect_stdout(sys.stderr):
+        return _export_card(card, run, out, specs, int8=int8, calib=calib or 160, val_n=val_n, verify=verify,
+                            log=log)
+
+
+def _parity(card: _Card, run: Path, names: dict, precisions: list[str], val_n: int | None,
+            log: Callable[[str], None]) -> tuple[list[ParityRow], dict, dict[str, float], Path, int]:
+    """Every exported det/rec pair scored against the checkpoint on the fixed synthetic validation set
+    (recipe seed + 1, as in training); raw outputs compared with fp32; single-thread time per file."""
+    from pocketocr.training.card.synth import write_dataset
+
+    from .tflite import run_tflite
+
+    spec, meta = card.spec, card.meta
+    n_val = val_n or card.recipe["n_val"]
+    val_dir = run / f"val_dataset_s{card.recipe['seed'] + 1}_n{n_val}"
+    if not (val_dir / "labels.jsonl").exists():
+        log(f"parity: rendering {n_val} validation photos -> {val_dir}")
+        write_dataset(val_dir, n_val, card.recipe["seed"] + 1, progress=False)
+    log("parity: scoring the checkpoint")
+    t_det = _TorchBackend(card.det, "image", meta)
+    t_rec = _TorchBackend(card.rec, "crop", meta)
+    ref, ref_got = _score(t_det, t_rec, val_dir)
+    det_in, rec_in = _val_inputs(val_dir, spec)
+    with torch.no_grad():
+        ref_det = [card.det(torch.from_numpy(x)).numpy() for x in det_in]
+        ref_rec = [card.rec(torch.from_numpy(x)).numpy() for x in rec_in]
+    scored, agree, outputs, speed = {}, {}, {}, {}
+    for fmt, pairs in names.items():
+        for prec in precisions:
+            if ("det", prec) not in pairs:
+                continue
+            det_p, rec_p = pairs[("det", prec)], pairs[("rec", prec)]
+            key = f"{det_p.name} + {rec_p.name}"
+            log(f"parity: scoring {key}")
+            m, got = _score(det_p, rec_p, val_dir)
+            scored[key], agree[key] = m, result_agreement(ref_got, got)
+            if fmt is Format.TFLITE:
+                od, orr = run_tflite(det_p, det_in), run_tflite(rec_p, rec_in)
+            else:
+                from pocketocr.backends.ort import OrtBackend
+
+                bd, br = OrtBackend(det_p), OrtBackend(rec_p)
+                od = [bd.run({"image": x})[0] for x in det_in]
+                orr = [br.run({"crop": x})[0] for x in rec_in]
+            outputs[key] = {"det": output_agreement(ref_det, od, "maps"),
+                            "rec": output_agreement(ref_rec, orr, "probs") if rec_in else {}}
+            for role, p, x in (("det", det_p, det_in[0]), ("rec", rec_p, rec_in[0] if rec_in else None)):
+                if x is None:
+                    continue
+                from pocketocr.backends.base import open_backend
+
+                be = open_backend(p, threads=1)
+                nm = be.input_names()[0]
+                speed[p.name] = _median_ms(lambda be=be, nm=nm, x=x: be.run({nm: x}))
+    return gate("card", ref, scored, agree, outputs), ref, speed, val_dir, n_val
 
 
 def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, int8: bool, calib: int,
-                 val_n: int | None, log: Callable[[str], None]) -> dict:
-    from pocketocr.training.card.synth import write_dataset
-
+                 val_n: int | None, verify: bool, log: Callable[[str], None]) -> dict:
     from . import card as onnx_card
     from .ort_format import convert_to_ort
-    from .tflite import export_tflite, run_tflite
+    from .tflite import export_tflite
 
     spec, meta = card.spec, card.meta
     names = {Format.ONNX: {}, Format.ORT: {}, Format.TFLITE: {}}  # format -> {(role, prec): path}
@@ -308,52 +366,13 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
                         "weights": "int8", "input": "int8 (the SDK quantizes with the model's scale/zero point)",
                         "calibration": f"{calib} synthetic photos"}
 
-    # ---- parity: every pair scored against the checkpoint on the fixed synthetic validation set
-    n_val = val_n or card.recipe["n_val"]
-    val_dir = run / f"val_dataset_s{card.recipe['seed'] + 1}_n{n_val}"
-    if not (val_dir / "labels.jsonl").exists():
-        log(f"parity: rendering {n_val} validation photos -> {val_dir}")
-        write_dataset(val_dir, n_val, card.recipe["seed"] + 1, progress=False)
-    log("parity: scoring the checkpoint")
-    t_det = _TorchBackend(card.det, "image", meta)
-    t_rec = _TorchBackend(card.rec, "crop", meta)
-    ref, ref_got = _score(t_det, t_rec, val_dir)
-    det_in, rec_in = _val_inputs(val_dir, spec)
-    with torch.no_grad():
-        ref_det = [card.det(torch.from_numpy(x)).numpy() for x in det_in]
-        ref_rec = [card.rec(torch.from_numpy(x)).numpy() for x in rec_in]
-    scored, agree, outputs, speed = {}, {}, {}, {}
-    for fmt, pairs in names.items():
-        for prec in precisions:
-            if ("det", prec) not in pairs:
-                continue
-            det_p, rec_p = pairs[("det", prec)], pairs[("rec", prec)]
-            key = f"{det_p.name} + {rec_p.name}"
-            log(f"parity: scoring {key}")
-            m, got = _score(det_p, rec_p, val_dir)
-            scored[key], agree[key] = m, result_agreement(ref_got, got)
-            if fmt is Format.TFLITE:
-                od, orr = run_tflite(det_p, det_in), run_tflite(rec_p, rec_in)
-            else:
-                from pocketocr.backends.ort import OrtBackend
-
-                bd, br = OrtBackend(det_p), OrtBackend(rec_p)
-                od = [bd.run({"image": x})[0] for x in det_in]
-                orr = [br.run({"crop": x})[0] for x in rec_in]
-            outputs[key] = {"det": output_agreement(ref_det, od, "maps"),
-                            "rec": output_agreement(ref_rec, orr, "probs") if rec_in else {}}
-            for role, p, x in (("det", det_p, det_in[0]), ("rec", rec_p, rec_in[0] if rec_in else None)):
-                if x is None:
-                    continue
-                from pocketocr.backends.base import open_backend
-
-                be = open_backend(p, threads=1)
-                nm = be.input_names()[0]
-                speed[p.name] = _median_ms(lambda: be.run({nm: x}))
-    rows = gate("card", ref, scored, agree, outputs)
+    if verify:
+        rows, ref, speed, val_dir, n_val = _parity(card, run, names, precisions, val_n, log)
+    else:
+        rows, ref, speed, val_dir, n_val = [], {}, {}, None, 0
     summary = {"task": "card", "version": card.version, "checkpoint": str(run), "out": str(out),
                "formats": [s.name.value for s in specs], "int8": int8, "calibration_photos": calib if int8 else 0,
-               "val_dataset": str(val_dir), "val_n": n_val, "gate": {"metric": GATES["card"].metric,
+               "val_dataset": str(val_dir) if val_dir else None, "val_n": n_val, "verified": verify, "gate": {"metric": GATES["card"].metric,
                                                                    "max_drop": GATES["card"].max_drop},
                "checkpoint_metrics": _brief(ref), "parity": [r.to_dict() for r in rows],
                "speed_ms_1thread": {"cpu": _cpu(), **speed}, "files": {}}
@@ -366,13 +385,13 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
     for fmt, pairs in names.items():
         for (role, prec), p in pairs.items():
             row = next((r for r in rows if p.name in r.file.split(" + ")), None)
-            if row is None or not row.passed:
+            if verify and (row is None or not row.passed):
                 continue  # no model card: the zoo does not list a file that failed the gate
             _write_model_card(card, p, fmt, role, prec, row, quant_notes.get((fmt.value if fmt is not Format.ORT
                                                                                else "onnx", role)) if prec == "int8"
                               else None, speed, calib)
             summary["files"][p.name] = str(p)
-    if Format.ORT in names and names[Format.ORT]:
+    if names.get(Format.ORT):
         summary["files"]["required_operators.config"] = str(out / "required_operators.config")
     (out / "export_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     raise_on_failure(rows, str(out / "export_summary.json"))
@@ -404,7 +423,7 @@ def _speed_note(p: Path, speed: dict[str, float]) -> dict:
     return out
 
 
-def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, row: ParityRow,
+def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, row: ParityRow | None,
                       quant: dict | None, speed: dict[str, float], calib: int) -> None:
     doc = {
         "name": f"card_{role}", "task": "card", "role": role, "format": p.suffix.lstrip("."), "precision": prec,
@@ -416,7 +435,7 @@ def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, r
                      "command": "pocketocr train card && pocketocr export runs/card --to onnx,ort,tflite --int8",
                      "data": "synthetic only (training/card); no real card images", "history": card.history[role]},
         "quantization": quant,
-        "metrics": {"parity_vs_checkpoint": row.to_dict()},
+        "metrics": {"parity_vs_checkpoint": row.to_dict() if row else "not verified (export --no-verify)"},
         "speed": _speed_note(p, speed),
         "metadata": {**card.meta, "role": role, "precision": prec, "name": f"card_{role}"},
     }

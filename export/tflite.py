@@ -8,8 +8,10 @@ scale and zero point. Every file is loaded back with ai-edge-litert and compared
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
@@ -40,6 +42,13 @@ def export_tflite(module: torch.nn.Module, example: torch.Tensor, path: Path, *,
     """
     import litert_torch
 
+    # litert-torch prints its progress on stdout; keep stdout for the CLI's own output (--json).
+    with contextlib.redirect_stdout(sys.stderr):
+        return _export(litert_torch, module, example, Path(path), int8=int8, calib=calib, dynamic_batch=dynamic_batch)
+
+
+def _export(litert_torch, module: torch.nn.Module, example: torch.Tensor, path: Path, *, int8: bool,
+            calib: Iterable[np.ndarray], dynamic_batch: bool) -> Path:
     module = module.eval()
     dyn = _dyn(dynamic_batch)
     if not int8:
