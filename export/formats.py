@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["Format", "FormatSpec", "FORMATS", "parse_formats", "validate_options"]
+__all__ = ["FORMATS", "Format", "FormatSpec", "parse_formats", "validate_options"]
 
 
 class Format(str, Enum):

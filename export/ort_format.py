@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["convert_to_ort", "ORT_TARGET"]
+__all__ = ["ORT_TARGET", "convert_to_ort"]
 
 # Mobile targets are ARM: "arm" keeps the graph free of x86-only fused layouts (NCHWc), so the .ort
 # file runs the same on a phone as in the test here.

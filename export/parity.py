@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["GATES", "Gate", "ParityRow", "ParityError", "gate", "raise_on_failure", "output_agreement", "result_agreement"]
+__all__ = ["GATES", "Gate", "ParityError", "ParityRow", "gate", "output_agreement", "raise_on_failure", "result_agreement"]
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["parse_size", "format_size", "Plan", "WhatIf", "plan"]
+__all__ = ["Plan", "WhatIf", "format_size", "parse_size", "plan"]
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*$")
 
 
-def parse_size(text: str | int | float) -> int:
+def parse_size(text: str | float) -> int:
     """A memory size in bytes: "10GiB", "800MB", "1.5 GB", "512MiB", or a plain number of bytes.
 
     KB/MB/GB/TB are decimal (10^3 steps), KiB/MiB/GiB/TiB binary (2^10 steps).
@@ -46,7 +46,7 @@ def parse_size(text: str | int | float) -> int:
         value = float(m.group(1)) * _UNITS[unit]
     if value <= 0:
         raise ValueError(f"memory size must be positive: {text!r}")
-    return int(round(value))
+    return round(value)
 
 
 def format_size(n: float) -> str:

@@ -39,9 +39,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def _legacy(args) -> int:
     try:
         if args.target == "card":
-            from ..export.card import ParityError, export_card as export_fn
+            from ..export.card import ParityError
+            from ..export.card import export_card as export_fn
         else:
-            from ..export.formula import ParityError, export_formula as export_fn  # type: ignore[import-not-found]
+            from ..export.formula import ParityError  # type: ignore[import-not-found]
+            from ..export.formula import export_formula as export_fn
     except ImportError as exc:
         err(f"export needs the [export] extra (pip install 'pocketocr[export]'): {exc}")
         return 2
@@ -103,6 +105,6 @@ def run(args) -> int:
     if "tflite_int8_vs_onnx_int8" in summary:
         t = summary["tflite_int8_vs_onnx_int8"]
         print(f"TFLite int8 vs ONNX int8: {t['diff_pt']:+.2f} pt number exact (bar: within {t['max_pt']} pt)")
-    for name, path in summary["files"].items():
+    for path in summary["files"].values():
         print(f"wrote {path}")
     return 0
