@@ -202,19 +202,15 @@ def _score(det, rec, val_dir: Path) -> tuple[dict, list[tuple]]:
 
 
 def _torch_reader(det_be: _TorchBackend, rec_be: _TorchBackend):
-    """A CardReader whose two backends are the PyTorch modules (no model file involved)."""
-    from collections import deque
+    """A CardReader whose two backends are the PyTorch modules: the reader's own constructor runs, with
+    `open_backend` answering for the two placeholder paths (no model file involved)."""
+    from unittest import mock
 
-    from pocketocr.tasks.card.post import DecodeConfig
-    from pocketocr.tasks.card.predictor import CardReader
+    from pocketocr.tasks.card import predictor
 
-    r = CardReader.__new__(CardReader)
-    r.backend, r.det, r.rec = "torch", det_be, rec_be
-    r.spec = PreSpec.from_metadata(det_be.metadata())
-    r.config, r.model_version, r.votes_needed = DecodeConfig(), det_be.metadata().get("version", "unknown"), 5
-    r._history = deque(maxlen=10)
-    r._det_in, r._rec_in = det_be.input_names()[0], rec_be.input_names()[0]
-    return r
+    by_path = {"<checkpoint det>": det_be, "<checkpoint rec>": rec_be}
+    with mock.patch.object(predictor, "open_backend", lambda path, threads=None: by_path[str(path)]):
+        return predictor.CardReader("<checkpoint det>", "<checkpoint rec>")
 
 
 def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | list[str] = "onnx",

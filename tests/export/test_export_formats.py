@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from pocketocr.export.formats import FORMATS, Format, parse_formats, validate_options
 from pocketocr.export.parity import ParityError, gate, output_agreement, raise_on_failure, result_agreement
 

@@ -1,0 +1,52 @@
+"""One backend-parametrized parity test: the shipped int8 models through a real onnxruntime session and a
+real ai-edge-litert interpreter read the same photos into the same CardResult fields."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pocketocr.tasks.card.predictor import CardReader
+from pocketocr.zoo import MODELS_DIR, list_models
+from tests.conftest import EXAMPLES
+
+FIELDS = ("number", "expiry", "brand", "luhn_valid")
+
+
+def _photos():
+    rows = [json.loads(x) for x in (EXAMPLES / "labels.jsonl").read_text().splitlines()]
+    return [EXAMPLES / r["file"] for r in rows]
+
+
+@pytest.fixture(scope="module")
+def onnx_results():
+    reader = CardReader(backend="onnx")
+    return [reader.read(p) for p in _photos()]
+
+
+@pytest.mark.parametrize("backend", ["onnx", "tflite"])
+def test_same_card_result_fields(backend, onnx_results):
+    if backend == "tflite":
+        pytest.importorskip("ai_edge_litert")
+    reader = CardReader(backend=backend)
+    assert {reader.det.path.suffix, reader.rec.path.suffix} == {".onnx" if backend == "onnx" else ".tflite"}
+    for path, ref in zip(_photos(), onnx_results):
+        got = reader.read(path)
+        for f in FIELDS:
+            assert getattr(got, f) == getattr(ref, f), f"{path.name}: {f} differs on {backend}"
+        assert len(got.boxes["number"]) == len(ref.boxes["number"])
+        for a, b in zip(got.boxes["number"], ref.boxes["number"]):
+            # same field found: boxes within a few pixels (int8 kernels differ between runtimes)
+            assert np.allclose(a.box, b.box, atol=max(4.0, 0.03 * (b.box[2] - b.box[0]))), path.name
+
+
+def test_tflite_models_are_shipped_with_cards():
+    pytest.importorskip("ai_edge_litert")
+    found = {(m.role, m.format, m.precision) for m in list_models(MODELS_DIR) if m.task == "card"}
+    assert {("det", "tflite", "int8"), ("rec", "tflite", "int8")} <= found
+    for m in list_models(MODELS_DIR):
+        if m.format == "tflite":
+            card = json.loads(m.path.with_name(m.path.name + ".json").read_text())
+            assert card["metadata"]["pre.det_size"] and card["metrics"]["parity_vs_checkpoint"]["passed"]
