@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
-
 from pocketocr.tasks.card.predictor import CardReader
 from pocketocr.zoo import MODELS_DIR, list_models
+
 from tests.conftest import EXAMPLES
 
 FIELDS = ("number", "expiry", "brand", "luhn_valid")
