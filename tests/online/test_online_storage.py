@@ -115,3 +115,27 @@ def test_postgres_down_is_a_storage_error(tmp_path: Path) -> None:
 
     with pytest.raises(StorageError, match="cannot connect"):
         PostgresStore(f"postgresql://nobody:pw@127.0.0.1:{free_port()}/none")
+
+
+def test_concurrent_batches_are_committed_together_and_stay_atomic(db_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = open_store(db_url)
+    batches = [_rows(card_result(f"g{i}-a"), card_result(f"g{i}-b")) for i in range(40)]
+    broken = [*_rows(card_result("bad-a")), EventRow(*([None] * 10))]
+    shared = _rows(card_result("shared"))  # sent by every thread: stored once
+
+    def send(i: int) -> int | str:
+        try:
+            return store.insert_batch(broken if i == 7 else [*batches[i], *shared])
+        except StorageError:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(send, range(40)))
+    assert results[7] == "refused"
+    assert sum(r for r in results if r != "refused") == 39 * 2 + 1  # "shared" counted new exactly once
+    ids = {e.event_id for e in store.events()}
+    assert len(ids) == store.count_events() == 39 * 2 + 1
+    assert not any(e.session_id == "bad-a" for e in store.events())
+    store.close()

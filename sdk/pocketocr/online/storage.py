@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,18 @@ class ApiKey:
     revoked_at: str | None
 
 
+@dataclass(eq=False)
+class _Pending:
+    """One batch waiting for a group commit."""
+
+    events: list[EventRow]
+    images: list[ImageRow]
+    key_name: str | None
+    inserted: int = 0
+    error: StorageError | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
 def _hash_key(key: str) -> str:
     # Keys are 256-bit random tokens, so a plain SHA-256 is enough (no salt or slow hash needed).
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -142,8 +154,15 @@ class Store:
     _placeholder = "?"
     _blob = "BLOB"
 
+    # errors that refuse one batch (its rows break a constraint); any other error fails the whole group
+    _row_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError, sqlite3.DataError,
+                                                     sqlite3.InterfaceError)
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()          # one statement sequence on the connection at a time
+        self._write_lock = threading.Lock()    # group-commit leader; taken before _lock
+        self._pending_lock = threading.Lock()
+        self._pending: list[_Pending] = []
 
     # --- subclass hooks ---------------------------------------------------------------------------
     def _connection(self) -> Any:
@@ -151,6 +170,12 @@ class Store:
 
     @contextmanager
     def _transaction(self, write: bool = False) -> Iterator[Any]:
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def _savepoint(self, cur: Any) -> Iterator[None]:
+        """Inside a transaction: roll back to here if the block raises."""
         raise NotImplementedError
         yield
 
@@ -195,7 +220,12 @@ class Store:
 
     def insert_batch(self, events: list[EventRow], images: tuple[ImageRow, ...] | list[ImageRow] = (),
                      key_name: str | None = None) -> int:
-        """Store a batch in one transaction; return how many events were new (the rest were duplicates).
+        """Store a batch atomically; return how many events were new (the rest were duplicates).
+
+        Batches that arrive while another commit is running are committed together (group commit:
+        one transaction, one savepoint per batch, one disk sync), so concurrent clients do not wait
+        for one sync each. A batch that fails alone is rolled back to its savepoint; if the commit
+        fails, no batch of the group is stored.
 
         Args:
             events: validated rows (`ingest.parse_batch`).
@@ -206,26 +236,62 @@ class Store:
             The number of events inserted; `len(events) - n` were already there. Returns after the commit.
 
         Raises:
-            StorageError: nothing was stored.
+            StorageError: nothing of this batch was stored.
         """
+        mine = _Pending(list(events), list(images), key_name)
+        with self._pending_lock:
+            self._pending.append(mine)
+        with self._write_lock:  # whoever holds it commits everything pending, its own batch included
+            if not mine.done.is_set():
+                with self._pending_lock:
+                    group, self._pending = self._pending, []
+                self._commit_group(group)
+        mine.done.wait()
+        if mine.error is not None:
+            raise mine.error
+        return mine.inserted
+
+    def _commit_group(self, group: list[_Pending]) -> None:
         received = utc_now()
         insert_event = self._sql(
             f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
             "ON CONFLICT (event_id) DO NOTHING")
         insert_image = self._sql("INSERT INTO images (event_id, media_type, data) VALUES (?, ?, ?) "
                                  "ON CONFLICT (event_id) DO NOTHING")
-        new_ids: set[str] = set()
-        with self._transaction(write=True) as cur:
-            for e in events:
-                cur.execute(insert_event, (e.event_id, e.type, e.ts, e.session_id, e.task, e.app_version,
-                                           e.model_version, e.platform, e.pans_masked, received, key_name,
-                                           e.body))
-                if cur.rowcount == 1:
-                    new_ids.add(e.event_id)
-            for im in images:
-                if im.event_id in new_ids:
-                    cur.execute(insert_image, (im.event_id, im.media_type, im.data))
-        return len(new_ids)
+        counts: dict[int, int] = {}
+        errors: dict[int, StorageError] = {}
+        try:
+            with self._transaction(write=True) as cur:
+                for i, p in enumerate(group):
+                    new_ids: set[str] = set()
+                    try:
+                        with self._savepoint(cur):
+                            for e in p.events:
+                                cur.execute(insert_event, (e.event_id, e.type, e.ts, e.session_id, e.task,
+                                                           e.app_version, e.model_version, e.platform,
+                                                           e.pans_masked, received, p.key_name, e.body))
+                                if cur.rowcount == 1:
+                                    new_ids.add(e.event_id)
+                            for im in p.images:
+                                if im.event_id in new_ids:
+                                    cur.execute(insert_image, (im.event_id, im.media_type, im.data))
+                    except self._row_errors as exc:  # this batch only (a constraint); the others go on
+                        errors[i] = StorageError(f"batch refused by the database: {type(exc).__name__}: {exc}")
+                        continue
+                    counts[i] = len(new_ids)
+        except StorageError as exc:  # the transaction failed: nothing of the group is stored
+            errors = dict.fromkeys(range(len(group)), exc)
+            counts = {}
+        except BaseException as exc:
+            errors = dict.fromkeys(range(len(group)), StorageError(f"storing failed: {type(exc).__name__}"))
+            counts = {}
+            raise
+        finally:
+            # published only now, after the commit (or its failure)
+            for i, p in enumerate(group):
+                p.error = errors.get(i)
+                p.inserted = counts.get(i, 0)
+                p.done.set()
 
     def events(self, since: str | None = None, types: tuple[str, ...] | None = None,
                task: str | None = None) -> list[StoredEvent]:
@@ -349,6 +415,17 @@ class SQLiteStore(Store):
             finally:
                 cur.close()
 
+    @contextmanager
+    def _savepoint(self, cur: sqlite3.Cursor) -> Iterator[None]:
+        cur.execute("SAVEPOINT batch")
+        try:
+            yield
+        except sqlite3.Error:
+            cur.execute("ROLLBACK TO SAVEPOINT batch")
+            cur.execute("RELEASE SAVEPOINT batch")
+            raise
+        cur.execute("RELEASE SAVEPOINT batch")
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
@@ -368,6 +445,7 @@ class PostgresStore(Store):
         except ImportError:
             raise StorageError("PostgreSQL needs psycopg: pip install 'pocketocr[server]'") from None
         self._psycopg = psycopg
+        self._row_errors = (psycopg.IntegrityError, psycopg.DataError)
         self.url = url
         self._conn: Any = None
         self._init_schema()
@@ -390,6 +468,11 @@ class PostgresStore(Store):
                     yield cur
             except self._psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL: {type(exc).__name__}: {exc}") from None
+
+    @contextmanager
+    def _savepoint(self, cur: Any) -> Iterator[None]:
+        with self._conn.transaction():  # nested in the open transaction: a savepoint
+            yield
 
     def close(self) -> None:
         """Close the connection."""
