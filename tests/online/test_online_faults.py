@@ -97,20 +97,23 @@ def test_kill_9_loses_no_acknowledged_event(db_url: str, tmp_path: Path) -> None
 
 
 @pytest.mark.timeout(180)
-def test_loopback_load_holds_500_events_per_second(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch_size,clients", [(500, 4), (50, 1)], ids=["500x4clients", "50x1client"])
+def test_loopback_load_holds_500_events_per_second(db_url: str, tmp_path: Path, batch_size: int,
+                                                   clients: int) -> None:
     key = create_key(db_url)
     c = Collector(db_url, tmp_path / "serve.log", ("--log-level", "warning")).start()
     try:
-        batches = [_batch(500, f"load{i}") for i in range(20)]  # 10,000 events
+        batches = [_batch(batch_size, f"load{i}") for i in range(10_000 // batch_size)]  # 10,000 events
         bodies = [json.dumps(b).encode() for b in batches]
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=clients) as pool:
             results = list(pool.map(lambda body: post_events(c.url, body, key, timeout=60), bodies))
         elapsed = time.perf_counter() - t0
         assert all(status == 200 for status, _ in results), results
         assert sum(body["accepted"] for _, body in results) == 10_000
         rate = 10_000 / elapsed
-        print(f"\nloopback load ({db_url.split(':')[0]}): 10,000 events in {elapsed:.2f} s = {rate:.0f} events/s")
+        print(f"\nloopback load ({db_url.split(':')[0]}, batches of {batch_size}, {clients} clients): "
+              f"10,000 events in {elapsed:.2f} s = {rate:.0f} events/s")
         assert rate >= 500, f"{rate:.0f} events/s"
         stored = _stored_ids(db_url)
         assert len(stored) == len(set(stored)) == 10_000
