@@ -25,10 +25,10 @@ from .charts import nice_max
 from .pan import scrub_text
 from .storage import Store, StoredEvent, redact_url
 
-__all__ = ["FIELDS", "SCAN_TYPES", "Z95", "build_online_report", "collect_sessions", "group_stats", "percentile", "wilson"]
+__all__ = ["SCAN_TYPES", "Z95", "Session", "build_online_report", "collect_sessions", "group_stats", "percentile",
+           "wilson"]
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
-FIELDS = {"card": ("number", "expiry"), "formula": ("boxes",)}
 SCAN_TYPES = ("scan_result", "scan_submitted", "scan_abandoned")
 
 
