@@ -105,3 +105,16 @@ def test_cli_rejects_bad_options_fast(card_run):
     assert r.returncode == 2 and "unknown export format" in r.stderr
     r = run_cli("export", str(card_run / "nothing.pt"), "--to", "onnx")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_compare_takes_a_checkpoint_candidate(card_run, card_export):
+    """A run folder is exported to fp32 ONNX (no gate) and compared with exported files."""
+    from tests.conftest import EXAMPLES
+
+    out, _ = card_export
+    r = run_cli("compare", str(card_run), f"{out / 'card_det.int8.tflite'},{out / 'card_rec.int8.tflite'}",
+                "--dataset", str(EXAMPLES), "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert [c["name"] for c in rep["candidates"]] == [card_run.name, "card_det.int8.tflite"]
+    assert (card_run / "export" / "compare_fp32" / "card_det.fp32.onnx").exists()
