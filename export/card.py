@@ -7,6 +7,7 @@ metadata inside the model, a parity gate against fp32 on the fixed synthetic val
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import random
 import shutil
@@ -19,6 +20,7 @@ import torch
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 from pocketocr.training.card.data import sample_arrays
 from pocketocr.training.card.models import CardDet, CardRec
+from pocketocr.training.card.train import recipe_digest
 from pocketocr.zoo import sha256_of
 
 __all__ = ["export_card", "ParityError"]
@@ -118,7 +120,10 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
     rec_ck = torch.load(run / "card_rec.pt", map_location="cpu", weights_only=False)
     spec = PreSpec(**det_ck["spec"])
     recipe = det_ck["recipe"]
-    version = version or f"card-{dt.date.today():%Y.%m.%d}-{det_ck['recipe_hash'][:7]}"
+    # Hashes are recomputed per model from the stored recipes: only the keys each model depends on count.
+    hashes = {"det": recipe_digest(det_ck["recipe"], "det"), "rec": recipe_digest(rec_ck["recipe"], "rec")}
+    pair_hash = hashlib.sha256((hashes["det"] + hashes["rec"]).encode()).hexdigest()[:7]
+    version = version or f"card-{dt.date.today():%Y.%m.%d}-{pair_hash}"
 
     det = CardDet()
     det.load_state_dict(det_ck["model"])
@@ -128,7 +133,7 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
     _export_onnx(det, torch.zeros(2, 3, spec.det_size, spec.det_size), paths["det"], "image", "maps")
     _export_onnx(_RecProbs(rec), torch.zeros(2, 1, spec.rec_height, spec.rec_width), paths["rec"], "crop", "probs")
 
-    base_meta = {"version": version, "task": "card", "recipe_hash": det_ck["recipe_hash"],
+    base_meta = {"version": version, "task": "card", "recipe_hash": f"det:{hashes['det']},rec:{hashes['rec']}",
                  "labels": json.dumps({"det": ["number", "expiry", "height", "cos", "sin"], "rec": ["<blank>", *spec.vocab]}),
                  **spec.to_metadata()}
     det_cal, rec_cal = _calibration(recipe["seed"] + 2, calib, spec)
@@ -168,7 +173,7 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
                                 "CardRec (conv-only CTC, 32x384 grey)",
                 "params": int(sum(v.numel() for k, v in ck["model"].items() if not k.endswith(
                     ("running_mean", "running_var", "num_batches_tracked")))),
-                "training": {"recipe": recipe, "recipe_hash": ck["recipe_hash"], "seed": recipe["seed"],
+                "training": {"recipe": ck["recipe"], "recipe_hash": hashes[role], "seed": ck["recipe"]["seed"],
                              "command": "pocketocr train card && pocketocr export card",
                              "data": "synthetic only (training/card); no real card images",
                              "history": ck.get("history", [])},

@@ -24,7 +24,7 @@ from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 from .data import build_cache, load_cache
 from .models import CardDet, CardRec
 
-__all__ = ["CardRecipe", "load_recipe", "train_card", "RECIPE_PATH"]
+__all__ = ["CardRecipe", "load_recipe", "train_card", "recipe_digest", "RECIPE_PATH"]
 
 RECIPE_PATH = Path(__file__).resolve().parent.parent / "recipes" / "card.toml"
 
@@ -35,7 +35,7 @@ class CardRecipe:
     n_train: int = 6000
     n_val: int = 300
     det_epochs: int = 7
-    rec_epochs: int = 8
+    rec_epochs: int = 5
     det_batch: int = 32
     rec_batch: int = 128
     det_lr: float = 0.004
@@ -43,9 +43,19 @@ class CardRecipe:
     threads: int = 2
     workers: int = 2
 
-    def digest(self) -> str:
-        """Short hash of the recipe: names the data and settings a model was trained with."""
-        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+    def digest(self, role: str | None = None) -> str:
+        """Short hash of the recipe: names the data and settings a model was trained with.
+
+        With `role` ("det" or "rec") only the keys that model depends on count, so changing the
+        recogniser's epochs does not rename the detector.
+        """
+        return recipe_digest(dataclasses.asdict(self), role)
+
+
+def recipe_digest(recipe: dict, role: str | None = None) -> str:
+    keys = [k for k in recipe if role is None or not k.startswith(("det_", "rec_")) or k.startswith(role + "_")]
+    keys = [k for k in keys if k not in ("threads", "workers")]  # speed settings, not results
+    return hashlib.sha256(json.dumps({k: recipe[k] for k in sorted(keys)}).encode()).hexdigest()[:12]
 
 
 def load_recipe(path: Path | None = None, **overrides) -> CardRecipe:
@@ -180,6 +190,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     result: dict = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest()}
 
     if only in (None, "det"):
+        torch.manual_seed(recipe.seed)  # each model seeded on its own: `--only det|rec` runs reproduce a full run
         det = CardDet().to(dev)
         n = len(train["canvas"])
         steps = max(1, n // recipe.det_batch)
@@ -197,10 +208,11 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         hist = _train_loop("det", det, recipe.det_epochs, steps, recipe.det_lr, out, det_batch,
                            lambda: _det_iou(det, val["canvas"], val["target"], spec, dev), dev, recipe.seed, resume)
         _save(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
-              recipe_hash=recipe.digest(), spec=dataclasses.asdict(spec), history=hist)
+              recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(spec), history=hist)
         result["det"] = {"path": str(out / "card_det.pt"), "history": hist}
 
     if only in (None, "rec"):
+        torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1).to(dev)
         n = len(train["crops"])
         steps = max(1, n // recipe.rec_batch)
@@ -226,7 +238,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                            lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev), dev,
                            recipe.seed, resume)
         _save(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),
-              recipe_hash=recipe.digest(), spec=dataclasses.asdict(spec), history=hist)
+              recipe_hash=recipe.digest("rec"), spec=dataclasses.asdict(spec), history=hist)
         result["rec"] = {"path": str(out / "card_rec.pt"), "history": hist}
     (out / "train_summary.json").write_text(json.dumps(result, indent=2, default=str))
     return result

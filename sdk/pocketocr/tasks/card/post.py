@@ -28,6 +28,7 @@ class DecodeConfig:
     alt_ratio: float = 0.05           # a repaired number must be at least this likely relative to greedy
     min_confidence: float = 0.35      # below this the number is withheld (None)
     review_confidence: float = 0.85   # below this, or after a repair, the result needs review
+    max_number_pieces: int = 6        # a card prints the number in at most 4 lines; more blobs are noise
 
 
 @dataclass(frozen=True)

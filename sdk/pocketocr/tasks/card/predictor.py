@@ -62,8 +62,10 @@ class CardReader:
         maps = self.det.run({self._det_in: x})[0][0]
         t2 = time.perf_counter()
         fields = find_fields(maps, meta, self.spec, self.config)
-        numbers = order_lines([f for f in fields if f.kind == "number"])
-        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:1]
+        numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
+        numbers = order_lines(numbers[: self.config.max_number_pieces])
+        # Two expiry candidates at most (e.g. VALID FROM beside VALID THRU): the likelier one that parses wins.
+        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:2]
         t3 = time.perf_counter()
         gray = img.convert("L")
         crops = [crop_field(gray, f.geom, self.spec) for f in numbers + expiries]
@@ -74,16 +76,19 @@ class CardReader:
             t, c, d = ctc_greedy(p, self.spec.vocab)
             text, confs, dists = text + t, confs + c, dists + d
         choice = choose_number(text, confs, dists, self.spec.vocab, self.config)
-        expiry, exp_conf = (None, 0.0)
-        if expiries:
-            t, c, _ = ctc_greedy(probs[len(numbers)], self.spec.vocab)
+        expiry, exp_conf, exp_used = None, 0.0, expiries[:1]
+        for k, f in enumerate(expiries):
+            t, c, _ = ctc_greedy(probs[len(numbers) + k], self.spec.vocab)
             expiry, exp_conf = choose_expiry(t, c)
+            if expiry is not None:
+                exp_used = [f]
+                break
         number = choice.number
         needs_review = (number is None or choice.needs_review
                         or (expiries != [] and (expiry is None or exp_conf < self.config.review_confidence)))
         t5 = time.perf_counter()
         boxes = {"number": [FieldBox(f.geom.box(), tuple(f.geom.quad())) for f in numbers],
-                 "expiry": [FieldBox(f.geom.box(), tuple(f.geom.quad())) for f in expiries]}
+                 "expiry": [FieldBox(f.geom.box(), tuple(f.geom.quad())) for f in exp_used]}
         ms = lambda a, b: round((b - a) * 1000, 3)  # noqa: E731
         return CardResult(
             number=number, expiry=expiry, brand=brand_of(number) if number else None,
