@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import platform
 import sys
@@ -115,8 +116,8 @@ class _Card:
     rec: torch.nn.Module            # returns probabilities (ONNX graph)
     rec_tflite: torch.nn.Module
     spec: PreSpec
-    recipe: dict
-    recipe_hash: str
+    recipe: dict                    # the detector's (seeds for calibration and validation come from it)
+    recipes: dict[str, tuple[dict, str]]  # role -> (recipe, per-model recipe hash)
     version: str
     meta: dict[str, str]
     params: dict[str, int]
@@ -125,6 +126,7 @@ class _Card:
 
 def _load_card(files: dict[str, Path], version: str | None) -> _Card:
     from pocketocr.training.card.models import CardDet, CardRec
+    from pocketocr.training.card.train import recipe_digest
 
     from .card import _RecProbs
 
@@ -136,14 +138,18 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
     rec = CardRec(n_classes=len(spec.vocab) + 1)
     rec.load_state_dict(rec_ck["model"])
     det.eval(), rec.eval()
-    version = version or f"card-{dt.date.today():%Y.%m.%d}-{det_ck['recipe_hash'][:7]}"
-    meta = {"version": version, "task": "card", "recipe_hash": det_ck["recipe_hash"],
+    # Versioned as export/card.py does, so every format of one training run carries the same version:
+    # per-model recipe hashes (only the keys each model depends on), the pair hash in the version.
+    hashes = {"det": recipe_digest(det_ck["recipe"], "det"), "rec": recipe_digest(rec_ck["recipe"], "rec")}
+    pair_hash = hashlib.sha256((hashes["det"] + hashes["rec"]).encode()).hexdigest()[:7]
+    version = version or f"card-{dt.date.today():%Y.%m.%d}-{pair_hash}"
+    meta = {"version": version, "task": "card", "recipe_hash": f"det:{hashes['det']},rec:{hashes['rec']}",
             "labels": json.dumps({"det": ["number", "expiry", "height", "cos", "sin"], "rec": ["<blank>", *spec.vocab]}),
             **spec.to_metadata()}
     n_params = lambda ck: int(sum(v.numel() for k, v in ck["model"].items()
                                   if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))))
     return _Card(det, _RecProbs(rec).eval(), CardTFLiteRec(rec).eval(), spec, det_ck["recipe"],
-                 det_ck["recipe_hash"], version, meta, {"det": n_params(det_ck), "rec": n_params(rec_ck)},
+                 {"det": (det_ck["recipe"], hashes["det"]), "rec": (rec_ck["recipe"], hashes["rec"])}, version, meta, {"det": n_params(det_ck), "rec": n_params(rec_ck)},
                  {"det": det_ck.get("history", []), "rec": rec_ck.get("history", [])})
 
 
@@ -427,7 +433,8 @@ def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, r
         "architecture": "CardDet (MobileNet-style FPN, stride 4)" if role == "det" else
                         "CardRec (conv-only CTC, 32x384 grey)",
         "params": card.params[role],
-        "training": {"recipe": card.recipe, "recipe_hash": card.recipe_hash, "seed": card.recipe.get("seed"),
+        "training": {"recipe": card.recipes[role][0], "recipe_hash": card.recipes[role][1],
+                     "seed": card.recipes[role][0].get("seed"),
                      "command": "pocketocr train card && pocketocr export runs/card --to onnx,ort,tflite --int8",
                      "data": "synthetic only (training/card); no real card images", "history": card.history[role]},
         "quantization": quant,

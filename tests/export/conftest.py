@@ -20,7 +20,7 @@ def card_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("card_run")
     torch.manual_seed(0)
     spec = PreSpec()
-    recipe = {"seed": 11, "n_val": 6}
+    recipe = {"seed": 11, "n_val": 6, "det_epochs": 1, "rec_epochs": 1}
     for arch, model in (("card_det", CardDet()), ("card_rec", CardRec(n_classes=len(spec.vocab) + 1))):
         torch.save({"model": model.state_dict(), "arch": arch, "recipe": recipe, "recipe_hash": "0123456789ab",
                     "spec": asdict(spec), "history": []}, run / f"{arch}.pt")
