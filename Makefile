@@ -11,11 +11,11 @@ FONT_PACKAGES := fonts-ocr-a fonts-ocr-b fonts-dejavu-core fonts-dejavu-extra fo
 	fonts-freefont-ttf fonts-nanum fonts-wqy-microhei fonts-roboto-unhinted fonts-crosextra-carlito \
 	fonts-crosextra-caladea fonts-inconsolata fonts-urw-base35 fonts-lato fonts-open-sans \
 	fonts-courier-prime fonts-hack fonts-jetbrains-mono fonts-texgyre
-# Test services: PostgreSQL for the collector's storage tests.
-SERVICE_PACKAGES := postgresql
+# Test services: PostgreSQL for the collector's storage tests; Chromium for the demo's browser tests.
+SERVICE_PACKAGES := postgresql chromium
 DEB_PACKAGES := $(FONT_PACKAGES) $(SERVICE_PACKAGES)
 
-.PHONY: run test system-deps install-runtime install-all train-card export-card clean
+.PHONY: run test system-deps install-runtime install-all demo-deps train-card export-card clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,7 +39,11 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-test: system-deps install-all
+# The Android demo's web app: exact versions from its package-lock.json (npm registry only).
+demo-deps:
+	@if [ -f android_demo/package-lock.json ]; then cd android_demo && npm ci --no-audit --no-fund --loglevel=error; fi
+
+test: system-deps install-all demo-deps
 	$(BIN)/python -m pytest -q
 
 # Reproduce the shipped card models: render data, train (background-friendly, resumable), export int8.
