@@ -1,0 +1,248 @@
+"""Golden vectors for the browser port: the Python SDK's answer at every stage, written for the JS tests.
+
+    python android_demo/scripts/golden.py OUT_DIR [--models DIR]
+
+Card cases (synthetic photos from `pocketocr.training.card.synth.make_sample`, run through the shipped
+models): RGB image -> letterbox canvas and detector tensor -> detector maps (Python onnxruntime) ->
+fields -> grey -> recogniser crops and tensor -> recogniser probabilities -> decoded CardResult. Crop cases
+cut the labelled number fields (independent of the detector's quality). Decode cases feed synthetic
+detector maps and CTC probabilities with uncertain digits through the decoder (Luhn repair, withholding).
+Formula cases: synthetic pages -> grey canvas (BOX resize) and tensor, synthetic core/box maps -> boxes,
+and the shipped formula detector's maps and boxes when the model is there.
+
+Each array is a raw little-endian .bin file (uint8 or float32) named in `index.json`; the JS side
+(android_demo/test/golden.test.ts) recomputes every stage from the previous stage's *Python* output, so a
+difference is pinned to one stage. Images are passed as decoded RGB pixels (PIL's decoder), never as JPEG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pocketocr.backends.base import open_backend
+from pocketocr.tasks.card import post as card_post
+from pocketocr.tasks.card import pre as card_pre
+from pocketocr.tasks.card.predictor import CardReader
+from pocketocr.tasks.formula import post as formula_post
+from pocketocr.tasks.formula import pre as formula_pre
+from pocketocr.zoo import MODELS_DIR
+
+CARD_SEEDS = [11, 23, 37, 41, 58, 64, 79, 83]
+
+
+class _Writer:
+    def __init__(self, out: Path):
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+
+    def arr(self, name: str, a: np.ndarray) -> dict:
+        a = np.ascontiguousarray(a)
+        assert a.dtype in (np.uint8, np.float32), a.dtype
+        (self.out / f"{name}.bin").write_bytes(a.astype(a.dtype.newbyteorder("<")).tobytes())
+        return {"file": f"{name}.bin", "dtype": str(a.dtype), "shape": list(a.shape)}
+
+
+def _geom(g: card_pre.FieldGeom) -> dict:
+    return {"cx": g.cx, "cy": g.cy, "ux": g.ux, "uy": g.uy, "length": g.length, "height": g.height}
+
+
+def _result(r) -> dict:
+    d = r.to_dict()
+    d.pop("timings_ms", None)
+    return d
+
+
+def card_cases(w: _Writer, models: Path) -> list[dict]:
+    from pocketocr.training.card.synth import make_sample
+
+    det, rec = models / "card_det.int8.onnx", models / "card_rec.int8.onnx"
+    reader = CardReader(det, rec)
+    spec, cfg = reader.spec, reader.config
+    cases = []
+    for seed in CARD_SEEDS:
+        s = make_sample(seed)
+        img = s.image.convert("RGB")
+        if seed == 64:  # a small, odd-sized photo: upscaling in the letterbox, crops at low resolution
+            img = img.resize((301, 187), Image.BILINEAR)
+        name = f"card_{seed}"
+        canvas, meta = card_pre.letterbox_canvas(img, spec)
+        x = card_pre.det_tensor(canvas[None], spec)
+        maps = reader.det.run({reader._det_in: x})[0]
+        fields = card_post.find_fields(maps[0], meta, spec, cfg)
+        numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
+        numbers = card_post.order_lines(numbers[: cfg.max_number_pieces])
+        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:2]
+        gray = img.convert("L")
+        crops = [card_pre.crop_field(gray, f.geom, spec) for f in numbers + expiries]
+        case = {"name": name, "kind": "card", "seed": seed, "width": img.width, "height": img.height,
+                "image": w.arr(f"{name}_rgb", np.asarray(img)), "canvas": w.arr(f"{name}_canvas", canvas),
+                "det_in": w.arr(f"{name}_det_in", x), "maps": w.arr(f"{name}_maps", maps),
+                "scale": meta.scale, "grey": w.arr(f"{name}_grey", np.asarray(gray)),
+                "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
+                "crop_geoms": [_geom(f.geom) for f in numbers + expiries]}
+        if crops:
+            t = card_pre.crop_tensor(crops)
+            probs = reader.rec.run({reader._rec_in: t})[0]
+            case.update(crops=w.arr(f"{name}_crops", np.stack(crops)), rec_in=w.arr(f"{name}_rec_in", t),
+                        probs=w.arr(f"{name}_probs", probs))
+        case["result"] = _result(reader.read(img))
+        # the labelled number fields, cut by the Python crop (independent of the detector)
+        label_geoms = [card_pre.geom_from_quad(q) for q in s.number_quads]
+        if s.expiry_quad:
+            label_geoms.append(card_pre.geom_from_quad(s.expiry_quad))
+        case["label_geoms"] = [_geom(g) for g in label_geoms]
+        case["label_crops"] = w.arr(f"{name}_label_crops", np.stack([card_pre.crop_field(gray, g, spec) for g in label_geoms]))
+        cases.append(case)
+    return cases
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return (e / e.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def _ctc_probs(r: random.Random, text: str, vocab: str, T: int, uncertain: dict[int, tuple[str, float]]) -> np.ndarray:
+    """(T, C) probabilities spelling `text` with blanks between; at uncertain positions a rival class."""
+    C = len(vocab) + 1
+    logits = np.full((T, C), -6.0, np.float32)
+    logits[:, 0] = 6.0
+    t = 2
+    for i, ch in enumerate(text):
+        k = vocab.index(ch) + 1
+        for dt in range(2):
+            logits[t + dt, k] = 6.0 + r.random()
+            logits[t + dt, 0] = -2.0
+            for j in range(1, C):
+                if j != k:
+                    logits[t + dt, j] = -6.0 + 3 * r.random()
+        if i in uncertain:
+            rival, gap = uncertain[i]
+            logits[t, vocab.index(rival) + 1] = logits[t, k] - gap
+            logits[t + 1, vocab.index(rival) + 1] = logits[t + 1, k] - gap - 0.3
+        t += 4 if ch != text[i - 1: i] else 5
+    return _softmax(logits)
+
+
+def decode_cases(w: _Writer) -> list[dict]:
+    """Synthetic detector maps and CTC outputs that exercise every branch of the card decoder."""
+    spec, cfg = card_pre.PreSpec(), card_post.DecodeConfig()
+    r = random.Random(5)
+    cases = []
+    # Detector maps: tilted number pieces (two lines), an expiry, noise blobs below the thresholds.
+    for n in range(4):
+        h = w_ = 96
+        maps = np.zeros((5, h, w_), np.float32)
+        maps[2] = 0.8
+        ang = r.uniform(-0.5, 0.5) + (np.pi / 2 if n == 3 else 0.0)
+        maps[3], maps[4] = np.cos(ang) + r.uniform(-0.1, 0.1), np.sin(ang)
+        rng = np.random.default_rng(n)
+        for ch, (cy, cx, ln) in [(0, (40, 30, 20)), (0, (40, 60, 18)), (0, (52, 40, 24)), (1, (70, 50, 10)), (1, (80, 20, 6))]:
+            for a in range(-ln // 2, ln // 2):
+                for b in (-1, 0, 1):
+                    y = int(round(cy + a * np.sin(ang) + b * np.cos(ang)))
+                    x = int(round(cx + a * np.cos(ang) - b * np.sin(ang)))
+                    if 0 <= y < h and 0 <= x < w_:
+                        maps[ch, y, x] = max(maps[ch, y, x], 0.55 + 0.45 * rng.random())
+                        maps[2, y, x] = 0.5 + rng.random()
+        maps[0] += (rng.random((h, w_)) * 0.6 * (rng.random((h, w_)) < 0.02)).astype(np.float32)
+        meta = card_pre.DetMeta(0.3 + 0.2 * n, (1280, 960))
+        fields = card_post.find_fields(maps, meta, spec, cfg)
+        ordered = card_post.order_lines([f for f in fields if f.kind == "number"])
+        cases.append({"name": f"det_{n}", "kind": "det_decode", "maps": w.arr(f"det_{n}_maps", maps), "scale": meta.scale,
+                      "src_size": list(meta.src_size),
+                      "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
+                      "ordered": [_geom(f.geom) for f in ordered]})
+    # CTC: valid, one and two uncertain digits (Luhn repair), hopeless, expiry texts.
+    texts = [("4111111111111111", {}), ("4111111111111112", {15: ("1", 0.5)}), ("4111111111111121", {14: ("1", 1.0), 15: ("2", 2.0)}),
+             ("5500000000000005", {3: ("8", 0.2)}), ("3782822463100050", {}), ("4012888888881882", {6: ("6", 0.4), 12: ("8", 0.1)}),
+             ("12/27", {}), ("13/27", {0: ("0", 0.3)}), ("0927", {}), ("4111111111111111", {2: ("7", 4.0), 9: ("7", 4.0)}),
+             ("6011111111111117", {0: ("8", 0.05), 5: ("3", 0.6), 10: ("3", 1.2)}), ("", {})]
+    for n, (text, unc) in enumerate(texts):
+        probs = _ctc_probs(r, text, spec.vocab, 96, unc)
+        t, c, d = card_post.ctc_greedy(probs, spec.vocab)
+        choice = card_post.choose_number(t, c, d, spec.vocab, cfg)
+        exp = card_post.choose_expiry(t, c)
+        cands = card_post.ctc_candidates(t, c, d, spec.vocab, cfg.max_substitutions)
+        cases.append({"name": f"ctc_{n}", "kind": "ctc", "probs": w.arr(f"ctc_{n}_probs", probs), "text": t, "confs": c,
+                      "number": {"number": choice.number, "confidence": choice.confidence, "repaired": choice.repaired,
+                                 "needs_review": choice.needs_review},
+                      "expiry": [exp[0], exp[1]], "candidates": [[a, b] for a, b in cands]})
+    return cases
+
+
+def formula_cases(w: _Writer, models: Path) -> list[dict]:
+    from pocketocr.training.formula.bank import build_bank
+    from pocketocr.training.formula.synth import make_page
+
+    spec = formula_pre.PreSpec()
+    model = models / "formula_det.int8.onnx"
+    det = open_backend(model) if model.exists() else None
+    if det is not None:
+        spec = formula_pre.PreSpec.from_metadata(det.metadata())
+    bank = build_bank(seed=3, n_inline=12, n_display=6)
+    cases = []
+    for n, (seed, photo, size) in enumerate([(101, False, None), (202, True, None), (303, True, (700, 520))]):
+        page = make_page(seed, bank, photo)
+        img = page.image.convert("RGB")
+        if size:
+            img = img.resize(size, Image.BILINEAR)  # smaller than long_side: the BILINEAR (enlarge) branch
+        canvas, meta = formula_pre.page_canvas(img, spec)
+        x = formula_pre.det_tensor(canvas[None], spec)
+        case = {"name": f"page_{n}", "kind": "page", "width": img.width, "height": img.height,
+                "image": w.arr(f"page_{n}_rgb", np.asarray(img)), "canvas": w.arr(f"page_{n}_canvas", canvas),
+                "det_in": w.arr(f"page_{n}_det_in", x), "scale": meta.scale, "in_size": list(meta.in_size)}
+        if det is not None:
+            prob, box = det.run({det.input_names()[0]: x})[:2]
+            found = formula_post.decode(prob[0], box[0], meta, spec)
+            case.update(prob=w.arr(f"page_{n}_prob", prob), box=w.arr(f"page_{n}_box", box),
+                        boxes=[[*d.box, d.kind, d.score] for d in found])
+        cases.append(case)
+    # synthetic maps: cores of several sizes, touching, near the padding, under the thresholds
+    r = np.random.default_rng(9)
+    for n in range(3):
+        h, w_ = 64, 96
+        prob = np.zeros((2, h, w_), np.float32)
+        box = (r.normal(1.0, 0.6, (4, h, w_))).astype(np.float32)
+        for _ in range(14):
+            y, x = int(r.integers(0, h - 3)), int(r.integers(0, w_ - 8))
+            hh, ww = int(r.integers(1, 4)), int(r.integers(1, 9))
+            prob[int(r.integers(0, 2)), y:y + hh, x:x + ww] = r.uniform(0.3, 1.0, (hh, ww))
+        meta = formula_pre.PageMeta(0.4 + 0.3 * n, (2000, 1400), (w_ * 4 - 13, h * 4 - 9))
+        found = formula_post.decode(prob, box, meta, spec)
+        cases.append({"name": f"fdec_{n}", "kind": "formula_decode", "prob": w.arr(f"fdec_{n}_prob", prob),
+                      "box": w.arr(f"fdec_{n}_box", box), "scale": meta.scale, "src_size": list(meta.src_size),
+                      "in_size": list(meta.in_size), "boxes": [[*d.box, d.kind, d.score] for d in found]})
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--models", type=Path, default=MODELS_DIR, help="folder with card_det/card_rec (.int8.onnx)")
+    ap.add_argument("--no-formula-pages", action="store_true", help="skip the rendered formula pages (slow-ish)")
+    args = ap.parse_args(argv)
+    w = _Writer(args.out)
+    cases = decode_cases(w)
+    if (args.models / "card_det.int8.onnx").exists():
+        cases += card_cases(w, args.models)
+    else:
+        print(f"golden: no card models in {args.models}, card image cases skipped", file=sys.stderr)
+    if not args.no_formula_pages:
+        cases += formula_cases(w, args.models)
+    card_spec = card_pre.PreSpec()
+    (args.out / "index.json").write_text(json.dumps({"card_spec": card_spec.to_metadata(),
+                                                     "formula_spec": formula_pre.PreSpec().to_metadata(),
+                                                     "cases": cases}, indent=1))
+    print(f"golden: {len(cases)} cases in {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+/** Card post-processing, a port of pocketocr/tasks/card/post.py: detector maps -> fields; CTC -> number, expiry. */
+
+import { type CardSpec, type DetMeta, type FieldGeom } from "./pre";
+import { luhnValid, parseExpiry, plausibleLength } from "./rules";
+import { argsort, meanF32, medianF32, medianF64, pairwiseSumF64 } from "../num";
+
+export interface DecodeConfig {
+  field_threshold: number;
+  min_cells: number;
+  min_field_score: number;
+  max_substitutions: number;
+  alt_ratio: number;
+  min_confidence: number;
+  review_confidence: number;
+  max_number_pieces: number;
+}
+
+export const DEFAULT_DECODE: DecodeConfig = {
+  field_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
+  min_confidence: 0.35, review_confidence: 0.85, max_number_pieces: 6,
+};
+
+export interface Detected {
+  kind: "number" | "expiry";
+  geom: FieldGeom;
+  score: number;
+}
+
+/** A (C, h, w) float32 map stack. */
+export interface Maps {
+  data: Float32Array;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** 8-connected components, same visiting order as `_components` (row-major seeds, DFS with a stack). */
+function components(mask: Uint8Array, h: number, w: number): [number, number][][] {
+  const seen = new Uint8Array(h * w);
+  const comps: [number, number][][] = [];
+  for (let r0 = 0; r0 < h; r0++) {
+    for (let c0 = 0; c0 < w; c0++) {
+      if (!mask[r0 * w + c0] || seen[r0 * w + c0]) continue;
+      const stack: [number, number][] = [[r0, c0]];
+      const pts: [number, number][] = [];
+      seen[r0 * w + c0] = 1;
+      while (stack.length) {
+        const [r, c] = stack.pop()!;
+        pts.push([r, c]);
+        for (let dr = -1; dr <= 1; dr++) {
+          for (let dc = -1; dc <= 1; dc++) {
+            const rr = r + dr, cc = c + dc;
+            if (rr >= 0 && rr < h && cc >= 0 && cc < w && mask[rr * w + cc] && !seen[rr * w + cc]) {
+              seen[rr * w + cc] = 1;
+              stack.push([rr, cc]);
+            }
+          }
+        }
+      }
+      comps.push(pts);
+    }
+  }
+  return comps;
+}
+
+/** Detector output (5, h, w) -> fields in source pixels (find_fields). */
+export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: DecodeConfig = DEFAULT_DECODE): Detected[] {
+  const out: Detected[] = [];
+  const { height: h, width: w, data } = maps;
+  const plane = h * w;
+  const stride = spec.det_stride;
+  const f = Math.fround;
+  for (const [ch, kind] of [[0, "number"], [1, "expiry"]] as const) {
+    const off = ch * plane;
+    const mask = new Uint8Array(plane);
+    for (let i = 0; i < plane; i++) mask[i] = data[off + i] > cfg.field_threshold ? 1 : 0;
+    for (const pts of components(mask, h, w)) {
+      if (pts.length < cfg.min_cells) continue;
+      const idx = pts.map(([r, c]) => r * w + c);
+      const p = Float32Array.from(idx, (i) => data[off + i]);
+      const score = meanF32(p);
+      if (score < cfg.min_field_score) continue;
+      // float32 dot products (BLAS order may differ by an ulp; the geometry is compared with a tolerance)
+      let d0 = 0, d1 = 0;
+      idx.forEach((i, k) => {
+        d0 += data[3 * plane + i] * p[k];
+        d1 += data[4 * plane + i] * p[k];
+      });
+      d0 = f(d0);
+      d1 = f(d1);
+      // numpy: d is a float32 pair, so its norm and the unit direction are float32 too
+      const nrm = f(Math.hypot(d0, d1));
+      const [ux, uy] = nrm > 1e-6 ? [f(d0 / nrm), f(d1 / nrm)] : [1.0, 0.0];
+      let a0 = Infinity, a1 = -Infinity;
+      const across = new Float64Array(pts.length);
+      pts.forEach(([r, c], k) => {
+        const x = (c + 0.5) * stride, y = (r + 0.5) * stride;
+        const along = x * ux + y * uy;
+        across[k] = x * -uy + y * ux;
+        if (along < a0) a0 = along;
+        if (along > a1) a1 = along;
+      });
+      a0 -= stride / 2;
+      a1 += stride / 2;
+      let height = medianF32(Float32Array.from(idx, (i) => data[2 * plane + i])) * spec.height_unit;
+      height = Math.max(height, stride * 0.75);
+      const cAlong = (a0 + a1) / 2;
+      const wsum = pairwiseSumF64(Float64Array.from(p));
+      const cAcross = pairwiseSumF64(across.map((v, k) => v * p[k])) / wsum;
+      const cx = cAlong * ux - cAcross * uy;
+      const cy = cAlong * uy + cAcross * ux;
+      const s = meta.scale;
+      out.push({ kind, geom: { cx: cx / s, cy: cy / s, ux, uy, length: (a1 - a0) / s, height: height / s }, score });
+    }
+  }
+  return out;
+}
+
+/** Number pieces in reading order (order_lines). */
+export function orderLines(fields: Detected[]): Detected[] {
+  if (!fields.length) return [];
+  let ux = pairwiseSumF64(fields.map((x) => x.geom.ux)) / fields.length;
+  let uy = pairwiseSumF64(fields.map((x) => x.geom.uy)) / fields.length;
+  const n = Math.hypot(ux, uy) || 1.0;
+  ux /= n;
+  uy /= n;
+  const h = medianF64(fields.map((x) => x.geom.height));
+  const acrossOf = (x: Detected) => x.geom.cx * -uy + x.geom.cy * ux;
+  const keyed = [...fields].sort((a, b) => acrossOf(a) - acrossOf(b));
+  const lines: Detected[][] = [];
+  for (const x of keyed) {
+    const across = acrossOf(x);
+    if (lines.length && Math.abs(across - acrossOf(lines[lines.length - 1][0])) < 0.6 * h) lines[lines.length - 1].push(x);
+    else lines.push([x]);
+  }
+  const alongOf = (x: Detected) => x.geom.cx * ux + x.geom.cy * uy;
+  return lines.flatMap((line) => [...line].sort((a, b) => alongOf(a) - alongOf(b)));
+}
+
+export interface Greedy {
+  text: string;
+  confs: number[];
+  dists: Float32Array[];
+}
+
+/** Best-path CTC decode of (T, C) probabilities, class 0 = blank (ctc_greedy). */
+export function ctcGreedy(probs: Float32Array, T: number, C: number, vocab: string): Greedy {
+  const text: string[] = [], confs: number[] = [], dists: Float32Array[] = [];
+  let prev = 0;
+  for (let t = 0; t < T; t++) {
+    let k = 0, best = -Infinity;
+    for (let c = 0; c < C; c++) {
+      const v = probs[t * C + c];
+      if (v > best) {
+        best = v;
+        k = c;
+      }
+    }
+    if (k !== 0 && k !== prev) {
+      text.push(vocab[k - 1]);
+      confs.push(probs[t * C + k]);
+      dists.push(probs.slice(t * C, (t + 1) * C));
+    } else if (k !== 0 && k === prev && probs[t * C + k] > confs[confs.length - 1]) {
+      confs[confs.length - 1] = probs[t * C + k];
+      dists[dists.length - 1] = probs.slice(t * C, (t + 1) * C);
+    }
+    prev = k;
+  }
+  return { text: text.join(""), confs, dists };
+}
+
+type HeapItem = [number, string, number, number]; // (-score, text, start, nsub), compared as a Python tuple
+
+function tupleLess(a: HeapItem, b: HeapItem): boolean {
+  if (a[0] !== b[0]) return a[0] < b[0];
+  if (a[1] !== b[1]) return a[1] < b[1];
+  if (a[2] !== b[2]) return a[2] < b[2];
+  return a[3] < b[3];
+}
+
+class MinHeap {
+  items: HeapItem[] = [];
+  push(x: HeapItem) {
+    const a = this.items;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!tupleLess(a[i], a[p])) break;
+      [a[i], a[p]] = [a[p], a[i]];
+      i = p;
+    }
+  }
+  pop(): HeapItem {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && tupleLess(a[l], a[m])) m = l;
+        if (r < a.length && tupleLess(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m], a[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+  get length() {
+    return this.items.length;
+  }
+}
+
+/** Greedy text plus variants with up to `maxSubs` substitutions at the least certain characters (ctc_candidates). */
+export function ctcCandidates(text: string, confs: number[], dists: Float32Array[], vocab: string, maxSubs: number,
+  limit = 64): [string, number][] {
+  if (!text) return [];
+  const order = argsort(confs).slice(0, Math.max(1, Math.min(confs.length, 6)));
+  const options: [number, [string, number][]][] = [];
+  for (const i of order) {
+    const dist = dists[i];
+    const alts: [string, number][] = [];
+    for (const k of argsort(dist).reverse().slice(0, 3)) {
+      if (k === 0 || vocab[k - 1] === text[i]) continue;
+      alts.push([vocab[k - 1], dist[k] / Math.max(confs[i], 1e-9)]);
+    }
+    options.push([i, alts]);
+  }
+  const cands = new Map<string, number>([[text, 1.0]]);
+  const frontier = new MinHeap();
+  frontier.push([-1.0, text, 0, 0]);
+  while (frontier.length && cands.size < limit) {
+    const [neg, t, start, nsub] = frontier.pop();
+    if (nsub >= maxSubs) continue;
+    for (let j = start; j < options.length; j++) {
+      const [pos, alts] = options[j];
+      for (const [ch, ratio] of alts) {
+        const nt = t.slice(0, pos) + ch + t.slice(pos + 1);
+        const score = -neg * ratio;
+        if (!cands.has(nt) && score > 1e-4) {
+          cands.set(nt, score);
+          frontier.push([-score, nt, j + 1, nsub + 1]);
+        }
+      }
+    }
+  }
+  return [...cands.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+export interface NumberChoice {
+  number: string | null;
+  confidence: number;
+  repaired: boolean;
+  needsReview: boolean;
+}
+
+/** Pick the number from the recogniser's candidates with the Luhn and length rules (choose_number). */
+export function chooseNumber(text: string, confsIn: number[], distsIn: Float32Array[], vocab: string,
+  cfg: DecodeConfig = DEFAULT_DECODE): NumberChoice {
+  const keep: number[] = [];
+  for (let i = 0; i < text.length; i++) if (text[i] >= "0" && text[i] <= "9") keep.push(i);
+  const digits = keep.map((i) => text[i]).join("");
+  const confs = keep.map((i) => confsIn[i]);
+  const dists = keep.map((i) => distsIn[i]);
+  if (!digits) return { number: null, confidence: 0.0, repaired: false, needsReview: true };
+  const conf = Math.min(...confs);
+  if (luhnValid(digits) && plausibleLength(digits)) {
+    const ok = conf >= cfg.min_confidence;
+    return { number: ok ? digits : null, confidence: conf, repaired: false, needsReview: conf < cfg.review_confidence || !ok };
+  }
+  const cands = ctcCandidates(digits, confs, dists, vocab, cfg.max_substitutions);
+  for (const [cand, ratio] of cands.slice(1)) {
+    if (ratio < cfg.alt_ratio) break;
+    if (/^[0-9]+$/.test(cand) && luhnValid(cand) && plausibleLength(cand)) {
+      return { number: cand, confidence: conf * ratio, repaired: true, needsReview: true };
+    }
+  }
+  const sure = conf >= cfg.review_confidence && digits.length >= 13 && digits.length <= 19;
+  return { number: sure ? digits : null, confidence: conf, repaired: false, needsReview: true };
+}
+
+/** Normalise the recognised expiry to MM/YY, or null (choose_expiry). */
+export function chooseExpiry(text: string, confs: number[]): [string | null, number] {
+  const value = parseExpiry(text);
+  return [value, confs.length && value ? Math.min(...confs) : 0.0];
+}

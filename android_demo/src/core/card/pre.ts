@@ -1,0 +1,144 @@
+/** Card pre-processing, a port of pocketocr/tasks/card/pre.py (letterbox, det tensor, field crop, crop tensor). */
+
+import { type Raster, type Point, resize, quadTransform } from "../pil";
+import { medianU8Trunc } from "../num";
+
+export interface CardSpec {
+  det_size: number;
+  det_stride: number;
+  det_mean: number;
+  det_std: number;
+  pad_value: number;
+  rec_height: number;
+  rec_width: number;
+  vocab: string;
+  height_unit: number;
+  pad_y: number;
+  pad_x: number;
+}
+
+export const DEFAULT_CARD_SPEC: CardSpec = {
+  det_size: 384, det_stride: 4, det_mean: 0.5, det_std: 0.5, pad_value: 128, rec_height: 32, rec_width: 384,
+  vocab: "0123456789/", height_unit: 32.0, pad_y: 0.25, pad_x: 0.3,
+};
+
+/** PreSpec.from_metadata: `pre.*` keys of the model metadata override the defaults (typed as the defaults). */
+export function cardSpecFromMetadata(meta: Record<string, string>): CardSpec {
+  const spec: Record<string, number | string> = { ...DEFAULT_CARD_SPEC };
+  for (const key of Object.keys(DEFAULT_CARD_SPEC)) {
+    const v = meta[`pre.${key}`];
+    if (v === undefined) continue;
+    const def = (DEFAULT_CARD_SPEC as unknown as Record<string, unknown>)[key];
+    if (typeof def === "string") spec[key] = v;
+    else if (Number.isInteger(def) && key !== "height_unit" && key !== "det_mean" && key !== "det_std" && key !== "pad_y" && key !== "pad_x") spec[key] = parseInt(v, 10);
+    else spec[key] = parseFloat(v);
+  }
+  return spec as unknown as CardSpec;
+}
+
+export interface DetMeta {
+  scale: number; // input pixels per source pixel
+  srcSize: [number, number]; // (width, height)
+}
+
+export interface FieldGeom {
+  cx: number;
+  cy: number;
+  ux: number;
+  uy: number;
+  length: number;
+  height: number;
+}
+
+/** Python round() of a float to an int: round half to even. */
+function pyRoundInt(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export function quad(g: FieldGeom): Point[] {
+  const hl = g.length / 2, hh = g.height / 2;
+  const nx = -g.uy, ny = g.ux;
+  return [
+    [g.cx - g.ux * hl - nx * hh, g.cy - g.uy * hl - ny * hh],
+    [g.cx + g.ux * hl - nx * hh, g.cy + g.uy * hl - ny * hh],
+    [g.cx + g.ux * hl + nx * hh, g.cy + g.uy * hl + ny * hh],
+    [g.cx - g.ux * hl + nx * hh, g.cy - g.uy * hl + ny * hh],
+  ];
+}
+
+export function box(g: FieldGeom): [number, number, number, number] {
+  const q = quad(g);
+  const xs = q.map((p) => p[0]), ys = q.map((p) => p[1]);
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+}
+
+/** Resize the long side to det_size (Pillow BILINEAR) and pad bottom/right: (S, S, 3) uint8 canvas. */
+export function letterboxCanvas(img: Raster, spec: CardSpec): { canvas: Uint8Array; meta: DetMeta } {
+  const s = spec.det_size;
+  const { width: w, height: h } = img;
+  const scale = s / Math.max(w, h);
+  const nw = Math.max(1, pyRoundInt(w * scale)), nh = Math.max(1, pyRoundInt(h * scale));
+  const small = resize(img, nw, nh, "bilinear");
+  const canvas = new Uint8Array(s * s * 3).fill(spec.pad_value);
+  for (let y = 0; y < nh; y++) canvas.set(small.data.subarray(y * nw * 3, (y + 1) * nw * 3), y * s * 3);
+  return { canvas, meta: { scale, srcSize: [w, h] } };
+}
+
+/** (S, S, 3) uint8 -> (1, 3, S, S) float32, x = (v / 255 - mean) / std in float32 as numpy does. */
+export function detTensor(canvas: Uint8Array, spec: CardSpec): Float32Array {
+  const s = spec.det_size, n = s * s;
+  const out = new Float32Array(3 * n);
+  const f = Math.fround, mean = f(spec.det_mean), std = f(spec.det_std);
+  const lut = new Float32Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = f(f(f(v / 255) - mean) / std);
+  for (let i = 0; i < n; i++) {
+    out[i] = lut[canvas[i * 3]];
+    out[n + i] = lut[canvas[i * 3 + 1]];
+    out[2 * n + i] = lut[canvas[i * 3 + 2]];
+  }
+  return out;
+}
+
+/** Cut an oriented field out of a grey image -> (rec_height, rec_width) uint8 (crop_field in pre.py). */
+export function cropField(grey: Raster, g: FieldGeom, spec: CardSpec): Uint8Array {
+  const H = spec.rec_height, W = spec.rec_width;
+  const hh = g.height * (0.5 + spec.pad_y);
+  const hl = g.length / 2 + g.height * spec.pad_x;
+  const outW = Math.trunc(Math.min(W, Math.max(8, pyRoundInt(((2 * hl) / (2 * hh)) * H))));
+  const nx = -g.uy, ny = g.ux;
+  let ul: Point = [g.cx - g.ux * hl - nx * hh, g.cy - g.uy * hl - ny * hh];
+  let ll: Point = [g.cx - g.ux * hl + nx * hh, g.cy - g.uy * hl + ny * hh];
+  let lr: Point = [g.cx + g.ux * hl + nx * hh, g.cy + g.uy * hl + ny * hh];
+  let ur: Point = [g.cx + g.ux * hl - nx * hh, g.cy + g.uy * hl - ny * hh];
+  const shrink = (2 * hh) / H;
+  let src = grey;
+  if (shrink > 2.0) {
+    const fct = 1.0 / (shrink / 1.5);
+    src = resize(grey, Math.max(1, pyRoundInt(grey.width * fct)), Math.max(1, pyRoundInt(grey.height * fct)), "bilinear");
+    const fx = src.width / grey.width, fy = src.height / grey.height;
+    [ul, ll, lr, ur] = [ul, ll, lr, ur].map((p) => [p[0] * fx, p[1] * fy] as Point);
+  }
+  const crop = quadTransform(src, outW, H, ul, ll, lr, ur);
+  if (outW >= W) return crop.data;
+  const fill = medianU8Trunc(crop.data);
+  const out = new Uint8Array(H * W).fill(fill);
+  for (let y = 0; y < H; y++) out.set(crop.data.subarray(y * outW, (y + 1) * outW), y * W);
+  return out;
+}
+
+/** Stack crops into the recogniser input (N, 1, H, W) float32, normalised per crop: (x - mean) / max(std, 8). */
+export function cropTensor(crops: Uint8Array[]): Float32Array {
+  const per = crops.length ? crops[0].length : 0;
+  const out = new Float32Array(crops.length * per);
+  crops.forEach((c, k) => {
+    let sum = 0;
+    for (let i = 0; i < per; i++) sum += c[i];
+    const mean = sum / per;
+    let sq = 0;
+    for (let i = 0; i < per; i++) sq += (c[i] - mean) ** 2;
+    const std = Math.max(Math.sqrt(sq / per), 8.0);
+    for (let i = 0; i < per; i++) out[k * per + i] = (c[i] - mean) / std;
+  });
+  return out;
+}

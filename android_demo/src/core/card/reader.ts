@@ -1,0 +1,132 @@
+/** Card reader, a port of CardReader.read / feed (pocketocr/tasks/card/predictor.py). */
+
+import { type Raster, toGrey } from "../pil";
+import { pyRound } from "../num";
+import { type CardSpec, box, cropField, cropTensor, detTensor, letterboxCanvas, quad } from "./pre";
+import { type DecodeConfig, DEFAULT_DECODE, chooseExpiry, chooseNumber, ctcGreedy, findFields, orderLines } from "./post";
+import { brandOf, luhnValid } from "./rules";
+
+export interface Tensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+/** Runs one model: input tensor -> first output. */
+export type Runner = (input: Tensor) => Promise<Tensor>;
+
+export interface FieldBox {
+  box: [number, number, number, number];
+  quad: [number, number][];
+}
+
+export interface CardResult {
+  number: string | null;
+  expiry: string | null;
+  brand: string | null;
+  luhn_valid: boolean;
+  confidence: { number: number; expiry: number };
+  needs_review: boolean;
+  boxes: { number: FieldBox[]; expiry: FieldBox[] };
+  timings_ms: { pre: number; infer: number; post: number; total: number };
+}
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+export class CardReader {
+  private history: CardResult[] = [];
+
+  constructor(private det: Runner, private rec: Runner, readonly spec: CardSpec,
+    readonly config: DecodeConfig = DEFAULT_DECODE, readonly votesNeeded = 5) {}
+
+  /** Read one RGB frame (CardReader.read). */
+  async read(img: Raster): Promise<CardResult> {
+    const spec = this.spec, cfg = this.config;
+    const t0 = now();
+    const { canvas, meta } = letterboxCanvas(img, spec);
+    const x = detTensor(canvas, spec);
+    const t1 = now();
+    const maps = await this.det({ data: x, dims: [1, 3, spec.det_size, spec.det_size] });
+    const t2 = now();
+    const [, C, h, w] = maps.dims;
+    const fields = findFields({ data: maps.data.subarray(0, C * h * w), channels: C, height: h, width: w }, meta, spec, cfg);
+    let numbers = fields.filter((f) => f.kind === "number").sort((a, b) => -a.score * a.geom.length - -b.score * b.geom.length);
+    numbers = orderLines(numbers.slice(0, cfg.max_number_pieces));
+    const expiries = fields.filter((f) => f.kind === "expiry").sort((a, b) => -a.score - -b.score).slice(0, 2);
+    const t3 = now();
+    const grey = toGrey(img);
+    const crops = [...numbers, ...expiries].map((f) => cropField(grey, f.geom, spec));
+    let probs: Tensor = { data: new Float32Array(0), dims: [0, 1, 1] };
+    if (crops.length) probs = await this.rec({ data: cropTensor(crops), dims: [crops.length, 1, spec.rec_height, spec.rec_width] });
+    const t4 = now();
+    const [, T, K] = probs.dims;
+    const row = (i: number) => probs.data.subarray(i * T * K, (i + 1) * T * K);
+    let text = "", confs: number[] = [], dists: Float32Array[] = [];
+    for (let i = 0; i < numbers.length; i++) {
+      const g = ctcGreedy(row(i), T, K, spec.vocab);
+      text += g.text;
+      confs = confs.concat(g.confs);
+      dists = dists.concat(g.dists);
+    }
+    const choice = chooseNumber(text, confs, dists, spec.vocab, cfg);
+    let expiry: string | null = null, expConf = 0.0, expUsed = expiries.slice(0, 1);
+    for (let k = 0; k < expiries.length; k++) {
+      const g = ctcGreedy(row(numbers.length + k), T, K, spec.vocab);
+      [expiry, expConf] = chooseExpiry(g.text, g.confs);
+      if (expiry !== null) {
+        expUsed = [expiries[k]];
+        break;
+      }
+    }
+    const number = choice.number;
+    const needsReview = number === null || choice.needsReview ||
+      (expiries.length > 0 && (expiry === null || expConf < cfg.review_confidence));
+    const t5 = now();
+    const fb = (f: { geom: Parameters<typeof box>[0] }): FieldBox => ({ box: box(f.geom), quad: quad(f.geom) });
+    const ms = (a: number, b: number) => Math.round((b - a) * 1000) / 1000;
+    return {
+      number, expiry, brand: number ? brandOf(number) : null, luhn_valid: Boolean(number && luhnValid(number)),
+      confidence: { number: pyRound(choice.confidence, 4), expiry: pyRound(expConf, 4) },
+      needs_review: Boolean(needsReview),
+      boxes: { number: numbers.map(fb), expiry: expUsed.map(fb) },
+      timings_ms: { pre: ms(t0, t1), infer: ms(t1, t2) + ms(t3, t4), post: ms(t2, t3) + ms(t4, t5), total: ms(t0, t5) },
+    };
+  }
+
+  /** Video mode (CardReader.feed): the accepted result once `votesNeeded` frames agree on the number, else null. */
+  async feed(img: Raster): Promise<{ accepted: CardResult | null; frame: CardResult }> {
+    const result = await this.read(img);
+    return { accepted: this.vote(result), frame: result };
+  }
+
+  /** The voting half of feed(), for a result already read. */
+  vote(result: CardResult): CardResult | null {
+    const maxlen = Math.max(8, 2 * this.votesNeeded);
+    if (result.number !== null) {
+      this.history.push(result);
+      if (this.history.length > maxlen) this.history.shift();
+    }
+    const counts = new Map<string, number>();
+    for (const r of this.history) counts.set(r.number!, (counts.get(r.number!) ?? 0) + 1);
+    if (!counts.size) return null;
+    let number = "", n = 0;
+    for (const [k, v] of counts) if (v > n) [number, n] = [k, v];
+    if (n < this.votesNeeded) return null;
+    const agreeing = this.history.filter((r) => r.number === number);
+    const exps = new Map<string, number>();
+    for (const r of agreeing) if (r.expiry) exps.set(r.expiry, (exps.get(r.expiry) ?? 0) + 1);
+    let expiry: string | null = null, ne = 0;
+    for (const [k, v] of exps) if (v > ne) [expiry, ne] = [k, v];
+    let best = agreeing[0];
+    for (const r of agreeing) if (r.confidence.number > best.confidence.number) best = r;
+    return {
+      number, expiry, brand: best.brand, luhn_valid: best.luhn_valid,
+      confidence: { number: n / this.history.length, expiry: expiry ? ne / agreeing.length : 0.0 },
+      needs_review: !best.luhn_valid, boxes: best.boxes, timings_ms: result.timings_ms,
+    };
+  }
+
+  /** Forget the frames voted so far (start a new card). */
+  reset(): void {
+    this.history = [];
+  }
+}

@@ -1,0 +1,72 @@
+/** Payment-card rules, a port of pocketocr/tasks/card/rules.py (Luhn, brands, lengths, expiry, masking). */
+
+interface Brand {
+  name: string;
+  ranges: [number, number][];
+  lengths: number[];
+}
+
+// Ordered most specific first, as BRANDS in rules.py.
+export const BRANDS: Brand[] = [
+  { name: "amex", ranges: [[34, 34], [37, 37]], lengths: [15] },
+  { name: "diners", ranges: [[300, 305], [36, 36], [38, 39]], lengths: [14, 16] },
+  { name: "jcb", ranges: [[3528, 3589]], lengths: [16, 19] },
+  { name: "discover", ranges: [[6011, 6011], [644, 649], [65, 65]], lengths: [16, 19] },
+  { name: "unionpay", ranges: [[62, 62], [81, 81]], lengths: [16, 17, 18, 19] },
+  { name: "mastercard", ranges: [[51, 55], [2221, 2720]], lengths: [16] },
+  { name: "maestro", ranges: [[5018, 5018], [5020, 5020], [5038, 5038], [5893, 5893], [6304, 6304], [6759, 6759], [6761, 6763]], lengths: [16, 18, 19] },
+  { name: "mir", ranges: [[2200, 2204]], lengths: [16, 19] },
+  { name: "rupay", ranges: [[60, 60], [652, 652]], lengths: [16] },
+  { name: "troy", ranges: [[9792, 9792]], lengths: [16] },
+  { name: "visa", ranges: [[4, 4]], lengths: [13, 16, 19] },
+];
+
+const isDigits = (s: string) => s.length > 0 && /^[0-9]+$/.test(s);
+
+export function luhnValid(number: string): boolean {
+  if (!isDigits(number) || number.length < 2) return false;
+  let total = 0;
+  for (let i = 0; i < number.length; i++) {
+    let d = number.charCodeAt(number.length - 1 - i) - 48;
+    if (i % 2 === 1) d = d > 4 ? d * 2 - 9 : d * 2;
+    total += d;
+  }
+  return total % 10 === 0;
+}
+
+export function brandOf(number: string): string | null {
+  for (const b of BRANDS) {
+    for (const [low, high] of b.ranges) {
+      const width = String(low).length;
+      if (number.length >= width) {
+        const v = parseInt(number.slice(0, width), 10);
+        if (low <= v && v <= high) return b.name;
+      }
+    }
+  }
+  return null;
+}
+
+export function plausibleLength(number: string): boolean {
+  const name = brandOf(number);
+  const b = BRANDS.find((x) => x.name === name);
+  if (b) return b.lengths.includes(number.length);
+  return number.length >= 13 && number.length <= 19;
+}
+
+export function parseExpiry(text: string): string | null {
+  let t = text.trim();
+  if (t.length === 4 && isDigits(t)) t = t.slice(0, 2) + "/" + t.slice(2);
+  const m = /^(\d{2})\/(\d{2})$/.exec(t);
+  if (!m) return null;
+  const mm = parseInt(m[1], 10);
+  return mm >= 1 && mm <= 12 ? t : null;
+}
+
+/** First 6 and last 4 digits at most, the rest as '*'. */
+export function maskNumber(number: string | null): string | null {
+  if (number === null) return null;
+  const digits = number.replace(/[^0-9]/g, "");
+  if (digits.length <= 10) return "*".repeat(digits.length);
+  return digits.slice(0, 6) + "*".repeat(digits.length - 10) + digits.slice(-4);
+}

@@ -1,0 +1,106 @@
+/** Formula post-processing, a port of pocketocr/tasks/formula/post.py: core maps + box maps -> boxes. */
+
+import { type FormulaSpec, type PageMeta } from "./pre";
+import { meanF32, medianF64, pairwiseSumF32, pyRound } from "../num";
+
+export interface FormulaDecodeConfig {
+  threshold: number;
+  min_score: number;
+  min_cells: number;
+  min_side: number;
+  max_log: number;
+}
+
+export const DEFAULT_FORMULA_DECODE: FormulaDecodeConfig = { threshold: 0.45, min_score: 0.55, min_cells: 1, min_side: 2.0, max_log: 7.0 };
+
+export interface Detection {
+  box: [number, number, number, number];
+  kind: string;
+  score: number;
+}
+
+/** 8-connected labels, numbered by first appearance in raster order (as label_components). */
+export function labelComponents(mask: Uint8Array, h: number, w: number): { labels: Int32Array; n: number } {
+  const labels = new Int32Array(h * w);
+  let n = 0;
+  const stack: number[] = [];
+  for (let i = 0; i < h * w; i++) {
+    if (!mask[i] || labels[i]) continue;
+    n++;
+    labels[i] = n;
+    stack.push(i);
+    while (stack.length) {
+      const j = stack.pop()!;
+      const r = (j / w) | 0, c = j % w;
+      for (let dr = -1; dr <= 1; dr++) {
+        for (let dc = -1; dc <= 1; dc++) {
+          const rr = r + dr, cc = c + dc;
+          if (rr < 0 || rr >= h || cc < 0 || cc >= w) continue;
+          const k = rr * w + cc;
+          if (mask[k] && !labels[k]) {
+            labels[k] = n;
+            stack.push(k);
+          }
+        }
+      }
+    }
+  }
+  return { labels, n };
+}
+
+/**
+ * Detector outputs -> formulas in source pixels, best score first (decode).
+ * prob: (2, h, w) core probabilities; box: (4, h, w) log(distance / box_unit) to left, top, right, bottom.
+ */
+export function decodeFormulas(prob: Float32Array, boxMaps: Float32Array, h: number, w: number, meta: PageMeta,
+  spec: FormulaSpec, cfg: FormulaDecodeConfig = DEFAULT_FORMULA_DECODE): Detection[] {
+  const classes = spec.classes.split(",");
+  const hv = Math.min(h, Math.ceil(meta.inSize[1] / spec.stride));
+  const wv = Math.min(w, Math.ceil(meta.inSize[0] / spec.stride));
+  const plane = h * w;
+  const at = (maps: Float32Array, ch: number, r: number, c: number) => maps[ch * plane + r * w + c];
+  const mask = new Uint8Array(hv * wv);
+  for (let r = 0; r < hv; r++) for (let c = 0; c < wv; c++) {
+    mask[r * wv + c] = Math.max(at(prob, 0, r, c), at(prob, 1, r, c)) > cfg.threshold ? 1 : 0;
+  }
+  const { labels, n } = labelComponents(mask, hv, wv);
+  if (n === 0) return [];
+  // cells per component in row-major order (np.nonzero, then a stable sort by label)
+  const cells: number[][] = Array.from({ length: n }, () => []);
+  for (let i = 0; i < hv * wv; i++) if (labels[i]) cells[labels[i] - 1].push(i);
+  const s = spec.stride;
+  const f = Math.fround, unit = f(spec.box_unit);
+  const dist = (ch: number, r: number, c: number) => {
+    const v = Math.min(Math.max(at(boxMaps, ch, r, c), -cfg.max_log), cfg.max_log);
+    return f(f(Math.exp(f(v))) * unit);
+  };
+  const [wSrc, hSrc] = meta.srcSize;
+  const out: Detection[] = [];
+  for (let k = 0; k < n; k++) {
+    const idx = cells[k];
+    if (idx.length < cfg.min_cells) continue;
+    const rr = idx.map((i) => (i / wv) | 0), cc = idx.map((i) => i % wv);
+    const p0 = Float32Array.from(idx, (_, j) => at(prob, 0, rr[j], cc[j]));
+    const p1 = Float32Array.from(idx, (_, j) => at(prob, 1, rr[j], cc[j]));
+    const score = meanF32(p0.map((v, j) => Math.max(v, p1[j])));
+    if (score < cfg.min_score) continue;
+    const s0 = pairwiseSumF32(p0), s1 = pairwiseSumF32(p1);
+    const kind = classes[s1 > s0 ? 1 : 0];
+    const cmin = Math.min(...cc), cmax = Math.max(...cc);
+    const x1s: number[] = [], x2s: number[] = [], y1s: number[] = [], y2s: number[] = [];
+    idx.forEach((_, j) => {
+      const cx = (cc[j] + 0.5) * s, cy = (rr[j] + 0.5) * s;
+      if (cc[j] <= cmin + 1) x1s.push(cx - dist(0, rr[j], cc[j]));
+      if (cc[j] >= cmax - 1) x2s.push(cx + dist(2, rr[j], cc[j]));
+      y1s.push(cy - dist(1, rr[j], cc[j]));
+      y2s.push(cy + dist(3, rr[j], cc[j]));
+    });
+    const sc = meta.scale;
+    const x1 = Math.max(0.0, medianF64(x1s) / sc), x2 = Math.min(wSrc, medianF64(x2s) / sc);
+    const y1 = Math.max(0.0, medianF64(y1s) / sc), y2 = Math.min(hSrc, medianF64(y2s) / sc);
+    if (x2 - x1 < cfg.min_side || y2 - y1 < cfg.min_side) continue;
+    out.push({ box: [pyRound(x1, 1), pyRound(y1, 1), pyRound(x2, 1), pyRound(y2, 1)], kind, score: pyRound(score, 4) });
+  }
+  // stable sort by score, descending (Python's sort on -score)
+  return out.map((d, i) => [d, i] as const).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]).map(([d]) => d);
+}
