@@ -105,7 +105,7 @@ def _evaluate(det: Path, rec: Path, dataset: Path) -> dict:
 
 
 def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
-                version: str | None = None) -> dict:
+                version: str | None = None, extra_eval: dict[str, Path] | None = None) -> dict:
     """Export `run/card_det.pt` and `run/card_rec.pt` to int8 ONNX in `out`, with model cards.
 
     Raises ParityError when int8 loses more than 0.5 pt of number exact against fp32.
@@ -150,6 +150,9 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
         write_dataset(val_dir, val_n or recipe["n_val"], recipe["seed"] + 1)
     m_fp32 = _evaluate(paths["det"], paths["rec"], val_dir)
     m_int8 = _evaluate(int8["det"], int8["rec"], val_dir)
+    # Optional further sets (e.g. a real development set): measured and recorded, never trained on.
+    extra = {name: _evaluate(int8["det"], int8["rec"], Path(path)) for name, path in (extra_eval or {}).items()}
+    _keys = ("n", "number_exact", "digit_cer", "expiry_exact", "needs_correction", "review_rate", "latency_ms")
     drop = (m_fp32["number_exact"] or 0) - (m_int8["number_exact"] or 0)
     parity = {"fp32_number_exact": m_fp32["number_exact"], "int8_number_exact": m_int8["number_exact"],
               "drop": drop, "max_drop": MAX_NUMBER_EXACT_DROP, "passed": drop <= MAX_NUMBER_EXACT_DROP}
@@ -179,13 +182,14 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
                              "history": ck.get("history", [])},
                 "quantization": {"format": "QDQ static", "per_channel": True, "activations": "uint8",
                                  "weights": "int8", "calibration": f"{calib} synthetic photos (seed {recipe['seed'] + 2})"},
-                "metrics": {"synthetic_val": {k: m_int8[k] for k in ("n", "number_exact", "digit_cer", "expiry_exact",
-                                                                     "needs_correction", "review_rate", "latency_ms")},
+                "metrics": {"synthetic_val": {k: m_int8[k] for k in _keys},
+                            **{name: {k: m[k] for k in _keys} for name, m in extra.items()},
                             "parity_vs_fp32": parity},
                 "metadata": {**base_meta, "role": role, "precision": prec, "name": f"card_{role}"},
             }
             (out / f"{dst.name}.json").write_text(json.dumps(card, indent=2) + "\n")
             shipped[f"{role}_{prec}"] = str(dst)
     summary["shipped"] = shipped
+    summary["extra_eval"] = extra
     return summary
 
