@@ -1,4 +1,4 @@
-import { defineConfig } from "vite";
+import { defaultClientConditions, defineConfig } from "vite";
 
 // Cross-origin isolation (COOP + COEP) lets onnxruntime-web use wasm threads; without it, one thread.
 const isolation = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
@@ -9,4 +9,6 @@ export default defineConfig({
   server: { headers: isolation },
   preview: { headers: isolation },
   optimizeDeps: { exclude: ["onnxruntime-web"] },
+  // onnxruntime-web's build without the embedded wasm: the binary and glue are served from ./ort/
+  resolve: { conditions: ["onnxruntime-web-use-extern-wasm", ...defaultClientConditions] },
 });

@@ -25,3 +25,11 @@ const names = Object.keys(manifest);
 console.log(`copy-assets: models ${names.length ? names.join(", ") : "(none)"} from ${src}`);
 if (!manifest.card_det || !manifest.card_rec) console.warn("copy-assets: no card models: card mode will not start");
 
+
+// onnxruntime-web's wasm binary and its JS glue, loaded at run time from ./ort/ (the glue is also the script of
+// the wasm worker threads, so it must be a file of its own, not bundled into the app).
+const ortDist = join(app, "node_modules", "onnxruntime-web", "dist");
+const ortOut = join(app, "public", "ort");
+rmSync(ortOut, { recursive: true, force: true });
+mkdirSync(ortOut, { recursive: true });
+for (const f of ["ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs"]) copyFileSync(join(ortDist, f), join(ortOut, f));

@@ -52,6 +52,7 @@ function expectGeom(a: FieldGeom, b: FieldGeom) {
 const cases = (kind: string) => index.cases.filter((c: { kind: string }) => c.kind === kind);
 
 describe("card pre-processing", () => {
+  if (!cases("card").length) it.skip("no card image cases: the golden vectors were made without card models", () => {});
   for (const c of cases("card")) {
     it(`${c.name}: letterbox canvas and detector tensor`, () => {
       const { canvas, meta } = letterboxCanvas(rgb(c), cardSpec);

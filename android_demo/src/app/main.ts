@@ -480,6 +480,39 @@ Object.assign(window, {
     injectCardStill: async (rgb: Uint8Array, width: number, height: number) =>
       readStill({ width, height, channels: 3, data: rgb }, performance.now()),
     lastCardResult: () => card?.result ?? null,
+    /** Model latency in this browser (benchmarks/bench_demo_browser.py): card read and formula detection. */
+    bench: async (rgb: Uint8Array, w: number, h: number, pageRgb: Uint8Array | null, pw: number, ph: number,
+      runs: number, warmup: number) => {
+      const img: Raster = { width: w, height: h, channels: 3, data: rgb };
+      const card = { total: [] as number[], infer: [] as number[], pre: [] as number[], post: [] as number[] };
+      for (let i = 0; i < warmup + runs; i++) {
+        const t0 = performance.now();
+        const r = await reader!.read(img);
+        const t = performance.now() - t0;
+        if (i < warmup) continue;
+        card.total.push(t);
+        card.infer.push(r.timings_ms.infer);
+        card.pre.push(r.timings_ms.pre);
+        card.post.push(r.timings_ms.post);
+      }
+      const formula = { total: [] as number[], infer: [] as number[] };
+      if (pageRgb && formulaModel && formulaSpec) {
+        const pimg: Raster = { width: pw, height: ph, channels: 3, data: pageRgb };
+        for (let i = 0; i < warmup + runs; i++) {
+          const t0 = performance.now();
+          const { canvas, width, height, meta } = pageCanvas(pimg, formulaSpec);
+          const t1 = performance.now();
+          const [prob, box] = await formulaModel.runAll({ data: formulaTensor(canvas, formulaSpec), dims: [1, 1, height, width] });
+          const t2 = performance.now();
+          decodeFormulas(prob.data, box.data, prob.dims[2], prob.dims[3], meta, formulaSpec);
+          const t3 = performance.now();
+          if (i < warmup) continue;
+          formula.total.push(t3 - t0);
+          formula.infer.push(t2 - t1);
+        }
+      }
+      return { card, formula, threads, cross_origin_isolated: globalThis.crossOriginIsolated, user_agent: navigator.userAgent };
+    },
     queueRows: () => queue.all(),
     queueStats: () => ({ ...queue.stats }),
   },

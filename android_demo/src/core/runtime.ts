@@ -18,7 +18,9 @@ let configured = false;
 export function configureOrt(threads?: number): { threads: number } {
   const n = threads ?? (globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1);
   if (!configured) {
-    // the wasm binary is bundled by Vite as an asset (onnxruntime-web/wasm refers to it by import.meta.url)
+    // ./ort/ holds the wasm binary and its JS glue (copied by scripts/copy-assets.mjs); the glue is also the
+    // worker script of the wasm threads, so it cannot be bundled into the app
+    ort.env.wasm.wasmPaths = new URL("ort/", document.baseURI).href;
     ort.env.wasm.numThreads = n;
     ort.env.wasm.proxy = false;
     ort.env.logLevel = "error";
