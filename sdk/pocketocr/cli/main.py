@@ -30,6 +30,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("serve", "serve", "run the online-evaluation event collector (needs the [server] extra)"),
     ("report", "report", "online reports: correction rate, VoC, offline-online gap (needs [server])"),
     ("export-feedback", "export_feedback", "write consented formula sessions as a labelled dataset"),
+    ("demo", "demo", "the Android demo: replay a dataset through the web app"),
 ]
 
 
