@@ -1,0 +1,5 @@
+package dev.pocketocr.demo;
+
+import com.getcapacitor.BridgeActivity;
+
+public class MainActivity extends BridgeActivity {}
