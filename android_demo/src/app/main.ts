@@ -52,7 +52,8 @@ let formulaSpec: FormulaSpec | null = null;
 let threads = 1;
 
 async function init() {
-  threads = configureOrt().threads;
+  const q = new URLSearchParams(location.search);
+  threads = configureOrt(q.get("threads") ? Math.max(1, Number(q.get("threads"))) : undefined).threads;
   manifest = await loadManifest(base);
   if (!manifest.card_det || !manifest.card_rec) throw new Error("the card models are missing from this build (npm run build copies them)");
   const [det, rec] = await Promise.all([loadModel(base, manifest.card_det), loadModel(base, manifest.card_rec)]);
@@ -128,6 +129,11 @@ async function startScan() {
   }
   video.srcObject = card.stream;
   await video.play().catch(() => undefined);
+  // show the whole camera frame (the model reads all of it), in its own aspect ratio
+  video.addEventListener("loadedmetadata", () => {
+    if (video.videoWidth) ($("video").parentElement as HTMLElement).style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
+  }, { once: true });
+  if (video.videoWidth) ($("video").parentElement as HTMLElement).style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
   const session = card;
   const canvas = document.createElement("canvas");
   const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
