@@ -336,7 +336,7 @@ function setupPageEditing() {
 }
 
 /** JPEG of the page, scaled down until it fits the collector's 700,000-byte image limit. */
-async function pageUpload(p: Page): Promise<{ media_type: "image/jpeg"; data: string; scale: number }> {
+async function pageUpload(p: Page): Promise<{ media_type: "image/jpeg"; data: string; scale: number; width: number; height: number }> {
   let scale = Math.min(1, 2048 / Math.max(p.img.width, p.img.height));
   for (;;) {
     const c = document.createElement("canvas");
@@ -347,7 +347,7 @@ async function pageUpload(p: Page): Promise<{ media_type: "image/jpeg"; data: st
       const bytes = new Uint8Array(await blob.arrayBuffer());
       let bin = "";
       for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-      return { media_type: "image/jpeg", data: btoa(bin), scale: c.width / p.img.width };
+      return { media_type: "image/jpeg", data: btoa(bin), scale: c.width / p.img.width, width: c.width, height: c.height };
     }
     scale *= 0.75;
   }
@@ -362,10 +362,12 @@ async function confirmPage() {
   let consent;
   if ($<HTMLInputElement>("consent").checked) {
     const up = await pageUpload(p);
-    const r1 = (v: number) => Math.round(v * up.scale * 10) / 10;
+    // boxes in the pixels of the uploaded image, inside it (a box dragged off the page is dropped)
+    const r1 = (v: number, max: number) => Math.min(max, Math.max(0, Math.round(v * up.scale * 10) / 10));
     consent = { media_type: up.media_type, data: up.data,
-      boxes: p.boxes.map((b) => [r1(Math.max(0, b.box[0])), r1(Math.max(0, b.box[1])), r1(Math.min(p.img.width, b.box[2])),
-        r1(Math.min(p.img.height, b.box[3])), b.kind] as [number, number, number, number, string]) };
+      boxes: p.boxes.map((b) => [r1(b.box[0], up.width), r1(b.box[1], up.height), r1(b.box[2], up.width),
+        r1(b.box[3], up.height), b.kind] as [number, number, number, number, string])
+        .filter((b) => b[2] - b[0] >= 1 && b[3] - b[1] >= 1) };
   }
   queue.add(ev.formulaSubmittedEvent(common("formula", p.session), edits, consent));
   $("formula-done-text").textContent = `${p.boxes.length} box(es) confirmed: ${edits.added} added, ${edits.removed} removed, ` +

@@ -71,11 +71,18 @@ export class EventQueue {
 
   async add(event: PocketEvent): Promise<void> {
     const db = await this.db;
-    const row: Row = { event_id: event.event_id, event, seq: Date.now() * 1000 + Math.floor(Math.random() * 1000),
+    const row: Row = { event_id: event.event_id, event, seq: this.nextSeq(),
       state: "pending", attempts: 0, next_at: 0 };
     await tx(db, "readwrite", (s) => s.put(row));
     await this.refresh();
     this.kick();
+  }
+
+  private lastSeq = 0;
+  /** Increasing across page loads (time based) and within one millisecond (counter). */
+  private nextSeq(): number {
+    this.lastSeq = Math.max(this.lastSeq + 1, Date.now() * 1000);
+    return this.lastSeq;
   }
 
   async all(): Promise<Row[]> {
@@ -159,12 +166,15 @@ export class EventQueue {
       this.stats.lastError = null;
     } else {
       const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+      // one delay for the whole batch (exponential in its tries, +-25% jitter), so it is retried as one batch
+      const attempts = Math.max(...batch.map((r) => r.attempts)) + 1;
+      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (attempts - 1)) * (0.75 + 0.5 * Math.random());
+      const nextAt = Date.now() + backoff;
       await tx(db, "readwrite", (s) => {
         for (const r of batch) {
-          r.attempts += 1;
+          r.attempts = attempts;
           if (permanent) r.state = "rejected";
-          const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (r.attempts - 1));
-          r.next_at = Date.now() + backoff * (0.75 + 0.5 * Math.random());
+          r.next_at = nextAt;
           r.error = error;
           s.put(r);
         }
