@@ -96,15 +96,30 @@ export function resize(src: Raster, outW: number, outH: number, kind: Filter = "
     const out = new Uint8Array(outW * rows * C);
     const { ksize, bounds, kk } = horiz;
     const half = 1 << (PRECISION_BITS - 1);
+    const d = src.data;
     for (let yy = 0; yy < rows; yy++) {
       const rowOff = (yy + y0) * inW * C;
+      const outOff = yy * outW * C;
       for (let xx = 0; xx < outW; xx++) {
         const xmin = bounds[xx * 2], cnt = bounds[xx * 2 + 1];
         const kb = xx * ksize;
-        for (let c = 0; c < C; c++) {
-          let ss = half;
-          for (let x = 0; x < cnt; x++) ss += src.data[rowOff + (x + xmin) * C + c] * kk[kb + x];
-          out[(yy * outW + xx) * C + c] = clip8(ss);
+        let p = rowOff + xmin * C;
+        if (C === 3) {
+          let s0 = half, s1 = half, s2 = half;
+          for (let x = 0; x < cnt; x++, p += 3) {
+            const k = kk[kb + x];
+            s0 += d[p] * k;
+            s1 += d[p + 1] * k;
+            s2 += d[p + 2] * k;
+          }
+          const o = outOff + xx * 3;
+          out[o] = clip8(s0);
+          out[o + 1] = clip8(s1);
+          out[o + 2] = clip8(s2);
+        } else {
+          let s0 = half;
+          for (let x = 0; x < cnt; x++, p++) s0 += d[p] * kk[kb + x];
+          out[outOff + xx] = clip8(s0);
         }
       }
     }
@@ -115,16 +130,21 @@ export function resize(src: Raster, outW: number, outH: number, kind: Filter = "
   const out = new Uint8Array(W * outH * C);
   const { ksize, kk } = vert;
   const half = 1 << (PRECISION_BITS - 1);
+  const td = tmp.data;
+  const rowLen = W * C;
+  const acc = new Float64Array(rowLen);
   for (let yy = 0; yy < outH; yy++) {
     const ymin = vb[yy * 2], cnt = vb[yy * 2 + 1];
     const kb = yy * ksize;
-    for (let xx = 0; xx < W; xx++) {
-      for (let c = 0; c < C; c++) {
-        let ss = half;
-        for (let y = 0; y < cnt; y++) ss += tmp.data[((y + ymin) * W + xx) * C + c] * kk[kb + y];
-        out[(yy * W + xx) * C + c] = clip8(ss);
-      }
+    acc.fill(half);
+    // row by row: the same sums as Pillow's per-pixel loop over y (exact integers, order does not matter)
+    for (let y = 0; y < cnt; y++) {
+      const k = kk[kb + y];
+      const off = (y + ymin) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] += td[off + i] * k;
     }
+    const o = yy * rowLen;
+    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]);
   }
   return { width: W, height: outH, channels: C, data: out };
 }
