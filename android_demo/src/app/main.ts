@@ -174,7 +174,7 @@ async function showCardResult(session: CardSession, r: CardResult, tCapture: num
   $("f-number").classList.toggle("review", r.needs_review);
   setScreen("card-result");
   const tShown = await painted();
-  queue.add(ev.cardResultEvent(common("card", session.id), r.number, r.confidence.number, r.expiry, r.confidence.expiry,
+  await queue.add(ev.cardResultEvent(common("card", session.id), r.number, r.confidence.number, r.expiry, r.confidence.expiry,
     modelMs, tShown - tCapture));
   document.body.dataset.cardResult = "shown";
 }
@@ -189,15 +189,15 @@ async function readStill(img: Raster, tCapture: number) {
   await showCardResult(session, r, tCapture, r.timings_ms.infer);
 }
 
-function confirmCard() {
+async function confirmCard() {
   if (!card || card.closed || !card.result) return;
   const r = card.result;
   const number = digitsOf($<HTMLInputElement>("f-number").value);
   const expiry = $<HTMLInputElement>("f-expiry").value.trim();
   const dn = levenshtein(r.number ?? "", number), de = levenshtein(r.expiry ?? "", expiry);
-  queue.add(ev.cardSubmittedEvent(common("card", card.id),
-    { edited: card.numberEdited || dn > 0, edit_distance: dn }, { edited: card.expiryEdited || de > 0, edit_distance: de }));
   card.closed = true;
+  await queue.add(ev.cardSubmittedEvent(common("card", card.id),
+    { edited: card.numberEdited || dn > 0, edit_distance: dn }, { edited: card.expiryEdited || de > 0, edit_distance: de }));
   $("done-text").textContent = dn || de ? "Your corrections were recorded (never the card number itself)." : "Confirmed.";
   setScreen("card-done");
 }
@@ -235,7 +235,7 @@ async function openPage(file: File) {
   setScreen("formula-edit");
   drawPage();
   const tShown = await painted();
-  queue.add(ev.formulaResultEvent(common("formula", page.session), found.length, modelMs, tShown - tCapture));
+  await queue.add(ev.formulaResultEvent(common("formula", page.session), found.length, modelMs, tShown - tCapture));
   document.body.dataset.formulaResult = "shown";
 }
 
@@ -369,7 +369,7 @@ async function confirmPage() {
         r1(b.box[3], up.height), b.kind] as [number, number, number, number, string])
         .filter((b) => b[2] - b[0] >= 1 && b[3] - b[1] >= 1) };
   }
-  queue.add(ev.formulaSubmittedEvent(common("formula", p.session), edits, consent));
+  await queue.add(ev.formulaSubmittedEvent(common("formula", p.session), edits, consent));
   $("formula-done-text").textContent = `${p.boxes.length} box(es) confirmed: ${edits.added} added, ${edits.removed} removed, ` +
     `${edits.adjusted} adjusted.` + (consent ? " The page image was shared, as you allowed." : " The page image stayed on this phone.");
   setScreen("formula-done");
