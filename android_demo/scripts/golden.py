@@ -69,8 +69,13 @@ def card_cases(w: _Writer, models: Path) -> list[dict]:
     for seed in CARD_SEEDS:
         s = make_sample(seed)
         img = s.image.convert("RGB")
+        k = 1.0
         if seed == 64:  # a small, odd-sized photo: upscaling in the letterbox, crops at low resolution
             img = img.resize((301, 187), Image.BILINEAR)
+            k = 301 / s.image.width
+        if seed == 41:  # a large photo: crop_field pre-shrinks the source (field height > 2x the crop height)
+            img = img.resize((round(img.width * 1.7), round(img.height * 1.7)), Image.BILINEAR)
+            k = img.width / s.image.width
         name = f"card_{seed}"
         canvas, meta = card_pre.letterbox_canvas(img, spec)
         x = card_pre.det_tensor(canvas[None], spec)
@@ -94,9 +99,8 @@ def card_cases(w: _Writer, models: Path) -> list[dict]:
                         probs=w.arr(f"{name}_probs", probs))
         case["result"] = _result(reader.read(img))
         # the labelled number fields, cut by the Python crop (independent of the detector)
-        label_geoms = [card_pre.geom_from_quad(q) for q in s.number_quads]
-        if s.expiry_quad:
-            label_geoms.append(card_pre.geom_from_quad(s.expiry_quad))
+        quads = s.number_quads + ([s.expiry_quad] if s.expiry_quad else [])
+        label_geoms = [card_pre.geom_from_quad([[x * k, y * k] for x, y in q]) for q in quads]
         case["label_geoms"] = [_geom(g) for g in label_geoms]
         case["label_crops"] = w.arr(f"{name}_label_crops", np.stack([card_pre.crop_field(gray, g, spec) for g in label_geoms]))
         cases.append(case)
