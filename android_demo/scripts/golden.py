@@ -201,7 +201,8 @@ def formula_cases(w: _Writer, models: Path) -> list[dict]:
         x = formula_pre.det_tensor(canvas[None], spec)
         case = {"name": f"page_{n}", "kind": "page", "width": img.width, "height": img.height,
                 "image": w.arr(f"page_{n}_rgb", np.asarray(img)), "canvas": w.arr(f"page_{n}_canvas", canvas),
-                "det_in": w.arr(f"page_{n}_det_in", x), "scale": meta.scale, "in_size": list(meta.in_size)}
+                "det_in": w.arr(f"page_{n}_det_in", x), "scale": meta.scale, "in_size": list(meta.in_size),
+                "spec": spec.to_metadata()}
         if det is not None:
             prob, box = det.run({det.input_names()[0]: x})[:2]
             found = formula_post.decode(prob[0], box[0], meta, spec)
@@ -222,7 +223,8 @@ def formula_cases(w: _Writer, models: Path) -> list[dict]:
         found = formula_post.decode(prob, box, meta, spec)
         cases.append({"name": f"fdec_{n}", "kind": "formula_decode", "prob": w.arr(f"fdec_{n}_prob", prob),
                       "box": w.arr(f"fdec_{n}_box", box), "scale": meta.scale, "src_size": list(meta.src_size),
-                      "in_size": list(meta.in_size), "boxes": [[*d.box, d.kind, d.score] for d in found]})
+                      "in_size": list(meta.in_size), "spec": spec.to_metadata(),
+                      "boxes": [[*d.box, d.kind, d.score] for d in found]})
     return cases
 
 

@@ -149,7 +149,7 @@ describe("formula pre- and post-processing", () => {
     it(`${c.name}: boxes from synthetic maps`, () => {
       const [, h, w] = c.prob.shape;
       const got = decodeFormulas(load(c.prob) as Float32Array, load(c.box) as Float32Array, h, w,
-        { scale: c.scale, srcSize: c.src_size, inSize: c.in_size }, formulaSpec);
+        { scale: c.scale, srcSize: c.src_size, inSize: c.in_size }, c.spec ? formulaSpecFromMetadata(c.spec) : formulaSpec);
       expect(got.map((d) => [...d.box, d.kind, d.score])).toEqual(c.boxes);
     });
   }

@@ -186,12 +186,17 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
     return path
 
 
-def card_video_frames(seed: int, size: tuple[int, int] = (1280, 960), n: int = 6) -> tuple[list[np.ndarray], object]:
-    """A short hand-held video of synthetic card `seed`: the photo with 0-3 px of jitter per frame."""
+def card_video_frames(seed: int, size: tuple[int, int] = (1280, 720), n: int = 6) -> tuple[list[np.ndarray], object]:
+    """A short hand-held 16:9 video (the app asks the camera for 1280x720) of synthetic card `seed`: the 4:3
+    photo scaled to the frame height, its edges extended to the sides, with 0-3 px of jitter per frame."""
     from pocketocr.training.card.synth import make_sample
 
     s = make_sample(seed)
-    base = np.asarray(s.image.convert("RGB").resize(size, Image.BILINEAR))
+    w, h = size
+    img = s.image.convert("RGB")
+    inner = np.asarray(img.resize((round(img.width * h / img.height) // 2 * 2, h), Image.BILINEAR))
+    left = (w - inner.shape[1]) // 2
+    base = np.pad(inner, ((0, 0), (left, w - inner.shape[1] - left), (0, 0)), mode="edge")
     rng = np.random.default_rng(seed)
     frames = []
     for i in range(n):
