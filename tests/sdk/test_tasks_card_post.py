@@ -110,3 +110,41 @@ def test_order_lines_reads_top_to_bottom_then_left_to_right():
     fields = [d(100, 50), d(20, 20), d(100, 20), d(20, 50)]
     order = [(f.geom.cx, f.geom.cy) for f in order_lines(fields)]
     assert order == [(20, 20), (100, 20), (20, 50), (100, 50)]
+
+
+def test_expiry_inside_label_text():
+    assert choose_expiry("109/38", [0.9, 0.8, 0.9, 0.9, 0.9, 0.7]) == ("09/38", 0.7)
+    assert choose_expiry("012/38", [0.5] + [0.9] * 5) == ("12/38", 0.9)
+    assert choose_expiry("1999", [0.9] * 4) == (None, 0.0)
+
+
+def _reading(text, score=0.9, conf=0.99, cx=0.0, cy=0.0):
+    from pocketocr.tasks.card.post import PieceReading
+    det = Detected("number", FieldGeom(cx, cy, 1.0, 0.0, 40, 10), score)
+    dists = []
+    for ch in text:
+        p = np.full(len(VOCAB) + 1, (1 - conf) / len(VOCAB))
+        p[VOCAB.index(ch) + 1] = conf
+        dists.append(p)
+    return PieceReading(det, text, [conf] * len(text), dists)
+
+
+def test_number_ignores_a_stray_piece_and_stacks_lines():
+    from pocketocr.tasks.card.post import choose_number_lines
+    # a name line read as digits above the real number line: the valid single line wins
+    lines = [[_reading("12345")], [_reading("4111111111111111")]]
+    choice, used = choose_number_lines(lines, VOCAB)
+    assert choice.number == "4111111111111111" and [p.text for p in used] == ["4111111111111111"]
+    # four stacked lines of four digits (as printed on some debit cards)
+    stacked = [[_reading("4242")], [_reading("4242")], [_reading("4242")], [_reading("4242")]]
+    choice, used = choose_number_lines(stacked, VOCAB)
+    assert choice.number == "4242424242424242" and len(used) == 4
+
+
+def test_latest_date_is_the_expiry():
+    from pocketocr.tasks.card.post import choose_expiry_among
+    value, _, piece = choose_expiry_among([_reading("09/18"), _reading("09/21")], [])
+    assert value == "09/21"
+    # a date the detector mislabelled as number is the fallback
+    value, _, _ = choose_expiry_among([], [_reading("12/27"), _reading("1234")])
+    assert value == "12/27"

@@ -35,7 +35,7 @@ class CardRecipe:
     n_train: int = 6000
     n_val: int = 300
     det_epochs: int = 7
-    rec_epochs: int = 5
+    rec_epochs: int = 10
     det_batch: int = 32
     rec_batch: int = 128
     det_lr: float = 0.004

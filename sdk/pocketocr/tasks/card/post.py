@@ -15,15 +15,16 @@ import numpy as np
 from .pre import DetMeta, FieldGeom, PreSpec
 from .rules import luhn_valid, parse_expiry, plausible_length
 
-__all__ = ["DecodeConfig", "Detected", "find_fields", "order_lines", "ctc_greedy", "ctc_candidates",
-           "choose_number", "choose_expiry", "NumberChoice"]
+__all__ = ["DecodeConfig", "Detected", "PieceReading", "find_fields", "group_lines", "order_lines", "choose_number_lines", "ctc_greedy", "ctc_candidates",
+           "choose_number", "choose_expiry", "choose_expiry_among", "NumberChoice"]
 
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    field_threshold: float = 0.5      # detector probability for a field cell
+    field_threshold: float = 0.5      # detector probability for a number-line cell
+    expiry_threshold: float = 0.5     # ... for an expiry cell (the small field the detector is least sure of)
     min_cells: int = 3                # smaller blobs are noise
-    min_field_score: float = 0.6      # mean probability of a kept component
+    min_field_score: float = 0.6      # mean probability of a kept component (scaled by the threshold / 0.5)
     max_substitutions: int = 2        # Luhn repair looks at most this many uncertain digits
     alt_ratio: float = 0.05           # a repaired number must be at least this likely relative to greedy
     min_confidence: float = 0.35      # below this the number is withheld (None)
@@ -71,13 +72,14 @@ def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfi
     stride = spec.det_stride
     for ch, kind in ((0, "number"), (1, "expiry")):
         prob = maps[ch]
-        for pts in _components(prob > cfg.field_threshold):
+        thr = cfg.field_threshold if kind == "number" else cfg.expiry_threshold
+        for pts in _components(prob > thr):
             if len(pts) < cfg.min_cells:
                 continue
             rows, cols = pts[:, 0], pts[:, 1]
             p = prob[rows, cols]
             score = float(p.mean())
-            if score < cfg.min_field_score:
+            if score < cfg.min_field_score * thr / 0.5:
                 continue
             d = np.array([maps[3][rows, cols] @ p, maps[4][rows, cols] @ p])
             nrm = float(np.hypot(*d))
@@ -96,8 +98,8 @@ def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfi
     return out
 
 
-def order_lines(fields: list[Detected]) -> list[Detected]:
-    """Number pieces in reading order: lines top to bottom (relative to the text), pieces left to right."""
+def group_lines(fields: list[Detected]) -> list[list[Detected]]:
+    """Number pieces grouped into text lines, top to bottom relative to the text, each left to right."""
     if not fields:
         return []
     ux = float(np.mean([f.geom.ux for f in fields]))
@@ -113,7 +115,49 @@ def order_lines(fields: list[Detected]) -> list[Detected]:
             lines[-1].append(f)
         else:
             lines.append([f])
-    return [f for line in lines for f in sorted(line, key=lambda f: f.geom.cx * ux + f.geom.cy * uy)]
+    return [sorted(line, key=lambda f: f.geom.cx * ux + f.geom.cy * uy) for line in lines]
+
+
+def order_lines(fields: list[Detected]) -> list[Detected]:
+    """Number pieces in reading order: lines top to bottom (relative to the text), pieces left to right."""
+    return [f for line in group_lines(fields) for f in line]
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: it holds numpy arrays
+class PieceReading:
+    """One detected number piece and what the recogniser read in it."""
+
+    det: Detected
+    text: str
+    confs: list[float]
+    dists: list[np.ndarray]
+
+
+def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: DecodeConfig = DecodeConfig(),
+                        max_stack: int = 4) -> tuple[NumberChoice, list[PieceReading]]:
+    """Pick the number among runs of 1..max_stack consecutive lines (stacked layouts print 2-4 lines).
+
+    The detector may also mark a name, a small printed IIN or a receipt line as "number"; reading each
+    run separately and ranking (Luhn-valid > repaired > shown > withheld, then fewer lines, then
+    detector score x confidence) keeps such pieces out of the number instead of withholding it.
+    """
+    best: tuple | None = None
+    for i in range(len(lines)):
+        for j in range(i + 1, min(len(lines), i + max_stack) + 1):
+            pieces = [p for line in lines[i:j] for p in line]
+            text = "".join(p.text for p in pieces)
+            confs = [c for p in pieces for c in p.confs]
+            dists = [d for p in pieces for d in p.dists]
+            choice = choose_number(text, confs, dists, vocab, cfg)
+            score = float(np.mean([p.det.score for p in pieces])) * choice.confidence
+            shown = choice.number is not None
+            key = (shown and not choice.repaired and luhn_valid(choice.number or ""), shown and choice.repaired,
+                   shown, -(j - i), score)
+            if best is None or key > best[0]:
+                best = (key, choice, pieces)
+    if best is None:
+        return NumberChoice(None, 0.0, False, True), []
+    return best[1], best[2]
 
 
 def ctc_greedy(probs: np.ndarray, vocab: str) -> tuple[str, list[float], list[np.ndarray]]:
@@ -202,6 +246,37 @@ def choose_number(text: str, confs: list[float], dists: list[np.ndarray], vocab:
 
 
 def choose_expiry(text: str, confs: list[float]) -> tuple[str | None, float]:
-    """Normalise the recognised expiry to MM/YY, or None."""
+    """Normalise the recognised expiry to MM/YY, or None.
+
+    A field box often takes in the end of its label ("THRU 09/27" read as "109/27"), so the date is the
+    two digits either side of a slash; confidence covers those five characters only.
+    """
     value = parse_expiry(text)
-    return value, (float(min(confs)) if confs and value else 0.0)
+    if value is not None:
+        return value, (float(min(confs)) if confs else 0.0)
+    for i in range(len(text) - 3, 1, -1):  # the last slash with two digits on each side
+        if text[i] == "/" and i + 3 <= len(text):
+            value = parse_expiry(text[i - 2:i + 3])
+            if value is not None:
+                return value, float(min(confs[i - 2:i + 3]))
+    return None, 0.0
+
+
+def choose_expiry_among(expiry_fields: list[PieceReading], other_pieces: list[PieceReading]
+                        ) -> tuple[str | None, float, PieceReading | None]:
+    """The expiry among the dates read on the card.
+
+    Fields the detector calls "expiry" come first; pieces it called "number" but that read as a
+    slashed MM/YY (a date it mislabelled) are the fallback. Among several valid dates the latest wins:
+    VALID FROM and MEMBER SINCE dates always precede the expiry.
+    """
+    for group, need_slash in ((expiry_fields, False), (other_pieces, True)):
+        dates = []
+        for p in group:
+            value, conf = choose_expiry(p.text, p.confs)
+            if value is not None and (not need_slash or "/" in p.text):
+                dates.append(((value[3:], value[:2]), value, conf, p))
+        if dates:
+            _, value, conf, piece = max(dates, key=lambda d: d[0])
+            return value, conf, piece
+    return None, 0.0, None

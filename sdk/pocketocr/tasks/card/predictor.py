@@ -15,7 +15,8 @@ from ...backends.base import Backend, open_backend
 from ...io import ImageInput, load_image
 from ...results import CardResult, FieldBox
 from ...zoo import default_model
-from .post import DecodeConfig, choose_expiry, choose_number, ctc_greedy, find_fields, order_lines
+from .post import (DecodeConfig, PieceReading, choose_expiry_among, choose_number_lines, ctc_greedy, find_fields,
+                   group_lines)
 from .pre import PreSpec, crop_field, crop_tensor, letterbox
 from .rules import brand_of, luhn_valid
 
@@ -63,32 +64,27 @@ class CardReader:
         t2 = time.perf_counter()
         fields = find_fields(maps, meta, self.spec, self.config)
         numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
-        numbers = order_lines(numbers[: self.config.max_number_pieces])
-        # Two expiry candidates at most (e.g. VALID FROM beside VALID THRU): the likelier one that parses wins.
-        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:2]
+        lines = group_lines(numbers[: self.config.max_number_pieces])
+        numbers = [f for line in lines for f in line]
+        # Several dates may be printed (VALID FROM / THRU): read up to three, choose_expiry_among picks.
+        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
         t3 = time.perf_counter()
         gray = img.convert("L")
         crops = [crop_field(gray, f.geom, self.spec) for f in numbers + expiries]
         probs = self.rec.run({self._rec_in: crop_tensor(crops)})[0] if crops else np.zeros((0, 1, 1), np.float32)
         t4 = time.perf_counter()
-        text, confs, dists = "", [], []
-        for p in probs[: len(numbers)]:
-            t, c, d = ctc_greedy(p, self.spec.vocab)
-            text, confs, dists = text + t, confs + c, dists + d
-        choice = choose_number(text, confs, dists, self.spec.vocab, self.config)
-        expiry, exp_conf, exp_used = None, 0.0, expiries[:1]
-        for k, f in enumerate(expiries):
-            t, c, _ = ctc_greedy(probs[len(numbers) + k], self.spec.vocab)
-            expiry, exp_conf = choose_expiry(t, c)
-            if expiry is not None:
-                exp_used = [f]
-                break
+        readings = iter(PieceReading(f, *ctc_greedy(p, self.spec.vocab)) for f, p in zip(numbers, probs))
+        line_readings = [[next(readings) for _ in line] for line in lines]
+        choice, used = choose_number_lines(line_readings, self.spec.vocab, self.config)
+        exp_readings = [PieceReading(f, *ctc_greedy(p, self.spec.vocab)) for f, p in zip(expiries, probs[len(numbers):])]
+        unused = [r for line in line_readings for r in line if r not in used]
+        expiry, exp_conf, exp_piece = choose_expiry_among(exp_readings, unused)
         number = choice.number
         needs_review = (number is None or choice.needs_review
-                        or (expiries != [] and (expiry is None or exp_conf < self.config.review_confidence)))
+                        or (expiry is not None and exp_conf < self.config.review_confidence))
         t5 = time.perf_counter()
-        boxes = {"number": [FieldBox(f.geom.box(), tuple(f.geom.quad())) for f in numbers],
-                 "expiry": [FieldBox(f.geom.box(), tuple(f.geom.quad())) for f in exp_used]}
+        boxes = {"number": [FieldBox(p.det.geom.box(), tuple(p.det.geom.quad())) for p in used],
+                 "expiry": [FieldBox(exp_piece.det.geom.box(), tuple(exp_piece.det.geom.quad()))] if exp_piece else []}
         ms = lambda a, b: round((b - a) * 1000, 3)  # noqa: E731
         return CardResult(
             number=number, expiry=expiry, brand=brand_of(number) if number else None,
