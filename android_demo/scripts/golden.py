@@ -83,7 +83,7 @@ def card_cases(w: _Writer, models: Path) -> list[dict]:
         fields = card_post.find_fields(maps[0], meta, spec, cfg)
         numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
         numbers = card_post.order_lines(numbers[: cfg.max_number_pieces])
-        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:2]
+        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
         gray = img.convert("L")
         crops = [card_pre.crop_field(gray, f.geom, spec) for f in numbers + expiries]
         case = {"name": name, "kind": "card", "seed": seed, "width": img.width, "height": img.height,
@@ -167,7 +167,8 @@ def decode_cases(w: _Writer) -> list[dict]:
     texts = [("4111111111111111", {}), ("4111111111111112", {15: ("1", 0.5)}), ("4111111111111121", {14: ("1", 1.0), 15: ("2", 2.0)}),
              ("5500000000000005", {3: ("8", 0.2)}), ("3782822463100050", {}), ("4012888888881882", {6: ("6", 0.4), 12: ("8", 0.1)}),
              ("12/27", {}), ("13/27", {0: ("0", 0.3)}), ("0927", {}), ("4111111111111111", {2: ("7", 4.0), 9: ("7", 4.0)}),
-             ("6011111111111117", {0: ("8", 0.05), 5: ("3", 0.6), 10: ("3", 1.2)}), ("", {})]
+             ("6011111111111117", {0: ("8", 0.05), 5: ("3", 0.6), 10: ("3", 1.2)}), ("", {}),
+             ("109/27", {}), ("05/1305/28", {1: ("8", 0.5)}), ("1/2/3", {})]
     for n, (text, unc) in enumerate(texts):
         probs = _ctc_probs(r, text, spec.vocab, 96, unc)
         t, c, d = card_post.ctc_greedy(probs, spec.vocab)
@@ -178,6 +179,37 @@ def decode_cases(w: _Writer) -> list[dict]:
                       "number": {"number": choice.number, "confidence": choice.confidence, "repaired": choice.repaired,
                                  "needs_review": choice.needs_review},
                       "expiry": [exp[0], exp[1]], "candidates": [[a, b] for a, b in cands]})
+    # Line runs: the number among runs of lines, stray pieces, a mislabelled date, several expiry fields.
+    geom = card_pre.FieldGeom(100.0, 100.0, 1.0, 0.0, 200.0, 20.0)
+    layouts = [
+        ([["5500", "0000"], ["0000", "0004"], ["09/27"], ["1234"]], ["05/23", "08/29"]),
+        ([["4111111111111111"]], []),
+        ([["12"], ["4012", "8888"], ["8888", "1881"]], ["VALID"]),
+        ([["3782"], ["822463"], ["10005"], ["777"], ["11/30"]], []),
+        ([["4111111111111112"], ["4111111111111111"]], ["109/27", "12/26"]),
+    ]
+    for n, (lines, exps) in enumerate(layouts):
+        arrays, line_readings, k = [], [], 0
+        def reading(text, score):
+            nonlocal k
+            probs = _ctc_probs(r, "".join(ch for ch in text if ch in spec.vocab), spec.vocab, 96,
+                               {0: ("7", 0.8)} if text == "4111111111111112" else {})
+            arrays.append(probs)
+            k += 1
+            return card_post.PieceReading(card_post.Detected("number", geom, score), *card_post.ctc_greedy(probs, spec.vocab))
+        line_readings = [[reading(t, 0.6 + 0.05 * ((i + j) % 5)) for j, t in enumerate(line)] for i, line in enumerate(lines)]
+        exp_readings = [reading(t, 0.7) for t in exps]
+        choice, used = card_post.choose_number_lines(line_readings, spec.vocab, cfg)
+        unused = [x for line in line_readings for x in line if x not in used]
+        value, conf, piece = card_post.choose_expiry_among(exp_readings, unused)
+        flat = [x for line in line_readings for x in line] + exp_readings
+        cases.append({"name": f"lines_{n}", "kind": "lines", "probs": w.arr(f"lines_{n}_probs", np.stack(arrays)),
+                      "line_sizes": [len(line) for line in lines], "n_expiry": len(exps),
+                      "scores": [x.det.score for x in flat],
+                      "number": {"number": choice.number, "confidence": choice.confidence, "repaired": choice.repaired,
+                                 "needs_review": choice.needs_review},
+                      "used": [flat.index(x) for x in used], "expiry": [value, conf],
+                      "expiry_piece": flat.index(piece) if piece is not None else None})
     return cases
 
 

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cardSpecFromMetadata, cropField, cropTensor, detTensor, letterboxCanvas, type FieldGeom } from "../src/core/card/pre";
-import { chooseExpiry, chooseNumber, ctcCandidates, ctcGreedy, findFields, orderLines } from "../src/core/card/post";
+import { chooseExpiry, chooseExpiryAmong, chooseNumber, chooseNumberLines, ctcCandidates, ctcGreedy, findFields, orderLines, type PieceReading } from "../src/core/card/post";
 import { CardReader, type Tensor } from "../src/core/card/reader";
 import { formulaSpecFromMetadata, formulaTensor, pageCanvas } from "../src/core/formula/pre";
 import { decodeFormulas } from "../src/core/formula/post";
@@ -125,6 +125,27 @@ describe("card decoding on synthetic outputs", () => {
       const ch = chooseNumber(g.text, g.confs, g.dists, cardSpec.vocab);
       expect({ number: ch.number, confidence: ch.confidence, repaired: ch.repaired, needs_review: ch.needsReview }).toEqual(c.number);
       expect(chooseExpiry(g.text, g.confs)).toEqual(c.expiry);
+    });
+  }
+  for (const c of cases("lines")) {
+    it(`${c.name}: the number among runs of lines, the expiry among dates`, () => {
+      const [N, T, C] = c.probs.shape;
+      const all = load(c.probs) as Float32Array;
+      const geom = { cx: 100, cy: 100, ux: 1, uy: 0, length: 200, height: 20 };
+      const flat: PieceReading[] = [];
+      for (let i = 0; i < N; i++) {
+        flat.push({ det: { kind: "number", geom, score: c.scores[i] }, ...ctcGreedy(all.subarray(i * T * C, (i + 1) * T * C), T, C, cardSpec.vocab) });
+      }
+      let k = 0;
+      const lines = c.line_sizes.map((n: number) => flat.slice(k, (k += n)));
+      const exps = flat.slice(k);
+      const [choice, used] = chooseNumberLines(lines, cardSpec.vocab);
+      expect({ number: choice.number, confidence: choice.confidence, repaired: choice.repaired, needs_review: choice.needsReview }).toEqual(c.number);
+      expect(used.map((u) => flat.indexOf(u))).toEqual(c.used);
+      const unused = lines.flat().filter((x: PieceReading) => !used.includes(x));
+      const [value, conf, piece] = chooseExpiryAmong(exps, unused);
+      expect([value, conf]).toEqual(c.expiry);
+      expect(piece ? flat.indexOf(piece) : null).toEqual(c.expiry_piece);
     });
   }
 });

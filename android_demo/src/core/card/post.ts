@@ -6,6 +6,7 @@ import { argsort, meanF32, medianF32, medianF64, pairwiseSumF64 } from "../num";
 
 export interface DecodeConfig {
   field_threshold: number;
+  expiry_threshold: number;
   min_cells: number;
   min_field_score: number;
   max_substitutions: number;
@@ -16,7 +17,7 @@ export interface DecodeConfig {
 }
 
 export const DEFAULT_DECODE: DecodeConfig = {
-  field_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
+  field_threshold: 0.5, expiry_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
   min_confidence: 0.35, review_confidence: 0.85, max_number_pieces: 6,
 };
 
@@ -72,14 +73,15 @@ export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: Decod
   const f = Math.fround;
   for (const [ch, kind] of [[0, "number"], [1, "expiry"]] as const) {
     const off = ch * plane;
+    const thr = kind === "number" ? cfg.field_threshold : cfg.expiry_threshold;
     const mask = new Uint8Array(plane);
-    for (let i = 0; i < plane; i++) mask[i] = data[off + i] > cfg.field_threshold ? 1 : 0;
+    for (let i = 0; i < plane; i++) mask[i] = data[off + i] > thr ? 1 : 0;
     for (const pts of components(mask, h, w)) {
       if (pts.length < cfg.min_cells) continue;
       const idx = pts.map(([r, c]) => r * w + c);
       const p = Float32Array.from(idx, (i) => data[off + i]);
       const score = meanF32(p);
-      if (score < cfg.min_field_score) continue;
+      if (score < (cfg.min_field_score * thr) / 0.5) continue;
       // float32 dot products (BLAS order may differ by an ulp; the geometry is compared with a tolerance)
       let d0 = 0, d1 = 0;
       idx.forEach((i, k) => {
@@ -116,8 +118,8 @@ export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: Decod
   return out;
 }
 
-/** Number pieces in reading order (order_lines). */
-export function orderLines(fields: Detected[]): Detected[] {
+/** Number pieces grouped into text lines, top to bottom relative to the text, each left to right (group_lines). */
+export function groupLines(fields: Detected[]): Detected[][] {
   if (!fields.length) return [];
   let ux = pairwiseSumF64(fields.map((x) => x.geom.ux)) / fields.length;
   let uy = pairwiseSumF64(fields.map((x) => x.geom.uy)) / fields.length;
@@ -134,7 +136,50 @@ export function orderLines(fields: Detected[]): Detected[] {
     else lines.push([x]);
   }
   const alongOf = (x: Detected) => x.geom.cx * ux + x.geom.cy * uy;
-  return lines.flatMap((line) => [...line].sort((a, b) => alongOf(a) - alongOf(b)));
+  return lines.map((line) => [...line].sort((a, b) => alongOf(a) - alongOf(b)));
+}
+
+/** Number pieces in reading order (order_lines). */
+export function orderLines(fields: Detected[]): Detected[] {
+  return groupLines(fields).flat();
+}
+
+/** One detected number piece and what the recogniser read in it (PieceReading). */
+export interface PieceReading {
+  det: Detected;
+  text: string;
+  confs: number[];
+  dists: Float32Array[];
+}
+
+/** Python tuple comparison of (bool, bool, bool, number, number) keys. */
+function keyGreater(a: (boolean | number)[], b: (boolean | number)[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = Number(a[i]), y = Number(b[i]);
+    if (x !== y) return x > y;
+  }
+  return false;
+}
+
+/** The number among runs of 1..maxStack consecutive lines (choose_number_lines). */
+export function chooseNumberLines(lines: PieceReading[][], vocab: string, cfg: DecodeConfig = DEFAULT_DECODE,
+  maxStack = 4): [NumberChoice, PieceReading[]] {
+  let best: [(boolean | number)[], NumberChoice, PieceReading[]] | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    for (let j = i + 1; j <= Math.min(lines.length, i + maxStack); j++) {
+      const pieces = lines.slice(i, j).flat();
+      const text = pieces.map((p) => p.text).join("");
+      const confs = pieces.flatMap((p) => p.confs);
+      const dists = pieces.flatMap((p) => p.dists);
+      const choice = chooseNumber(text, confs, dists, vocab, cfg);
+      const score = (pairwiseSumF64(pieces.map((p) => p.det.score)) / pieces.length) * choice.confidence;
+      const shown = choice.number !== null;
+      const key = [shown && !choice.repaired && luhnValid(choice.number ?? ""), shown && choice.repaired, shown, -(j - i), score];
+      if (best === null || keyGreater(key, best[0])) best = [key, choice, pieces];
+    }
+  }
+  if (best === null) return [{ number: null, confidence: 0.0, repaired: false, needsReview: true }, []];
+  return [best[1], best[2]];
 }
 
 export interface Greedy {
@@ -283,8 +328,37 @@ export function chooseNumber(text: string, confsIn: number[], distsIn: Float32Ar
   return { number: sure ? digits : null, confidence: conf, repaired: false, needsReview: true };
 }
 
-/** Normalise the recognised expiry to MM/YY, or null (choose_expiry). */
+/**
+ * Normalise the recognised expiry to MM/YY, or null (choose_expiry). A field box often takes in the end of
+ * its label ("THRU 09/27" read as "109/27"): then the date is the two digits either side of the last slash.
+ */
 export function chooseExpiry(text: string, confs: number[]): [string | null, number] {
   const value = parseExpiry(text);
-  return [value, confs.length && value ? Math.min(...confs) : 0.0];
+  if (value !== null) return [value, confs.length ? Math.min(...confs) : 0.0];
+  for (let i = text.length - 3; i > 1; i--) {
+    if (text[i] === "/" && i + 3 <= text.length) {
+      const v = parseExpiry(text.slice(i - 2, i + 3));
+      if (v !== null) return [v, Math.min(...confs.slice(i - 2, i + 3))];
+    }
+  }
+  return [null, 0.0];
+}
+
+/**
+ * The expiry among the dates read on the card (choose_expiry_among): "expiry" fields first, then number
+ * pieces that read as a slashed MM/YY; among several valid dates the latest (YY, MM) wins.
+ */
+export function chooseExpiryAmong(expiryFields: PieceReading[], otherPieces: PieceReading[]): [string | null, number, PieceReading | null] {
+  for (const [group, needSlash] of [[expiryFields, false], [otherPieces, true]] as const) {
+    let best: [string, string, number, PieceReading] | null = null; // (key, value, conf, piece)
+    for (const p of group) {
+      const [value, conf] = chooseExpiry(p.text, p.confs);
+      if (value !== null && (!needSlash || p.text.includes("/"))) {
+        const key = value.slice(3) + value.slice(0, 2); // (YY, MM) as one comparable string
+        if (best === null || key > best[0]) best = [key, value, conf, p];
+      }
+    }
+    if (best) return [best[1], best[2], best[3]];
+  }
+  return [null, 0.0, null];
 }

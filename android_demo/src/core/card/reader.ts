@@ -3,7 +3,7 @@
 import { type Raster, toGrey } from "../pil";
 import { pyRound } from "../num";
 import { type CardSpec, box, cropField, cropTensor, detTensor, letterboxCanvas, quad } from "./pre";
-import { type DecodeConfig, DEFAULT_DECODE, chooseExpiry, chooseNumber, ctcGreedy, findFields, orderLines } from "./post";
+import { type DecodeConfig, DEFAULT_DECODE, type PieceReading, chooseExpiryAmong, chooseNumberLines, ctcGreedy, findFields, groupLines } from "./post";
 import { brandOf, luhnValid } from "./rules";
 
 export interface Tensor {
@@ -49,9 +49,11 @@ export class CardReader {
     const t2 = now();
     const [, C, h, w] = maps.dims;
     const fields = findFields({ data: maps.data.subarray(0, C * h * w), channels: C, height: h, width: w }, meta, spec, cfg);
-    let numbers = fields.filter((f) => f.kind === "number").sort((a, b) => -a.score * a.geom.length - -b.score * b.geom.length);
-    numbers = orderLines(numbers.slice(0, cfg.max_number_pieces));
-    const expiries = fields.filter((f) => f.kind === "expiry").sort((a, b) => -a.score - -b.score).slice(0, 2);
+    const sortedNumbers = fields.filter((f) => f.kind === "number").sort((a, b) => -a.score * a.geom.length - -b.score * b.geom.length);
+    const lines = groupLines(sortedNumbers.slice(0, cfg.max_number_pieces));
+    const numbers = lines.flat();
+    // several dates may be printed (VALID FROM / THRU): read up to three, chooseExpiryAmong picks
+    const expiries = fields.filter((f) => f.kind === "expiry").sort((a, b) => -a.score - -b.score).slice(0, 3);
     const t3 = now();
     const grey = toGrey(img);
     const crops = [...numbers, ...expiries].map((f) => cropField(grey, f.geom, spec));
@@ -59,27 +61,16 @@ export class CardReader {
     if (crops.length) probs = await this.rec({ data: cropTensor(crops), dims: [crops.length, 1, spec.rec_height, spec.rec_width] });
     const t4 = now();
     const [, T, K] = probs.dims;
-    const row = (i: number) => probs.data.subarray(i * T * K, (i + 1) * T * K);
-    let text = "", confs: number[] = [], dists: Float32Array[] = [];
-    for (let i = 0; i < numbers.length; i++) {
-      const g = ctcGreedy(row(i), T, K, spec.vocab);
-      text += g.text;
-      confs = confs.concat(g.confs);
-      dists = dists.concat(g.dists);
-    }
-    const choice = chooseNumber(text, confs, dists, spec.vocab, cfg);
-    let expiry: string | null = null, expConf = 0.0, expUsed = expiries.slice(0, 1);
-    for (let k = 0; k < expiries.length; k++) {
-      const g = ctcGreedy(row(numbers.length + k), T, K, spec.vocab);
-      [expiry, expConf] = chooseExpiry(g.text, g.confs);
-      if (expiry !== null) {
-        expUsed = [expiries[k]];
-        break;
-      }
-    }
+    const reading = (det: (typeof fields)[number], i: number): PieceReading =>
+      ({ det, ...ctcGreedy(probs.data.subarray(i * T * K, (i + 1) * T * K), T, K, spec.vocab) });
+    let k = 0;
+    const lineReadings = lines.map((line) => line.map((f) => reading(f, k++)));
+    const [choice, used] = chooseNumberLines(lineReadings, spec.vocab, cfg);
+    const expReadings = expiries.map((f, i) => reading(f, numbers.length + i));
+    const unused = lineReadings.flat().filter((r) => !used.includes(r));
+    const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused);
     const number = choice.number;
-    const needsReview = number === null || choice.needsReview ||
-      (expiries.length > 0 && (expiry === null || expConf < cfg.review_confidence));
+    const needsReview = number === null || choice.needsReview || (expiry !== null && expConf < cfg.review_confidence);
     const t5 = now();
     const fb = (f: { geom: Parameters<typeof box>[0] }): FieldBox => ({ box: box(f.geom), quad: quad(f.geom) });
     const ms = (a: number, b: number) => Math.round((b - a) * 1000) / 1000;
@@ -87,7 +78,7 @@ export class CardReader {
       number, expiry, brand: number ? brandOf(number) : null, luhn_valid: Boolean(number && luhnValid(number)),
       confidence: { number: pyRound(choice.confidence, 4), expiry: pyRound(expConf, 4) },
       needs_review: Boolean(needsReview),
-      boxes: { number: numbers.map(fb), expiry: expUsed.map(fb) },
+      boxes: { number: used.map((p) => fb(p.det)), expiry: expPiece ? [fb(expPiece.det)] : [] },
       timings_ms: { pre: ms(t0, t1), infer: ms(t1, t2) + ms(t3, t4), post: ms(t2, t3) + ms(t4, t5), total: ms(t0, t5) },
     };
   }
