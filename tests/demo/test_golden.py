@@ -71,3 +71,33 @@ def test_browser_port_matches_golden_vectors(golden):
           f"{summary.get('numPendingTests')} skipped")
     assert proc.returncode == 0, (proc.stdout[-4000:], proc.stderr[-2000:])
     assert summary["numFailedTests"] == 0 and summary["numPassedTests"] >= 20
+
+
+def _ts_object(path, name: str) -> dict:
+    """The literal `NAME: Type = { k: v, ... };` from a TypeScript file, as a dict of numbers/strings."""
+    import re
+
+    text = (APP / path).read_text()
+    body = re.search(name + r"[^=]*=\s*\{(.*?)\};", text, re.S).group(1)
+    out = {}
+    for key, value in re.findall(r'(\w+):\s*("[^"]*"|[^,]+?)\s*(?:,|$)', body.replace("\n", " ")):
+        value = value.strip()
+        out[key] = value.strip('"') if value.startswith('"') else float(value)
+    return out
+
+
+def test_browser_defaults_equal_the_sdk_dataclasses():
+    """Decode thresholds and spec defaults are code constants on both sides: they must not drift apart."""
+    from dataclasses import asdict
+
+    from pocketocr.tasks.formula import post as fpost
+    from pocketocr.tasks.formula import pre as fpre
+
+    pairs = [("src/core/card/post.ts", "DEFAULT_DECODE", card_post.DecodeConfig()),
+             ("src/core/card/pre.ts", "DEFAULT_CARD_SPEC", PreSpec()),
+             ("src/core/formula/post.ts", "DEFAULT_FORMULA_DECODE", fpost.DecodeConfig()),
+             ("src/core/formula/pre.ts", "DEFAULT_FORMULA_SPEC", fpre.PreSpec())]
+    for path, name, py in pairs:
+        ts = _ts_object(path, name)
+        want = {k: (v if isinstance(v, str) else float(v)) for k, v in asdict(py).items()}
+        assert ts == want, (name, ts, want)
