@@ -7,6 +7,7 @@ models), Debian's /usr/bin/chromium through playwright-core, and `pocketocr serv
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -25,15 +26,18 @@ from pocketocr.zoo import MODELS_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = app_dir()
+# The models built into the app and used for the Python side of each comparison (default: the shipped ones;
+# POCKETOCR_DEMO_MODELS=DIR tries candidate models in the demo).
+MODELS = Path(os.environ.get("POCKETOCR_DEMO_MODELS", MODELS_DIR))
 ARTIFACTS = ROOT / "test-artifacts" / "demo"
 
 
 def have_card_models() -> bool:
-    return (MODELS_DIR / "card_det.int8.onnx").exists() and (MODELS_DIR / "card_rec.int8.onnx").exists()
+    return (MODELS / "card_det.int8.onnx").exists() and (MODELS / "card_rec.int8.onnx").exists()
 
 
 def have_formula_model() -> bool:
-    return (MODELS_DIR / "formula_det.int8.onnx").exists()
+    return (MODELS / "formula_det.int8.onnx").exists()
 
 
 def _needs_node() -> None:
@@ -65,8 +69,8 @@ def dist() -> Path:
     """The built web app with the shipped models (built once per session when missing or stale)."""
     needs_browser()
     if not have_card_models():
-        pytest.skip(f"the card models are not shipped yet ({MODELS_DIR}/card_*.int8.onnx)")
-    return ensure_built(timeout=600)
+        pytest.skip(f"the card models are not shipped yet ({MODELS}/card_*.int8.onnx)")
+    return ensure_built(models=MODELS, timeout=600)
 
 
 @dataclass
@@ -213,7 +217,7 @@ def card_video(tmp_path_factory):
 
     if not have_card_models():
         pytest.skip("the card models are not shipped yet")
-    reader = CardReader()
+    reader = CardReader(MODELS / "card_det.int8.onnx", MODELS / "card_rec.int8.onnx")
     out = tmp_path_factory.mktemp("video")
     for seed in range(500, 540):
         frames, s = card_video_frames(seed)

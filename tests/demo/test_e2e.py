@@ -12,7 +12,7 @@ import pytest
 
 from pocketocr.tasks.card.rules import mask_number
 
-from .conftest import ARTIFACTS, free_port, have_formula_model
+from .conftest import ARTIFACTS, MODELS, free_port, have_formula_model
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +125,7 @@ def test_formula_boxes_edit_consent_events(dist, formula_page, collector_factory
     from pocketocr.cli.demo import run_driver
     from pocketocr.tasks.formula.predictor import FormulaDetector
 
-    python_boxes = [list(f.box) for f in FormulaDetector().detect(formula_page).formulas]
+    python_boxes = [list(f.box) for f in FormulaDetector(MODELS / "formula_det.int8.onnx").detect(formula_page).formulas]
     if not python_boxes:
         pytest.skip("the formula model finds nothing on the synthetic page")
     app_port = free_port()

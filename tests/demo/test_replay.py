@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from .conftest import ARTIFACTS, cli, free_port
+from .conftest import ARTIFACTS, MODELS, cli, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -16,13 +16,14 @@ def test_replay_correction_rate_equals_offline_needs_correction(dist, tmp_path, 
     from pocketocr.training.card.synth import write_dataset
 
     data = write_dataset(tmp_path / "cards", n=8, seed=4242, progress=False)
-    offline = cli("eval", "card", str(data), "--json", "--samples", "--no-progress")
+    offline = cli("eval", "card", str(data), "--json", "--samples", "--no-progress",
+                  "--det-model", str(MODELS / "card_det.int8.onnx"), "--rec-model", str(MODELS / "card_rec.int8.onnx"))
     assert offline.returncode == 0, offline.stderr
     ev = json.loads(offline.stdout)
     app_port = free_port()
     col = collector_factory(app_port)
     proc = cli("demo", "replay", str(data), "--collector", col.url, "--api-key", col.key, "--port", str(app_port),
-               "--screenshots", str(ARTIFACTS), "--json", timeout=600)
+               "--screenshots", str(ARTIFACTS), "--models", str(MODELS), "--json", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     replay = json.loads(proc.stdout)
     rep = col.report()
