@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from pocketocr.cli.demo import ensure_built, run_driver
 from pocketocr.zoo import MODELS_DIR
 

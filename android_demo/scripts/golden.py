@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from pocketocr.backends.base import open_backend
 from pocketocr.tasks.card import post as card_post
 from pocketocr.tasks.card import pre as card_pre

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from pocketocr.cli.demo import CHROMIUM, app_dir, ensure_built
 from pocketocr.zoo import MODELS_DIR
 
@@ -163,7 +162,7 @@ def rgb_to_i420(rgb: np.ndarray) -> bytes:
     y = 16 + 0.2568 * r + 0.5041 * g + 0.0979 * b
     u = 128 - 0.1482 * r - 0.2910 * g + 0.4392 * b
     v = 128 + 0.4392 * r - 0.3678 * g - 0.0714 * b
-    sub = lambda c: c.reshape(c.shape[0] // 2, 2, c.shape[1] // 2, 2).mean((1, 3))  # noqa: E731
+    sub = lambda c: c.reshape(c.shape[0] // 2, 2, c.shape[1] // 2, 2).mean((1, 3))
     planes = [np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, sub(u), sub(v))]
     return b"".join(p.tobytes() for p in planes)
 

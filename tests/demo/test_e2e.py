@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-
 from pocketocr.tasks.card.rules import mask_number
 
 from .conftest import ARTIFACTS, MODELS, free_port, have_formula_model

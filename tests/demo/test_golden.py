@@ -14,7 +14,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from pocketocr.tasks.card import post as card_post
 from pocketocr.tasks.card.pre import DetMeta, PreSpec
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ._common import err
 
-__all__ = ["add_parser", "run", "app_dir", "ensure_built", "run_driver"]
+__all__ = ["add_parser", "app_dir", "ensure_built", "run", "run_driver"]
 
 CHROMIUM = "/usr/bin/chromium"
 
