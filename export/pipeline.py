@@ -38,21 +38,59 @@ __all__ = ["CardTFLiteRec", "export_checkpoint", "resolve_checkpoint"]
 CARD_CHECKPOINTS = {"card_det": "det", "card_rec": "rec"}
 
 
+class FloatTail(torch.nn.Module):
+    """Marks the last activations of a model as float in the TFLite int8 export (`tflite.FLOAT_TAIL`).
+
+    The decoders use the probabilities themselves (confidence thresholds, Luhn-repair candidates at
+    5% of the best), not only their argmax: int8 softmax/sigmoid outputs have a 1/256 step, which zeroes
+    exactly those alternatives. The convolutions stay int8; only these few element-wise ops run in float.
+    """
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, y):
+        return self.fn(y)
+
+
+def _det_activations(y):
+    # (N, 5, H, W) logits -> maps; the same as the end of CardDet.forward (checked by the fp32 parity row).
+    # Activations first, slices after: a slice straight after the int8 convolution would inherit its
+    # quantization (PT2E propagates it through slices) and pull the whole tail back into int8.
+    f = torch.nn.functional
+    return torch.cat([torch.sigmoid(y)[:, 0:2], f.softplus(y)[:, 2:3], torch.tanh(y)[:, 3:5]], 1)
+
+
+def _rec_activations(y):
+    return torch.softmax(y.permute(0, 2, 1), -1)  # (N, C, T) logits -> (N, T, C) probabilities
+
+
+class CardTFLiteDet(torch.nn.Module):
+    """The detector as shipped to TFLite: logits from the network, activations in a `FloatTail`."""
+
+    def __init__(self, m: torch.nn.Module):
+        super().__init__()
+        self.m, self.tail = m, FloatTail(_det_activations)
+
+    def forward(self, x):
+        return self.tail(self.m(x, raw=True))
+
+
 class CardTFLiteRec(torch.nn.Module):
     """The recogniser as shipped to TFLite: (N, 1, 32, W) -> (N, W/4, C) probabilities.
 
     Same numbers as the ONNX `exp(log_softmax)`, written so that litert-torch keeps the batch symbolic:
     `squeeze` lowers to a RESHAPE with the example's batch baked in; a sum over the size-1 height
-    axis does not.
+    axis does not. The softmax runs in a `FloatTail`.
     """
 
     def __init__(self, m: torch.nn.Module):
         super().__init__()
-        self.m = m
+        self.m, self.tail = m, FloatTail(_rec_activations)
 
     def forward(self, x):
-        y = self.m.cls(self.m.body(x)).sum(2)        # (N, C, T)
-        return torch.softmax(y.permute(0, 2, 1), -1)  # (N, T, C)
+        return self.tail(self.m.cls(self.m.body(x)).sum(2))  # (N, C, T) -> (N, T, C)
 
 
 def resolve_checkpoint(path: Path) -> tuple[str, Path, dict[str, Path]]:
@@ -114,6 +152,7 @@ class _TorchBackend:
 class _Card:
     det: torch.nn.Module
     rec: torch.nn.Module            # returns probabilities (ONNX graph)
+    det_tflite: torch.nn.Module
     rec_tflite: torch.nn.Module
     spec: PreSpec
     recipe: dict                    # the detector's (seeds for calibration and validation come from it)
@@ -148,7 +187,7 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
             **spec.to_metadata()}
     n_params = lambda ck: int(sum(v.numel() for k, v in ck["model"].items()
                                   if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))))
-    return _Card(det, _RecProbs(rec).eval(), CardTFLiteRec(rec).eval(), spec, det_ck["recipe"],
+    return _Card(det, _RecProbs(rec).eval(), CardTFLiteDet(det).eval(), CardTFLiteRec(rec).eval(), spec, det_ck["recipe"],
                  {"det": (det_ck["recipe"], hashes["det"]), "rec": (rec_ck["recipe"], hashes["rec"])}, version, meta, {"det": n_params(det_ck), "rec": n_params(rec_ck)},
                  {"det": det_ck.get("history", []), "rec": rec_ck.get("history", [])})
 
@@ -356,15 +395,17 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
             names[Format.ORT][(role, prec)] = made[src.name]
     if Format.TFLITE in wanted:
         for prec in precisions:
-            for role, module, ex, dyn in (("det", card.det, det_ex[:1], False),
+            for role, module, ex, dyn in (("det", card.det_tflite, det_ex[:1], False),
                                           ("rec", card.rec_tflite, rec_ex, True)):
                 path = out / f"card_{role}.{prec}.tflite"
                 log(f"tflite: {path.name}" + (" (PT2E static int8, int8 input)" if prec == "int8" else ""))
-                export_tflite(module, ex, path, int8=prec == "int8", calib=cal.get(role, []), dynamic_batch=dyn)
+                export_tflite(module, ex, path, int8=prec == "int8", calib=cal.get(role, []), dynamic_batch=dyn,
+                              float_tail=FloatTail)
                 names[Format.TFLITE][(role, prec)] = path
                 if prec == "int8":
                     quant_notes[("tflite", role)] = {
-                        "format": "PT2E static (litert-torch)", "per_channel": True, "activations": "int8",
+                        "format": "PT2E static (litert-torch)", "per_channel": True,
+                        "activations": "int8 (the final sigmoid/softplus/tanh/softmax in float)",
                         "weights": "int8", "input": "int8 (the SDK quantizes with the model's scale/zero point)",
                         "calibration": f"{calib} synthetic photos"}
 

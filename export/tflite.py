@@ -25,7 +25,8 @@ def _dyn(dynamic_batch: bool):
 
 
 def export_tflite(module: torch.nn.Module, example: torch.Tensor, path: Path, *, int8: bool,
-                  calib: Iterable[np.ndarray] = (), dynamic_batch: bool = False) -> Path:
+                  calib: Iterable[np.ndarray] = (), dynamic_batch: bool = False,
+                  float_tail: type | None = None, act_observer: str = "histogram") -> Path:
     """Write `module` as a TFLite model.
 
     Args:
@@ -36,6 +37,8 @@ def export_tflite(module: torch.nn.Module, example: torch.Tensor, path: Path, *,
         calib: with int8, input batches (float32 numpy) from the real input distribution. With a fixed
             batch they are fed one sample at a time.
         dynamic_batch: keep the batch axis symbolic (the recogniser runs one crop per field).
+        float_tail: with int8, a module type whose ops stay float (e.g. the final activations).
+        act_observer: with int8, "histogram" (litert-torch's default) or "minmax" for the activation ranges.
 
     Returns:
         `path`.
@@ -44,11 +47,12 @@ def export_tflite(module: torch.nn.Module, example: torch.Tensor, path: Path, *,
 
     # litert-torch prints its progress on stdout; keep stdout for the CLI's own output (--json).
     with contextlib.redirect_stdout(sys.stderr):
-        return _export(litert_torch, module, example, Path(path), int8=int8, calib=calib, dynamic_batch=dynamic_batch)
+        return _export(litert_torch, module, example, Path(path), int8=int8, calib=calib, dynamic_batch=dynamic_batch,
+                       float_tail=float_tail, act_observer=act_observer)
 
 
 def _export(litert_torch, module: torch.nn.Module, example: torch.Tensor, path: Path, *, int8: bool,
-            calib: Iterable[np.ndarray], dynamic_batch: bool) -> Path:
+            calib: Iterable[np.ndarray], dynamic_batch: bool, float_tail: type | None, act_observer: str) -> Path:
     module = module.eval()
     dyn = _dyn(dynamic_batch)
     if not int8:
@@ -58,7 +62,19 @@ def _export(litert_torch, module: torch.nn.Module, example: torch.Tensor, path: 
     from litert_torch.quantize.quant_config import QuantConfig
     from torchao.quantization.pt2e import quantize_pt2e
 
-    quantizer = pq.PT2EQuantizer().set_global(pq.get_symmetric_quantization_config(is_per_channel=True))
+    config = pq.get_symmetric_quantization_config(is_per_channel=True)
+    if act_observer == "minmax":  # litert-torch's default is a histogram observer, which clips the tails
+        from dataclasses import replace
+
+        from torchao.quantization.pt2e.observer import MinMaxObserver
+
+        act = replace(config.input_activation, observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
+        config = replace(config, input_activation=act, output_activation=act)
+    quantizer = pq.PT2EQuantizer().set_global(config)
+    if float_tail is not None:  # leave these modules' ops unannotated: they run in float
+        # torch.export records module types as qualified names (older versions: the class itself)
+        for tp in (float_tail, f"{float_tail.__module__}.{float_tail.__qualname__}"):
+            quantizer.set_module_type(tp, None)
     graph = torch.export.export(module, (example,), dynamic_shapes=dyn).module()
     graph = quantize_pt2e.prepare_pt2e(graph, quantizer)
     n = 0

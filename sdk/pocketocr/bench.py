@@ -120,8 +120,9 @@ def card_pair(spec: str | Path) -> tuple[Path, Path]:
         raise ModelError(f"{folder}: not a folder with card_det*/card_rec* models, nor 'det,rec' files")
     for suffix in (".onnx", ".tflite", ".ort"):
         for prec in ("int8", "fp32", ""):
-            det = sorted(folder.glob(f"card_det*{prec}*{suffix}"))
-            rec = sorted(folder.glob(f"card_rec*{prec}*{suffix}"))
+            tail = f"*{prec}*{suffix}" if prec else f"*{suffix}"
+            det = sorted(folder.glob(f"card_det{tail}"))
+            rec = sorted(folder.glob(f"card_rec{tail}"))
             if len(det) == 1 and len(rec) == 1:
                 return det[0], rec[0]
             if len(det) > 1 or len(rec) > 1:

@@ -7,11 +7,16 @@ import json
 import pytest
 from pocketocr.bench import bench, card_pair, cpu_name
 from pocketocr.errors import ModelError
-from pocketocr.zoo import MODELS_DIR
+from pocketocr.zoo import MODELS_DIR, list_models
 
 from tests.conftest import run_cli
 
+# These run the shipped card models; before the first trained release there are none.
+needs_models = pytest.mark.skipif(not any(m.task == "card" for m in list_models()),
+                                  reason="no card models shipped in pocketocr/models yet")
 
+
+@needs_models
 def test_bench_reports_every_figure():
     r = bench("card", threads=2, concurrency=2, images=3, repeats=1)
     assert set(r.latency_ms) == {"1", "2"}
@@ -24,6 +29,7 @@ def test_bench_reports_every_figure():
     assert json.loads(r.to_json())["images"] == 3
 
 
+@needs_models
 def test_card_pair_resolution(tmp_path):
     det, rec = card_pair(MODELS_DIR)
     assert det.name.startswith("card_det") and rec.name.startswith("card_rec") and det.suffix == rec.suffix == ".onnx"
@@ -40,6 +46,7 @@ def test_formula_bench_is_a_clear_error_or_runs():
     assert r.returncode in (0, 2)
 
 
+@needs_models
 def test_cli_bench_json():
     r = run_cli("bench", "card", "--images", "2", "--repeats", "1", "--threads", "1", "--json")
     assert r.returncode == 0, r.stderr

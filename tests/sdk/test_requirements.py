@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 from pocketocr.requirements import RequirementsError, load_requirements
+from pocketocr.zoo import list_models
 
 from tests.conftest import EXAMPLES, ROOT, run_cli
+
+# These run the shipped card models; before the first trained release there are none.
+needs_models = pytest.mark.skipif(not any(m.task == "card" for m in list_models()),
+                                  reason="no card models shipped in pocketocr/models yet")
 
 LENIENT = f"""# lenient: everything passes on any machine
 [model]
@@ -71,6 +76,7 @@ def test_shipped_requirement_files_parse():
     assert formula.task == "formula" and "f1_50" in formula.min_metrics
 
 
+@needs_models
 def test_check_passes_a_lenient_file(tmp_path):
     r = run_cli("check", str(_write(tmp_path, LENIENT)), "--json", "--images", "3", "--repeats", "1")
     assert r.returncode == 0, r.stderr
@@ -81,6 +87,7 @@ def test_check_passes_a_lenient_file(tmp_path):
     assert any("see pocketocr report online" in n for n in rep["notes"])  # end-to-end kept apart
 
 
+@needs_models
 def test_check_fails_an_impossible_latency_naming_the_line(tmp_path):
     path = _write(tmp_path, LENIENT.replace("p95_ms = 100000", "p95_ms = 0.0001"))
     r = run_cli("check", str(path), "--images", "3", "--repeats", "1")
@@ -89,6 +96,7 @@ def test_check_fails_an_impossible_latency_naming_the_line(tmp_path):
     assert "FAIL" in r.stdout and "FAILED: 1 of 7" in r.stdout
 
 
+@needs_models
 def test_check_fails_an_unmet_accuracy_and_an_unknown_metric(tmp_path):
     text = LENIENT.replace("min = {number_exact = 0.0}", "min = {number_exact = 1.01, no_such_metric = 0.5}")
     r = run_cli("check", str(_write(tmp_path, text)), "--json", "--images", "3", "--repeats", "1")
