@@ -11,6 +11,7 @@ import hashlib
 import json
 import random
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,8 @@ def _evaluate(det: Path, rec: Path, dataset: Path) -> dict:
 
 
 def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
-                version: str | None = None, extra_eval: dict[str, Path] | None = None) -> dict:
+                version: str | None = None, extra_eval: dict[str, Path] | None = None,
+                allow_parity_failure: bool = False) -> dict:
     """Export `run/card_det.pt` and `run/card_rec.pt` to int8 ONNX in `out`, with model cards.
 
     Raises ParityError when int8 loses more than 0.5 pt of number exact against fp32.
@@ -162,7 +164,11 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
               "drop": drop, "max_drop": MAX_NUMBER_EXACT_DROP, "passed": drop <= MAX_NUMBER_EXACT_DROP}
     summary = {"version": version, "parity": parity, "synthetic_val": m_int8, "synthetic_val_fp32": m_fp32}
     (work / "export_summary.json").write_text(json.dumps(summary, indent=2))
-    if not parity["passed"]:
+    if not parity["passed"] and allow_parity_failure:
+        # An explicit, recorded exception (the model cards say "passed": false), never a silent one.
+        print(f"WARNING: parity gate FAILED: int8 loses {drop * 100:.2f} pt of number exact against fp32; "
+              "shipping anyway because allow_parity_failure was set", file=sys.stderr)
+    elif not parity["passed"]:
         raise ParityError(f"int8 loses {drop * 100:.2f} pt of number exact against fp32 "
                           f"(max {MAX_NUMBER_EXACT_DROP * 100:.1f} pt); see {work / 'export_summary.json'}")
 

@@ -35,11 +35,13 @@ class CardRecipe:
     n_train: int = 6000
     n_val: int = 300
     det_epochs: int = 7
-    rec_epochs: int = 10
+    rec_epochs: int = 5
     det_batch: int = 32
     rec_batch: int = 128
     det_lr: float = 0.004
     rec_lr: float = 0.003
+    rec_ft_epochs: int = 3        # a second, gentler one-cycle stage over the same data (fine-tuning)
+    rec_ft_lr: float = 0.001
     threads: int = 2
     workers: int = 2
 
@@ -237,6 +239,10 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         hist = _train_loop("rec", rec, recipe.rec_epochs, steps, recipe.rec_lr, out, rec_batch,
                            lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev), dev,
                            recipe.seed, resume)
+        if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak: the loss was still falling
+            hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs, steps, recipe.rec_ft_lr, out, rec_batch,
+                                      lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev), dev,
+                                      recipe.seed + 2, resume)
         _save(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("rec"), spec=dataclasses.asdict(spec), history=hist)
         result["rec"] = {"path": str(out / "card_rec.pt"), "history": hist}
