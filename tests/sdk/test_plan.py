@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from pocketocr.plan import parse_size, plan
+
 from tests.conftest import run_cli
 
 GiB = 2**30
