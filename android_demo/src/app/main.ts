@@ -283,7 +283,12 @@ function setupPageEditing() {
     } else {
       const sel = page.boxes.find((b) => b.id === page!.selected);
       const corners = sel ? [[sel.box[0], sel.box[1]], [sel.box[2], sel.box[1]], [sel.box[2], sel.box[3]], [sel.box[0], sel.box[3]]] : [];
-      const ci = corners.findIndex(([x, y]) => Math.abs(x - p[0]) < tol && Math.abs(y - p[1]) < tol);
+      // the nearest corner within reach (small boxes have all four within reach)
+      let ci = -1, bestD = Infinity;
+      corners.forEach(([x, y], i) => {
+        const d = Math.hypot(x - p[0], y - p[1]);
+        if (Math.abs(x - p[0]) < tol && Math.abs(y - p[1]) < tol && d < bestD) [ci, bestD] = [i, d];
+      });
       if (sel && ci >= 0) drag = { mode: "corner", id: sel.id, start: p, orig: [...sel.box] as Box, corner: ci };
       else {
         const hit = [...page.boxes].reverse().find((b) => p[0] >= b.box[0] && p[0] <= b.box[2] && p[1] >= b.box[1] && p[1] <= b.box[3]);
@@ -367,7 +372,7 @@ async function confirmPage() {
     consent = { media_type: up.media_type, data: up.data,
       boxes: p.boxes.map((b) => [r1(b.box[0], up.width), r1(b.box[1], up.height), r1(b.box[2], up.width),
         r1(b.box[3], up.height), b.kind] as [number, number, number, number, string])
-        .filter((b) => b[2] - b[0] >= 1 && b[3] - b[1] >= 1) };
+        .filter((b) => b[2] > b[0] && b[3] > b[1]) };
   }
   await queue.add(ev.formulaSubmittedEvent(common("formula", p.session), edits, consent));
   $("formula-done-text").textContent = `${p.boxes.length} box(es) confirmed: ${edits.added} added, ${edits.removed} removed, ` +

@@ -51,8 +51,19 @@ def _models_fingerprint(models: Path) -> dict[str, str]:
     return out
 
 
+def _sources_newer(app: Path, stamp: Path) -> bool:
+    """True when a source of the web app changed after the build (`stamp` is the built index.html)."""
+    built = stamp.stat().st_mtime
+    paths = [app / "index.html", app / "package-lock.json", app / "vite.config.ts"]
+    for folder in ("src", "public"):
+        root = app / folder
+        paths += [p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in ("models", "ort")]
+    return any(p.exists() and p.stat().st_mtime > built for p in paths)
+
+
 def ensure_built(app: Path | None = None, models: Path | None = None, force: bool = False, timeout: float = 600) -> Path:
-    """Build the web app (`npm run build`) unless dist/ exists and carries the same models; returns dist/.
+    """Build the web app (`npm run build`) unless dist/ is newer than its sources and carries the same models;
+    returns dist/.
 
     Args:
         app: the android_demo folder (default: `app_dir()`).
@@ -70,7 +81,7 @@ def ensure_built(app: Path | None = None, models: Path | None = None, force: boo
         have = {k: v.get("sha256", "") for k, v in json.loads((dist / "models" / "manifest.json").read_text()).items()}
     except (OSError, json.JSONDecodeError):
         have = None
-    if not force and have == want and (dist / "index.html").exists():
+    if not force and have == want and (dist / "index.html").exists() and not _sources_newer(app, dist / "index.html"):
         return dist
     if not (app / "node_modules").exists():
         raise RuntimeError(f"{app}/node_modules is missing: run `make demo-deps` (npm ci in android_demo)")
