@@ -58,7 +58,9 @@ def test_onnx_batch_axis_is_dynamic(card_export):
 
     out, _ = card_export
     be = OrtBackend(out / "card_rec.fp32.onnx")
-    assert be.run({"crop": np.zeros((3, 1, 32, 384), np.float32)})[0].shape == (3, 96, 12)
+    y1 = be.run({"crop": np.zeros((1, 1, 32, 384), np.float32)})[0]
+    y3 = be.run({"crop": np.zeros((3, 1, 32, 384), np.float32)})[0]
+    assert y3.shape == (3, *y1.shape[1:]) and y1.shape[2] == 12  # (N, T, blank + 0-9 + "/")
 
 
 def test_required_operators_config_covers_the_models(card_export):
@@ -78,7 +80,7 @@ def test_tflite_int8_has_int8_input_and_runs_any_batch(card_export):
     be = LiteRTBackend(out / "card_rec.int8.tflite")
     for n in (1, 3):  # one crop per field: the recogniser's batch varies per photo
         y = be.run({be.input_names()[0]: np.zeros((n, 1, 32, 384), np.float32)})[0]
-        assert y.shape == (n, 96, 12) and np.allclose(y.sum(-1), 1, atol=0.05)
+        assert y.shape[0] == n and y.shape[2] == 12 and np.allclose(y.sum(-1), 1, atol=0.05)
 
 
 def test_parity_rows_and_tflite_vs_onnx(card_export):
