@@ -98,9 +98,7 @@ def test_parity_rows_and_tflite_vs_onnx(card_export):
     assert json.loads((out / "export_summary.json").read_text())["version"] == summary["version"]
 
 
-@pytest.mark.parametrize("fmt", ["onnx", "ort", pytest.param("tflite", marks=pytest.mark.xfail(
-    strict=True, reason="backends/litert.py reads card_det.int8.json (with_suffix) instead of the model card "
-                        "card_det.int8.tflite.json that zoo.py lists; remove this mark with that one-line fix"))])
+@pytest.mark.parametrize("fmt", ["onnx", "ort", "tflite"])
 def test_cardreader_runs_every_exported_pair(card_export, fmt):
     from pocketocr.tasks.card.predictor import CardReader
 
