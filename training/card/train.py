@@ -40,7 +40,7 @@ class CardRecipe:
     rec_batch: int = 128
     det_lr: float = 0.004
     rec_lr: float = 0.003
-    rec_ft_epochs: int = 3        # a second, gentler one-cycle stage over the same data (fine-tuning)
+    rec_ft_epochs: int = 0        # optional second, gentler one-cycle stage over the same data
     rec_ft_lr: float = 0.001
     threads: int = 2
     workers: int = 2
