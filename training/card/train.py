@@ -57,6 +57,8 @@ class CardRecipe:
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
     keys = [k for k in recipe if role is None or not k.startswith(("det_", "rec_")) or k.startswith(role + "_")]
     keys = [k for k in keys if k not in ("threads", "workers")]  # speed settings, not results
+    if not recipe.get("rec_ft_epochs"):  # an unused stage does not rename the model
+        keys = [k for k in keys if not k.startswith("rec_ft_")]
     return hashlib.sha256(json.dumps({k: recipe[k] for k in sorted(keys)}).encode()).hexdigest()[:12]
 
 
