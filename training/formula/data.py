@@ -30,24 +30,33 @@ def encode_targets(boxes, cores, scale: float, shape: tuple[int, int], spec: Pre
     s = spec.stride
     t = np.zeros((6, h, w), np.float32)
     f = scale / s
-    cy, cx = (np.mgrid[0:h, 0:w].astype(np.float32) + 0.5) * s
     # Small boxes last, so where cores touch the small formula keeps its cells.
     order = sorted(range(len(boxes)), key=lambda i: -(boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))
     for i in order:
         x1, y1, x2, y2, kind = boxes[i]
         ch = CLASSES.index(kind)
-        m = Image.new("L", (w, h), 0)
-        ImageDraw.Draw(m).polygon([(x * f - 0.5, y * f - 0.5) for x, y in cores[i]], fill=1, outline=1)
-        mask = np.asarray(m, bool).copy()
+        # Work in the window of cells around the core only (pages hold ~100 formulas).
+        poly = [(x * f - 0.5, y * f - 0.5) for x, y in cores[i]]
         ccx, ccy = (x1 + x2) / 2 * f, (y1 + y2) / 2 * f
+        xs_, ys_ = [p[0] for p in poly] + [ccx], [p[1] for p in poly] + [ccy]
+        c0_, c1_ = max(0, int(np.floor(min(xs_))) - 1), min(w, int(np.ceil(max(xs_))) + 2)
+        r0_, r1_ = max(0, int(np.floor(min(ys_))) - 1), min(h, int(np.ceil(max(ys_))) + 2)
+        if c1_ <= c0_ or r1_ <= r0_:
+            continue
+        m = Image.new("L", (c1_ - c0_, r1_ - r0_), 0)
+        ImageDraw.Draw(m).polygon([(x - c0_, y - r0_) for x, y in poly], fill=1, outline=1)
+        mask = np.asarray(m, bool).copy()
         r0, c0 = int(np.clip(ccy, 0, h - 1)), int(np.clip(ccx, 0, w - 1))
-        mask[r0, c0] = True
+        if r0_ <= r0 < r1_ and c0_ <= c0 < c1_:
+            mask[r0 - r0_, c0 - c0_] = True
+        cy, cx = (np.mgrid[r0_:r1_, c0_:c1_].astype(np.float32) + 0.5) * s
         bx = np.array([x1, y1, x2, y2], np.float32) * scale
         d = np.stack([cx - bx[0], cy - bx[1], bx[2] - cx, bx[3] - cy])
         d = np.log(np.maximum(d, 0.5) / spec.box_unit)
-        t[0:2, mask] = 0
-        t[ch, mask] = 1.0
-        t[2:6, mask] = d[:, mask]
+        win = t[:, r0_:r1_, c0_:c1_]
+        win[0:2, mask] = 0
+        win[ch, mask] = 1.0
+        win[2:6, mask] = d[:, mask]
     return t
 
 

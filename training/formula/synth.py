@@ -475,8 +475,16 @@ def _simulate(r: random.Random, page: _Page, photo: bool) -> tuple[Image.Image, 
     blur = r.uniform(0, 1.4) if photo else r.choice([0, 0, 0.3, 0.6])
     if blur > 0.2:
         img = img.filter(ImageFilter.GaussianBlur(blur))
-    if not photo and r.random() < 0.5:
-        img = img.convert("L").convert("RGB")
+    if not photo:
+        x = r.random()
+        if x < 0.12:     # ink spread of old prints: strokes thicken
+            img = img.filter(ImageFilter.MinFilter(3))
+        elif x < 0.27:   # photocopy / bilevel scan: threshold, then the scanner's slight blur
+            g = np.asarray(img.convert("L"))
+            img = Image.fromarray(np.where(g < r.uniform(110, 170), 20, 245).astype(np.uint8)).filter(
+                ImageFilter.GaussianBlur(r.uniform(0.3, 0.8)))
+        if r.random() < 0.5 or img.mode != "RGB":
+            img = img.convert("L").convert("RGB")
     if photo or r.random() < 0.5:
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=r.randint(40 if photo else 70, 95))

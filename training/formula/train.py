@@ -40,7 +40,7 @@ class FormulaRecipe:
     seed: int = 11
     n_train: int = 2400           # rendered training pages (half scans, half photos)
     n_val: int = 100              # each fixed synthetic validation set (scans: seed + 1, photos: seed + 2)
-    n_val_epoch: int = 40         # pages of those sets scored after every epoch
+    n_val_epoch: int = 25         # pages of those sets scored after every epoch
     bank_inline: int = 2400       # formulas rendered into the bank
     bank_display: int = 1200
     epochs: int = 8

@@ -26,6 +26,7 @@ class DecodeConfig:
     min_cells: int = 1           # a single italic letter at 1024 px is 1-2 cells
     min_side: float = 2.0        # boxes thinner than this (source pixels) are dropped
     max_log: float = 7.0         # clamp of the box channels before exp (distance <= box_unit * e^7)
+    clamp: bool = False          # keep box edges near the core component (no gain on synthetic val: off)
 
 
 @dataclass(frozen=True)
@@ -129,12 +130,20 @@ def decode(prob: np.ndarray, box: np.ndarray, meta: PageMeta, spec: PreSpec,
         if score < cfg.min_score:
             continue
         kind = classes[int(np.argmax(p.sum(1)))]
-        c = cc[sl]
+        c, rws = cc[sl], rr[sl]
         left, right = c <= c.min() + 1, c >= c.max() - 1
         x1 = float(np.median(x1s[sl][left]))
         x2 = float(np.median(x2s[sl][right]))
         y1 = float(np.median(y1s[sl]))
         y2 = float(np.median(y2s[sl]))
+        if cfg.clamp:
+            # The core is the box shrunk by shrink * min(h, w) per side: an edge cannot lie further out
+            # than that from the component (plus a cell of quantisation), whatever the regression says.
+            m = spec.shrink * max(1.0, min(y2 - y1, x2 - x1)) + s
+            x1 = max(x1, c.min() * s - m)
+            x2 = min(x2, (c.max() + 1) * s + m)
+            y1 = max(y1, rws.min() * s - m)
+            y2 = min(y2, (rws.max() + 1) * s + m)
         sc = meta.scale
         x1, x2 = max(0.0, x1 / sc), min(float(w_src), x2 / sc)
         y1, y2 = max(0.0, y1 / sc), min(float(h_src), y2 / sc)
