@@ -251,8 +251,9 @@ def formula_cases(w: _Writer, models: Path) -> list[dict]:
             hh, ww = int(r.integers(1, 4)), int(r.integers(1, 9))
             prob[int(r.integers(0, 2)), y:y + hh, x:x + ww] = r.uniform(0.3, 1.0, (hh, ww))
         meta = formula_pre.PageMeta(0.4 + 0.3 * n, (2000, 1400), (w_ * 4 - 13, h * 4 - 9))
-        found = formula_post.decode(prob, box, meta, spec)
-        cases.append({"name": f"fdec_{n}", "kind": "formula_decode", "prob": w.arr(f"fdec_{n}_prob", prob),
+        clamp = n == 2  # the optional clamp of box edges to the core component
+        found = formula_post.decode(prob, box, meta, spec, formula_post.DecodeConfig(clamp=clamp))
+        cases.append({"name": f"fdec_{n}", "kind": "formula_decode", "clamp": clamp, "prob": w.arr(f"fdec_{n}_prob", prob),
                       "box": w.arr(f"fdec_{n}_box", box), "scale": meta.scale, "src_size": list(meta.src_size),
                       "in_size": list(meta.in_size), "spec": spec.to_metadata(),
                       "boxes": [[*d.box, d.kind, d.score] for d in found]})

@@ -15,7 +15,7 @@ import { cardSpecFromMetadata, cropField, cropTensor, detTensor, letterboxCanvas
 import { chooseExpiry, chooseExpiryAmong, chooseNumber, chooseNumberLines, ctcCandidates, ctcGreedy, findFields, orderLines, type PieceReading } from "../src/core/card/post";
 import { CardReader, type Tensor } from "../src/core/card/reader";
 import { formulaSpecFromMetadata, formulaTensor, pageCanvas } from "../src/core/formula/pre";
-import { decodeFormulas } from "../src/core/formula/post";
+import { DEFAULT_FORMULA_DECODE, decodeFormulas } from "../src/core/formula/post";
 import { toGrey, type Raster } from "../src/core/pil";
 
 const dir = process.env.GOLDEN_DIR!;
@@ -170,7 +170,8 @@ describe("formula pre- and post-processing", () => {
     it(`${c.name}: boxes from synthetic maps`, () => {
       const [, h, w] = c.prob.shape;
       const got = decodeFormulas(load(c.prob) as Float32Array, load(c.box) as Float32Array, h, w,
-        { scale: c.scale, srcSize: c.src_size, inSize: c.in_size }, c.spec ? formulaSpecFromMetadata(c.spec) : formulaSpec);
+        { scale: c.scale, srcSize: c.src_size, inSize: c.in_size }, c.spec ? formulaSpecFromMetadata(c.spec) : formulaSpec,
+        { ...DEFAULT_FORMULA_DECODE, clamp: Boolean(c.clamp) });
       expect(got.map((d) => [...d.box, d.kind, d.score])).toEqual(c.boxes);
     });
   }

@@ -84,7 +84,8 @@ def _ts_object(path, name: str) -> dict:
     out = {}
     for key, value in re.findall(r'(\w+):\s*("[^"]*"|[^,]+?)\s*(?:,|$)', body.replace("\n", " ")):
         value = value.strip()
-        out[key] = value.strip('"') if value.startswith('"') else float(value)
+        out[key] = (value.strip('"') if value.startswith('"') else
+                    float(value == "true") if value in ("true", "false") else float(value))
     return out
 
 

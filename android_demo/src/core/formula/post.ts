@@ -9,9 +9,10 @@ export interface FormulaDecodeConfig {
   min_cells: number;
   min_side: number;
   max_log: number;
+  clamp: boolean;
 }
 
-export const DEFAULT_FORMULA_DECODE: FormulaDecodeConfig = { threshold: 0.45, min_score: 0.55, min_cells: 1, min_side: 2.0, max_log: 7.0 };
+export const DEFAULT_FORMULA_DECODE: FormulaDecodeConfig = { threshold: 0.45, min_score: 0.55, min_cells: 1, min_side: 2.0, max_log: 7.0, clamp: false };
 
 export interface Detection {
   box: [number, number, number, number];
@@ -95,9 +96,19 @@ export function decodeFormulas(prob: Float32Array, boxMaps: Float32Array, h: num
       y1s.push(cy - dist(1, rr[j], cc[j]));
       y2s.push(cy + dist(3, rr[j], cc[j]));
     });
+    let bx1 = medianF64(x1s), bx2 = medianF64(x2s), by1 = medianF64(y1s), by2 = medianF64(y2s);
+    if (cfg.clamp) {
+      // an edge cannot lie further out than the core's shrink margin (plus a cell) from the component
+      const m = spec.shrink * Math.max(1.0, Math.min(by2 - by1, bx2 - bx1)) + s;
+      const rmin = Math.min(...rr), rmax = Math.max(...rr);
+      bx1 = Math.max(bx1, cmin * s - m);
+      bx2 = Math.min(bx2, (cmax + 1) * s + m);
+      by1 = Math.max(by1, rmin * s - m);
+      by2 = Math.min(by2, (rmax + 1) * s + m);
+    }
     const sc = meta.scale;
-    const x1 = Math.max(0.0, medianF64(x1s) / sc), x2 = Math.min(wSrc, medianF64(x2s) / sc);
-    const y1 = Math.max(0.0, medianF64(y1s) / sc), y2 = Math.min(hSrc, medianF64(y2s) / sc);
+    const x1 = Math.max(0.0, bx1 / sc), x2 = Math.min(wSrc, bx2 / sc);
+    const y1 = Math.max(0.0, by1 / sc), y2 = Math.min(hSrc, by2 / sc);
     if (x2 - x1 < cfg.min_side || y2 - y1 < cfg.min_side) continue;
     out.push({ box: [pyRound(x1, 1), pyRound(y1, 1), pyRound(x2, 1), pyRound(y2, 1)], kind, score: pyRound(score, 4) });
   }
