@@ -16,7 +16,9 @@ let configured = false;
 
 /** wasm backend; threads only when the page is cross-origin isolated (SharedArrayBuffer), SIMD always. */
 export function configureOrt(threads?: number): { threads: number } {
-  const n = threads ?? (globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1);
+  // half the cores, at most 4 (the other half runs the camera, the UI and the browser), 1 on a 2-core device
+  const cores = navigator.hardwareConcurrency || 1;
+  const n = threads ?? (globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, Math.floor(cores / 2))) : 1);
   if (!configured) {
     // ./ort/ holds the wasm binary and its JS glue (copied by scripts/copy-assets.mjs); the glue is also the
     // worker script of the wasm threads, so it cannot be bundled into the app
