@@ -61,13 +61,13 @@ def main() -> int:
             (Path(tmp) / "page.rgb").write_bytes(page.tobytes())
             spec.update(page_rgb=str(Path(tmp) / "page.rgb"), page_w=page.shape[1], page_h=page.shape[0])
         webs = {}
-        for label, query in (("default", "?nosw"), ("1 thread", "?nosw&threads=1")):
+        for label, query in (("default", "?nosw"), ("2 threads", "?nosw&threads=2")):
             out = run_driver("bench", {**spec, "query": query}, timeout=900)
             if not out["ok"]:
                 print(out["error"], file=sys.stderr)
                 return 1
             webs[label] = out["result"]
-    web, web1 = webs["default"], webs["1 thread"]
+    web, web1 = webs["default"], webs["2 threads"]
 
     reader = CardReader(args.models / "card_det.int8.onnx", args.models / "card_rec.int8.onnx", threads=args.threads)
     py = {"total": [], "infer": []}
@@ -80,8 +80,8 @@ def main() -> int:
             py["infer"].append(r.timings_ms["infer"])
     rows = [("card read (pre + models + post)", web["card"]["total"], py["total"]),
             ("card models (det + rec inference)", web["card"]["infer"], py["infer"]),
-            ("card read, browser on 1 thread", web1["card"]["total"], py["total"]),
-            ("card models, browser on 1 thread", web1["card"]["infer"], py["infer"])]
+            ("card read, browser on 2 threads", web1["card"]["total"], py["total"]),
+            ("card models, browser on 2 threads", web1["card"]["infer"], py["infer"])]
     if page is not None and web["formula"]["total"]:
         from pocketocr.tasks.formula.predictor import FormulaDetector
 
@@ -96,7 +96,7 @@ def main() -> int:
                 pf["infer"].append(r.timings_ms["infer"])
         rows += [("formula detection (pre + model + post)", web["formula"]["total"], pf["total"]),
                  ("formula model (inference)", web["formula"]["infer"], pf["infer"]),
-                 ("formula model, browser on 1 thread", web1["formula"]["infer"], pf["infer"])]
+                 ("formula model, browser on 2 threads", web1["formula"]["infer"], pf["infer"])]
     report = {"browser": {"threads": web["threads"], "cross_origin_isolated": web["cross_origin_isolated"],
                           "user_agent": web["user_agent"]},
               "python": {"threads": args.threads, "machine": platform.machine(), "cpu_count": __import__("os").cpu_count()},
