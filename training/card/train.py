@@ -152,8 +152,12 @@ def _train_loop(name, model, epochs, steps_per_epoch, lr, out, batch_fn, eval_fn
         st = torch.load(last, map_location=device, weights_only=False)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
-        sched.load_state_dict(st["sched"])
         start, history = st["epoch"] + 1, st.get("history", [])
+        if st["sched"]["total_steps"] == epochs * steps_per_epoch:
+            sched.load_state_dict(st["sched"])
+        else:  # the run was extended (more epochs): the same one-cycle shape, stretched, from here on
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, epochs * steps_per_epoch),
+                                                        pct_start=0.15, last_epoch=start * steps_per_epoch - 1)
         print(f"[{name}] resuming after epoch {start}")
     for epoch in range(start, epochs):
         rng = np.random.default_rng(seed * 1000 + epoch)
