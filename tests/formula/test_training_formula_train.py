@@ -1,0 +1,46 @@
+"""One tiny training run (a few steps) and its export: the plumbing, not the accuracy."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.train
+
+
+def test_recipe_rejects_unknown_keys():
+    pytest.importorskip("torch")
+    from pocketocr.training.formula.train import RECIPE_PATH, load_recipe
+
+    r = load_recipe(RECIPE_PATH, epochs=3)
+    assert r.epochs == 3
+    with pytest.raises(ValueError, match="unknown recipe keys"):
+        load_recipe(RECIPE_PATH, epochz=3)
+
+
+@pytest.mark.slow
+def test_train_resume_and_export_smoke(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib")
+    from pocketocr.training.formula.train import RECIPE_PATH, load_recipe, train_formula
+
+    tiny = dict(n_train=4, n_val=2, n_val_epoch=1, bank_inline=30, bank_display=10, steps_per_epoch=2, batch=2,
+                crop=128, workers=1, threads=1)
+    out = tmp_path / "run"
+    res = train_formula(load_recipe(RECIPE_PATH, epochs=1, **tiny), out, device="cpu")
+    assert (out / "formula_det.pt").exists() and (out / "formula_last.pt").exists()
+    assert len(res["det"]["history"]) == 1
+    # A different recipe does not resume from this checkpoint; the same one does.
+    res = train_formula(load_recipe(RECIPE_PATH, epochs=1, **tiny), out, device="cpu")
+    assert len(res["det"]["history"]) == 1
+
+    pytest.importorskip("onnx")
+    from pocketocr.export.formula import export_formula
+    from pocketocr.tasks.formula.predictor import FormulaDetector
+
+    summary = export_formula(out, tmp_path / "models", calib=2)
+    int8 = tmp_path / "models" / "formula_det.int8.onnx"
+    card = json.loads((tmp_path / "models" / "formula_det.int8.onnx.json").read_text())
+    assert card["name"] == "formula_det" and card["task"] == "formula" and card["precision"] == "int8"
+    assert card["size_bytes"] == int8.stat().st_size and summary["parity"]["passed"] in (True, False)
+    det = FormulaDetector(int8)
+    assert det.spec.long_side == 1024 and det.model_version == card["version"]
