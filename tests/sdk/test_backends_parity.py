@@ -29,7 +29,10 @@ def onnx_results():
     return [reader.read(p) for p in _photos()]
 
 
-@pytest.mark.parametrize("backend", ["onnx", "tflite"])
+TFLITE_NOT_SHIPPED = pytest.mark.xfail(strict=True, reason="the int8 TFLite card models fail their parity gate (5 pt below the checkpoint on the synthetic validation set) and are not shipped yet; see the closing note of issue 4")
+
+
+@pytest.mark.parametrize("backend", ["onnx", pytest.param("tflite", marks=TFLITE_NOT_SHIPPED)])
 def test_same_card_result_fields(backend, onnx_results):
     if backend == "tflite":
         pytest.importorskip("ai_edge_litert")
@@ -51,6 +54,7 @@ def test_same_card_result_fields(backend, onnx_results):
     assert len(differ) <= 1, f"{backend} disagrees with onnx on {differ}"
 
 
+@TFLITE_NOT_SHIPPED
 def test_tflite_models_are_shipped_with_cards():
     pytest.importorskip("ai_edge_litert")
     found = {(m.role, m.format, m.precision) for m in list_models(MODELS_DIR) if m.task == "card"}
