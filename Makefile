@@ -29,7 +29,7 @@ install-all: $(BIN)/python
 
 run: install-runtime
 	$(BIN)/pocketocr models
-	$(BIN)/pocketocr card sdk/pocketocr/examples/cards/*.jpg
+	$(BIN)/pocketocr card sdk/pocketocr/examples/cards/images/*.jpg
 
 system-deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
