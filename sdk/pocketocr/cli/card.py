@@ -22,6 +22,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _short(path: str, width: int = 40) -> str:
+    return path if len(path) <= width else "…" + path[-(width - 1):]
+
+
 def _row(file: str, r) -> dict:
     return {"file": file, "number": r.number, "expiry": r.expiry, "brand": r.brand, "luhn_valid": r.luhn_valid,
             "confidence": r.confidence, "needs_review": r.needs_review,
@@ -49,12 +53,12 @@ def run(args) -> int:
             if args.json:
                 print(json.dumps({"file": path, "error": str(exc)}), flush=True)
             else:
-                print(f"{path[-40:]:40} ERROR: {exc}")
+                print(f"{_short(path):40} ERROR: {exc}")
             continue
         if args.json:
             print(json.dumps(_row(path, r)), flush=True)
         else:
-            print(f"{path[-40:]:40} {r.number or '-':20} {r.expiry or '-':6} {r.brand or '-':10} "
+            print(f"{_short(path):40} {r.number or '-':20} {r.expiry or '-':6} {r.brand or '-':10} "
                   f"{'yes' if r.luhn_valid else 'no':4} {'yes' if r.needs_review else 'no':6} "
                   f"{r.timings_ms['total']:7.1f}")
     sys.stdout.flush()
