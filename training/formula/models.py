@@ -10,28 +10,12 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from ..layers import DSBlock as _DS
+from ..layers import conv_bn_relu as _cbr
 from torch.nn import functional as F
 
 __all__ = ["ARCHS", "FormulaDet"]
-
-
-def _cbr(ci: int, co: int, k: int = 3, s: int = 1, g: int = 1, d: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(ci, co, k, s, d * (k // 2), dilation=d, groups=g, bias=False),
-                         nn.BatchNorm2d(co), nn.ReLU(inplace=True))
-
-
-class _DS(nn.Module):
-    """Depthwise-separable block with a residual when shapes allow."""
-
-    def __init__(self, ci: int, co: int, s: int = 1, d: int = 1):
-        super().__init__()
-        self.dw = _cbr(ci, ci, 3, s, g=ci, d=d)
-        self.pw = _cbr(ci, co, 1)
-        self.res = s == 1 and ci == co
-
-    def forward(self, x):
-        y = self.pw(self.dw(x))
-        return x + y if self.res else y
 
 
 class FormulaDet(nn.Module):
