@@ -112,11 +112,10 @@ def test_check_missing_model_is_a_clear_error(tmp_path):
     assert r.returncode == 2 and "req.toml:2: [model]" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_formula_requirements_without_the_model(tmp_path):
-    """The formula file references the shipped detector: a clear one-line error until it ships."""
-    from pocketocr.zoo import list_models
-
-    if any(m.task == "formula" for m in list_models()):
-        pytest.skip("the formula model ships now; its check runs in CI")
-    r = run_cli("check", str(ROOT / "requirements" / "formula.toml"))
-    assert r.returncode == 2 and "formula" in r.stderr and "Traceback" not in r.stderr
+def test_formula_requirements_with_a_missing_model(tmp_path):
+    """The formula file with its model path pointing nowhere: a clear one-line error naming the line."""
+    text = (ROOT / "requirements" / "formula.toml").read_text()
+    text = text.replace('path = "shipped"', f'path = "{tmp_path / "nowhere.onnx"}"')
+    assert "nowhere.onnx" in text
+    r = run_cli("check", str(_write(tmp_path, text)))
+    assert r.returncode == 2 and "[model]" in r.stderr and "Traceback" not in r.stderr
