@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 from pocketocr.tasks.formula.pre import PreSpec, det_tensor, page_canvas
 from pocketocr.training.formula.bank import load_bank
@@ -21,6 +20,8 @@ from pocketocr.training.formula.models import FormulaDet
 from pocketocr.training.formula.synth import make_page
 from pocketocr.training.formula.train import FormulaRecipe, validation_sets
 from pocketocr.zoo import sha256_of
+
+from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 
 __all__ = ["MAX_F1_DROP", "ParityError", "export_formula"]
 
@@ -41,23 +42,6 @@ def _export_onnx(model: FormulaDet, path: Path, spec: PreSpec) -> None:
                       dynamo=False, opset_version=17)
 
 
-def _set_metadata(path: Path, meta: dict[str, str]) -> None:
-    m = onnx.load(str(path))
-    onnx.helper.set_model_props(m, meta)
-    onnx.save(m, str(path))
-
-
-class _Reader:
-    """onnxruntime CalibrationDataReader: one page per get_next() (pages differ in shape)."""
-
-    def __init__(self, name: str, batches: list[np.ndarray]):
-        self.name, self.it = name, iter(batches)
-
-    def get_next(self):
-        b = next(self.it, None)
-        return None if b is None else {self.name: b}
-
-
 def _calibration(recipe: FormulaRecipe, run: Path, n: int, spec: PreSpec) -> list[np.ndarray]:
     """Detector inputs from synthetic pages (half scans, half photos) of a seed no set uses."""
     bank = load_bank(run / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz")
@@ -67,18 +51,6 @@ def _calibration(recipe: FormulaRecipe, run: Path, n: int, spec: PreSpec) -> lis
         canvas, _ = page_canvas(s.image, spec)
         out.append(det_tensor(canvas[None], spec))
     return out
-
-
-def _quantize(fp32: Path, int8: Path, reader: _Reader) -> None:
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    pre = fp32.with_suffix(".pre.onnx")
-    quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-    quantize_static(str(pre), str(int8), reader, quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax)
-    pre.unlink(missing_ok=True)
 
 
 def _evaluate(model: Path, dataset: Path) -> dict:
@@ -121,14 +93,14 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
     model.load_state_dict(ck["model"])
     fp32, int8 = work / "formula_det.fp32.onnx", work / "formula_det.int8.onnx"
     _export_onnx(model, fp32, spec)
-    _quantize(fp32, int8, _Reader("image", _calibration(recipe, run, min(calib, 64), spec)))
+    quantize_qdq(fp32, int8, CalibrationReader("image", _calibration(recipe, run, min(calib, 64), spec)))
     base_meta = {"version": version, "task": "formula", "role": "det", "name": "formula_det",
                  "recipe_hash": ck["recipe_hash"], "labels": json.dumps(list(spec.class_names)),
                  "outputs": json.dumps({"prob": "core probability per class (N, 2, H/4, W/4)",
                                         "box": "log(distance / box_unit) to left, top, right, bottom (N, 4, H/4, W/4)"}),
                  **spec.to_metadata()}
     for p, prec in ((fp32, "fp32"), (int8, "int8")):
-        _set_metadata(p, {**base_meta, "precision": prec})
+        set_metadata(p, {**base_meta, "precision": prec})
 
     if val_n is not None and val_n != recipe.n_val:
         recipe = FormulaRecipe(**{**ck["recipe"], "n_val": val_n})

@@ -31,6 +31,7 @@ from pocketocr.tasks.card.pre import PreSpec, crop_field, crop_tensor, letterbox
 from pocketocr.zoo import sha256_of
 
 from .formats import Format, FormatSpec, parse_formats, validate_options
+from .onnx_tools import CalibrationReader, set_metadata
 from .parity import GATES, ParityRow, gate, output_agreement, raise_on_failure, result_agreement
 
 __all__ = ["CardTFLiteRec", "export_checkpoint", "resolve_checkpoint"]
@@ -377,13 +378,13 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
             fp32 = out / f"card_{role}.fp32.onnx"
             log(f"onnx: {fp32.name}")
             onnx_card._export_onnx(module, ex, fp32, i, o)
-            onnx_card._set_metadata(fp32, {**meta, "role": role, "precision": "fp32", "name": f"card_{role}"})
+            set_metadata(fp32, {**meta, "role": role, "precision": "fp32", "name": f"card_{role}"})
             names[Format.ONNX][(role, "fp32")] = fp32
             if int8:
                 q = out / f"card_{role}.int8.onnx"
                 log(f"onnx: {q.name} (static QDQ, per-channel)")
-                onnx_card._quantize(fp32, q, onnx_card._Reader(i, cal[role]))
-                onnx_card._set_metadata(q, {**meta, "role": role, "precision": "int8", "name": f"card_{role}"})
+                onnx_card._quantize(fp32, q, CalibrationReader(i, cal[role]))
+                set_metadata(q, {**meta, "role": role, "precision": "int8", "name": f"card_{role}"})
                 names[Format.ONNX][(role, "int8")] = q
                 quant_notes[("onnx", role)] = {"format": "QDQ static", "per_channel": True, "activations": "uint8",
                                                "weights": "int8", "calibration": f"{calib} synthetic photos"}

@@ -36,7 +36,15 @@ def _name(src: object) -> str:
     return f"<{type(src).__name__}>"
 
 
-def _to_rgb(img: Image.Image, name: str) -> Image.Image:
+def _check_size(img: Image.Image, name: str) -> None:
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS // 1_000_000} MP limit")
+    if min(w, h) < MIN_SIDE:
+        raise ImageError(f"{name}: {w}x{h} is too small to read (min side {MIN_SIDE} px)")
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
     if getattr(img, "n_frames", 1) > 1:  # animated GIF/WebP/TIFF: the first frame
         img.seek(0)
     mode = img.mode
@@ -97,17 +105,11 @@ def load_image(src: ImageInput) -> Image.Image:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(io.BytesIO(data))
-                w, h = img.size
-                if w * h > MAX_PIXELS:
-                    raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS // 1_000_000} MP limit")
+                _check_size(img, name)  # from the header, before any pixel is decoded
                 img.load()
-        w, h = img.size
-        if w * h > MAX_PIXELS:
-            raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS // 1_000_000} MP limit")
-        if min(w, h) < MIN_SIDE:
-            raise ImageError(f"{name}: {w}x{h} is too small to read (min side {MIN_SIDE} px)")
+        _check_size(img, name)
         img = ImageOps.exif_transpose(img) or img
-        return _to_rgb(img, name)
+        return _to_rgb(img)
     except ImageError:
         raise
     except UnidentifiedImageError:

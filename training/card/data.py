@@ -9,7 +9,6 @@ so that training epochs cost no rendering.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import random
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from PIL import Image, ImageDraw
 
 from pocketocr.tasks.card.pre import FieldGeom, PreSpec, crop_field, geom_from_quad, letterbox_canvas
 
+from ..common import load_shards as load_cache
+from ..common import render_shards, shard_jobs
 from .synth import CardSample, make_sample
 
 __all__ = ["det_target", "jitter_geom", "sample_arrays", "build_cache", "load_cache"]
@@ -93,31 +94,6 @@ def build_cache(out: Path, seed: int, n: int, spec: PreSpec, workers: int = 2, s
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = []
-    for k, start in enumerate(range(0, n, shard_size)):
-        path = out / f"shard_{k:04d}.npz"
-        if not path.exists():
-            seeds = [seed * 1_000_003 + i for i in range(start, min(n, start + shard_size))]
-            jobs.append((path, seeds))
-    if not jobs:
-        return out
-    from tqdm import tqdm
-
-    bar = tqdm(total=sum(len(s) for _, s in jobs), desc=f"render {out.name}", unit="img", disable=not progress)
-    ctx = mp.get_context("fork")
-    with ctx.Pool(workers) as pool:
-        for (path, seeds), arrays in zip(jobs, pool.imap(_shard, [(s, spec) for _, s in jobs])):
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, **arrays)
-            tmp.rename(path)
-            bar.update(len(seeds))
-    bar.close()
+    jobs = shard_jobs(out, seed, n, shard_size)
+    render_shards(jobs, _shard, [(s, spec) for _, s in jobs], workers, f"render {out.name}", "img", progress)
     return out
-
-
-def load_cache(path: Path) -> dict[str, np.ndarray]:
-    shards = sorted(Path(path).glob("shard_*.npz"))
-    if not shards:
-        raise FileNotFoundError(f"no shards in {path}")
-    parts = [dict(np.load(s)) for s in shards]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import json
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tqdm import tqdm
 
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 
+from ..common import load_recipe_file, pick_device, save_checkpoint
 from .data import build_cache, load_cache
 from .models import CardDet, CardRec
 
@@ -64,28 +64,7 @@ def recipe_digest(recipe: dict, role: str | None = None) -> str:
 
 def load_recipe(path: Path | None = None, **overrides) -> CardRecipe:
     """defaults < recipe file < overrides; unknown keys are an error, not silently ignored."""
-    values: dict = {}
-    if path is not None:
-        with open(path, "rb") as f:
-            values.update(tomllib.load(f))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in dataclasses.fields(CardRecipe)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown recipe keys {unknown}; known: {sorted(known)}")
-    return CardRecipe(**values)
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def _save(path: Path, **state) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    return load_recipe_file(CardRecipe, path, overrides)
 
 
 def _det_loss(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -176,7 +155,7 @@ def _train_loop(name, model, epochs, steps_per_epoch, lr, out, batch_fn, eval_fn
         metric = eval_fn()
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val": metric, "time": time.time()})
         print(f"[{name}] epoch {epoch + 1}: loss {np.mean(losses):.4f}, val {metric:.4f}", flush=True)
-        _save(last, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
+        save_checkpoint(last, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
               history=history)
     return history
 
@@ -188,7 +167,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(recipe.threads)
-    dev = _device(device)
+    dev = pick_device(device)
     spec = PreSpec()
     cache = out / "cache"
     build_cache(cache / f"train_s{recipe.seed}_n{recipe.n_train}", recipe.seed, recipe.n_train, spec, recipe.workers)
@@ -215,7 +194,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
 
         hist = _train_loop("det", det, recipe.det_epochs, steps, recipe.det_lr, out, det_batch,
                            lambda: _det_iou(det, val["canvas"], val["target"], spec, dev), dev, recipe.seed, resume)
-        _save(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
+        save_checkpoint(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(spec), history=hist)
         result["det"] = {"path": str(out / "card_det.pt"), "history": hist}
 
@@ -249,7 +228,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs, steps, recipe.rec_ft_lr, out, rec_batch,
                                       lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev), dev,
                                       recipe.seed + 2, resume)
-        _save(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),
+        save_checkpoint(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("rec"), spec=dataclasses.asdict(spec), history=hist)
         result["rec"] = {"path": str(out / "card_rec.pt"), "history": hist}
     (out / "train_summary.json").write_text(json.dumps(result, indent=2, default=str))

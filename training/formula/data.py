@@ -9,13 +9,14 @@ bottom edge of its box. `build_cache` renders pages in worker processes into sha
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 from pocketocr.tasks.formula.pre import CLASSES, PreSpec, page_canvas
 
+from ..common import load_shards as load_cache
+from ..common import render_shards, shard_jobs
 from .bank import Bank
 from .synth import PageSample, make_page
 
@@ -93,30 +94,7 @@ def build_cache(out: Path, seed: int, n: int, spec: PreSpec, bank_path: Path, wo
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     size = spec.long_side
-    jobs = []
-    for k, start in enumerate(range(0, n, shard_size)):
-        path = out / f"shard_{k:04d}.npz"
-        if not path.exists():
-            jobs.append((path, [seed * 1_000_003 + i for i in range(start, min(n, start + shard_size))]))
-    if not jobs:
-        return out
-    from tqdm import tqdm
-
-    bar = tqdm(total=sum(len(s) for _, s in jobs), desc=f"render {out.name}", unit="page", disable=not progress)
+    jobs = shard_jobs(out, seed, n, shard_size)
     args = [(s, spec, size, str(bank_path), photo) for _, s in jobs]
-    with mp.get_context("fork").Pool(workers) as pool:
-        for (path, seeds), arrays in zip(jobs, pool.imap(_shard, args)):
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, **arrays)
-            tmp.rename(path)
-            bar.update(len(seeds))
-    bar.close()
+    render_shards(jobs, _shard, args, workers, f"render {out.name}", "page", progress)
     return out
-
-
-def load_cache(path: Path) -> dict[str, np.ndarray]:
-    shards = sorted(Path(path).glob("shard_*.npz"))
-    if not shards:
-        raise FileNotFoundError(f"no shards in {path}")
-    parts = [dict(np.load(s)) for s in shards]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tomllib
 import torch
 from pocketocr.eval.formula import load_formula_labels, match_boxes
 from pocketocr.tasks.formula.post import decode
@@ -26,6 +25,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from .bank import load_bank
+from ..common import load_recipe_file, pick_device, save_checkpoint
 from .data import build_cache, load_cache
 from .models import FormulaDet
 from .synth import write_dataset
@@ -59,28 +59,7 @@ class FormulaRecipe:
 
 def load_recipe(path: Path | None = None, **overrides) -> FormulaRecipe:
     """defaults < recipe file < overrides; unknown keys are an error, not silently ignored."""
-    values: dict = {}
-    if path is not None:
-        with open(path, "rb") as f:
-            values.update(tomllib.load(f))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in dataclasses.fields(FormulaRecipe)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown recipe keys {unknown}; known: {sorted(known)}")
-    return FormulaRecipe(**values)
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def _save(path: Path, **state) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    return load_recipe_file(FormulaRecipe, path, overrides)
 
 
 def det_loss(logits: torch.Tensor, box: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -161,7 +140,7 @@ def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(recipe.threads)
-    dev = _device(device)
+    dev = pick_device(device)
     spec = PreSpec()
     t_start = time.time()
     bank_path = out / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz"
@@ -233,13 +212,13 @@ def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_f1_50": f1,
                         "minutes": round((time.time() - t_start) / 60, 1)})
         print(f"[formula] epoch {epoch + 1}: loss {np.mean(losses):.4f}, synthetic val F1@0.5 {f1:.4f}", flush=True)
-        _save(last, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
+        save_checkpoint(last, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
               history=history, recipe_hash=recipe.digest())
         if f1 >= best:
             best = f1
-            _save(out / "formula_best.pt", model=model.state_dict(), epoch=epoch)
+            save_checkpoint(out / "formula_best.pt", model=model.state_dict(), epoch=epoch)
     best_state = torch.load(out / "formula_best.pt", map_location="cpu", weights_only=False)
-    _save(out / "formula_det.pt", model=best_state["model"], arch="formula_det", width=recipe.width,
+    save_checkpoint(out / "formula_det.pt", model=best_state["model"], arch="formula_det", width=recipe.width,
           epoch=best_state["epoch"] + 1, recipe=dataclasses.asdict(recipe), recipe_hash=recipe.digest(),
           spec=dataclasses.asdict(spec), history=history)
     result = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest(),

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ._common import add_backend, add_threads, err
+from ._common import add_backend, add_threads, err, report_input_error, short_path
 
 __all__ = ["add_parser", "run"]
 
@@ -20,10 +20,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_backend(p)
     add_threads(p)
     return p
-
-
-def _short(path: str, width: int = 40) -> str:
-    return path if len(path) <= width else "…" + path[-(width - 1):]
 
 
 def _row(file: str, r) -> dict:
@@ -49,16 +45,12 @@ def run(args) -> int:
             r = reader.read(path)
         except PocketOCRError as exc:
             failed += 1
-            err(str(exc))
-            if args.json:
-                print(json.dumps({"file": path, "error": str(exc)}), flush=True)
-            else:
-                print(f"{_short(path):40} ERROR: {exc}")
+            report_input_error(path, exc, args.json)
             continue
         if args.json:
             print(json.dumps(_row(path, r)), flush=True)
         else:
-            print(f"{_short(path):40} {r.number or '-':20} {r.expiry or '-':6} {r.brand or '-':10} "
+            print(f"{short_path(path):40} {r.number or '-':20} {r.expiry or '-':6} {r.brand or '-':10} "
                   f"{'yes' if r.luhn_valid else 'no':4} {'yes' if r.needs_review else 'no':6} "
                   f"{r.timings_ms['total']:7.1f}")
     sys.stdout.flush()

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._common import add_backend, add_threads, err
+from ._common import add_backend, add_threads, err, report_input_error, short_path
 
 __all__ = ["add_parser", "run"]
 
@@ -82,11 +82,7 @@ def run(args) -> int:
             r = det.detect(path)
         except PocketOCRError as exc:
             failed += 1
-            err(str(exc))
-            if args.json:
-                print(json.dumps({"file": path, "error": str(exc)}), flush=True)
-            else:
-                print(f"{path[-40:]:40} ERROR: {exc}")
+            report_input_error(path, exc, args.json)
             continue
         done.append((path, r))
         if args.draw is not None:
@@ -95,7 +91,7 @@ def run(args) -> int:
             print(json.dumps(_row(path, r)), flush=True)
         else:
             n_emb = sum(f.kind == "embedded" for f in r.formulas)
-            print(f"{path[-40:]:40} {n_emb:8d} {len(r.formulas) - n_emb:8d} {r.timings_ms['total']:7.1f}")
+            print(f"{short_path(path):40} {n_emb:8d} {len(r.formulas) - n_emb:8d} {r.timings_ms['total']:7.1f}")
     if args.coco is not None:
         args.coco.parent.mkdir(parents=True, exist_ok=True)
         args.coco.write_text(json.dumps(_coco(done)))

@@ -56,10 +56,8 @@ def load_card_labels(dataset: Path) -> list[CardLabel]:
 def _error_positions(pred: str, truth: str) -> str:
     """'.' for a correct truth digit, 'x' for a substituted or missing one (no digits revealed)."""
     marks = ["."] * len(truth)
-    for op, i, _ in Levenshtein.editops(truth, pred):
-        if op in ("replace", "delete") and i < len(truth):
-            marks[i] = "x"
-        elif op == "insert" and i < len(truth):
+    for _, i, _ in Levenshtein.editops(truth, pred):  # replace, delete or insert at truth position i
+        if i < len(truth):
             marks[i] = "x"
     return "".join(marks)
 

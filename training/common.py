@@ -1,0 +1,78 @@
+"""Plumbing shared by the card and formula trainers: recipes, devices, checkpoints, rendered shards."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import tomllib
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import numpy as np
+import torch
+
+__all__ = ["load_recipe_file", "pick_device", "save_checkpoint", "shard_jobs", "render_shards", "load_shards"]
+
+R = TypeVar("R")
+
+
+def load_recipe_file(cls: type[R], path: Path | None, overrides: dict[str, Any]) -> R:
+    """defaults < recipe file < overrides; unknown keys are an error, not silently ignored."""
+    values: dict = {}
+    if path is not None:
+        with open(path, "rb") as f:
+            values.update(tomllib.load(f))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown recipe keys {unknown}; known: {sorted(known)}")
+    return cls(**values)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def save_checkpoint(path: Path, **state) -> None:
+    """Write through a temporary file so an interrupted save never leaves a broken checkpoint."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def shard_jobs(out: Path, seed: int, n: int, shard_size: int) -> list[tuple[Path, list[int]]]:
+    """(shard path, sample seeds) for the shards of `out` not written yet: an interrupted build resumes."""
+    jobs = []
+    for k, start in enumerate(range(0, n, shard_size)):
+        path = out / f"shard_{k:04d}.npz"
+        if not path.exists():
+            jobs.append((path, [seed * 1_000_003 + i for i in range(start, min(n, start + shard_size))]))
+    return jobs
+
+
+def render_shards(jobs: list[tuple[Path, list[int]]], worker: Callable[[Any], dict], args: list, workers: int,
+                  desc: str, unit: str, progress: bool = True) -> None:
+    """Run `worker(arg)` for each job in a process pool and store its arrays as the job's npz shard."""
+    if not jobs:
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(len(s) for _, s in jobs), desc=desc, unit=unit, disable=not progress)
+    with mp.get_context("fork").Pool(workers) as pool:
+        for (path, seeds), arrays in zip(jobs, pool.imap(worker, args)):
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **arrays)
+            tmp.rename(path)
+            bar.update(len(seeds))
+    bar.close()
+
+
+def load_shards(path: Path) -> dict[str, np.ndarray]:
+    shards = sorted(Path(path).glob("shard_*.npz"))
+    if not shards:
+        raise FileNotFoundError(f"no shards in {path}")
+    parts = [dict(np.load(s)) for s in shards]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
