@@ -14,6 +14,7 @@ import random
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from ..geometry import homography
 from .face import CardFace
 from .fonts import pick_font
 
@@ -21,17 +22,6 @@ __all__ = ["compose_scene", "homography", "apply_h"]
 
 _SIZES = [(640, 480), (800, 600), (960, 720), (1280, 720), (1024, 768), (720, 1280), (600, 800), (480, 640),
           (1280, 960), (1600, 1200)]
-
-
-def homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """3x3 H with dst ~ H @ src for four point pairs; (4, 2) float arrays."""
-    a = []
-    for (x, y), (u, v) in zip(src, dst):
-        a.append([x, y, 1, 0, 0, 0, -u * x, -u * y, -u])
-        a.append([0, 0, 0, x, y, 1, -v * x, -v * y, -v])
-    _, _, vt = np.linalg.svd(np.asarray(a, np.float64))
-    h = vt[-1].reshape(3, 3)
-    return h / h[2, 2]
 
 
 def apply_h(h: np.ndarray, pts) -> np.ndarray:

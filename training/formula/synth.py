@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from ..geometry import homography
 from .bank import BANK_EM, Bank
 from .text import distractor, family_font, font, hangul_font, words
 
@@ -381,16 +382,6 @@ def _bilinear(img: np.ndarray, xs: np.ndarray, ys: np.ndarray, fill: float) -> n
     return np.where(inside, out, fill).astype(np.float32)
 
 
-def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    a = []
-    for (x, y), (u, v) in zip(src, dst):
-        a.append([x, y, 1, 0, 0, 0, -u * x, -u * y, -u])
-        a.append([0, 0, 0, x, y, 1, -v * x, -v * y, -v])
-    _, _, vt = np.linalg.svd(np.asarray(a, np.float64))
-    hm = vt[-1].reshape(3, 3)
-    return hm / hm[2, 2]
-
-
 def _apply_h(hm: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     d = hm[2, 0] * x + hm[2, 1] * y + hm[2, 2]
     return (hm[0, 0] * x + hm[0, 1] * y + hm[0, 2]) / d, (hm[1, 0] * x + hm[1, 1] * y + hm[1, 2]) / d
@@ -436,7 +427,7 @@ def _simulate(r: random.Random, page: _Page, photo: bool) -> tuple[Image.Image, 
         x, y = (x - W / 2) * s, (y - H / 2) * s
         x, y = x * ca - y * sa + cx, x * sa + y * ca + cy
         dst.append([x + r.uniform(-jit, jit) * out_w, y + r.uniform(-jit, jit) * out_h])
-    hm = _homography(corners, np.asarray(dst))
+    hm = homography(corners, np.asarray(dst))
     hinv = np.linalg.inv(hm)
     # Page curl: the page's y shifts by a smooth function of x (a bent page seen from above).
     amp = (H * r.uniform(0.0, 0.015)) if photo and r.random() < 0.6 else 0.0

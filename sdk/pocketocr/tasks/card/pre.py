@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ..spec import MetadataSpec
+
 __all__ = ["PreSpec", "DetMeta", "FieldGeom", "letterbox", "letterbox_canvas", "det_tensor", "crop_field", "crop_tensor", "geom_from_quad"]
 
 
 @dataclass(frozen=True)
-class PreSpec:
+class PreSpec(MetadataSpec):
     """What the card models expect; read from the model metadata (see `PreSpec.from_metadata`)."""
 
     det_size: int = 384          # detector input is det_size x det_size RGB, letterboxed top-left
@@ -30,18 +32,6 @@ class PreSpec:
     height_unit: float = 32.0    # detector height channel is field height / height_unit, in input pixels
     pad_y: float = 0.25          # crop margins as a fraction of the field height, each side
     pad_x: float = 0.3
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, str]) -> "PreSpec":
-        kwargs = {}
-        for f in cls.__dataclass_fields__.values():
-            key = f"pre.{f.name}"
-            if key in meta:
-                kwargs[f.name] = type(f.default)(meta[key])
-        return cls(**kwargs)
-
-    def to_metadata(self) -> dict[str, str]:
-        return {f"pre.{k}": str(getattr(self, k)) for k in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ..spec import MetadataSpec
+
 __all__ = ["CLASSES", "PageMeta", "PreSpec", "det_tensor", "page_canvas", "prepare"]
 
 CLASSES = ("embedded", "isolated")
 
 
 @dataclass(frozen=True)
-class PreSpec:
+class PreSpec(MetadataSpec):
     """What the formula detector expects. Defaults are the training values; the model carries its own.
 
     Why 1024: on the real scans (1600 px long side) the median formula is 15.4 px tall; at 1024 it is
@@ -36,18 +38,6 @@ class PreSpec:
     box_unit: float = 8.0        # box channels are log(distance / box_unit), distances in input pixels
     shrink: float = 0.3          # core target = box shrunk by shrink * min(box height, width) each side
     classes: str = ",".join(CLASSES)
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, str]) -> PreSpec:
-        kwargs = {}
-        for f in cls.__dataclass_fields__.values():
-            key = f"pre.{f.name}"
-            if key in meta:
-                kwargs[f.name] = type(f.default)(meta[key])
-        return cls(**kwargs)
-
-    def to_metadata(self) -> dict[str, str]:
-        return {f"pre.{k}": str(getattr(self, k)) for k in self.__dataclass_fields__}
 
     @property
     def class_names(self) -> tuple[str, ...]:
