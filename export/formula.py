@@ -1,6 +1,7 @@
 """Export the formula detector: ONNX fp32 (dynamic height/width) -> static int8 QDQ (per-channel,
-calibrated on synthetic pages), the preprocessing spec inside the model, a parity gate against fp32 on
-the fixed synthetic validation sets, a model card.
+calibrated on synthetic pages), the preprocessing spec inside the model; and an int8 TFLite (litert-torch
+PT2E, fixed square input: the SDK pads pages to it). A parity gate against fp32 on the fixed synthetic
+validation sets, and a model card per shipped file.
 
 `pocketocr export formula --run runs/formula --out sdk/pocketocr/models`
 """
@@ -22,8 +23,9 @@ from pocketocr.training.formula.train import FormulaRecipe, validation_sets
 from pocketocr.zoo import sha256_of
 
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
+from .tflite import FloatTail, export_tflite
 
-__all__ = ["MAX_F1_DROP", "ParityError", "export_formula"]
+__all__ = ["MAX_F1_DROP", "FormulaTFLiteDet", "ParityError", "export_formula"]
 
 MAX_F1_DROP = 0.01  # int8 may lose at most 1 pt of F1@0.5 against fp32 on either synthetic set
 
@@ -42,13 +44,36 @@ def _export_onnx(model: FormulaDet, path: Path, spec: PreSpec) -> None:
                       dynamo=False, opset_version=17)
 
 
-def _calibration(recipe: FormulaRecipe, run: Path, n: int, spec: PreSpec) -> list[np.ndarray]:
-    """Detector inputs from synthetic pages (half scans, half photos) of a seed no set uses."""
+def _formula_outputs(y):
+    # (N, 6, H, W) -> prob (N, 2, H, W) after a sigmoid, box (N, 4, H, W): the ONNX model's two outputs.
+    return torch.sigmoid(y)[:, 0:2], y[:, 2:6]
+
+
+class FormulaTFLiteDet(torch.nn.Module):
+    """The detector as shipped to TFLite: int8 features; the `prob` and `box` convolutions, merged into one
+    6-channel conv (the same numbers), and the sigmoid run in a `FloatTail`. Returns (prob, box)."""
+
+    def __init__(self, m: FormulaDet):
+        super().__init__()
+        conv = torch.nn.Conv2d(m.prob.in_channels, 6, 1)
+        with torch.no_grad():
+            conv.weight.copy_(torch.cat([m.prob.weight, m.box.weight]))
+            conv.bias.copy_(torch.cat([m.prob.bias, m.box.bias]))
+        self.m, self.tail = m, FloatTail(conv, _formula_outputs)
+
+    def forward(self, x):
+        return self.tail(self.m.features(x))
+
+
+def _calibration(recipe: FormulaRecipe, run: Path, n: int, spec: PreSpec,
+                 size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """Detector inputs from synthetic pages (half scans, half photos) of a seed no set uses;
+    `size` pads them to a fixed model input."""
     bank = load_bank(run / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz")
     out = []
     for i in range(n):
         s = make_page((recipe.seed + 3) * 1_000_003 + i, bank, photo=bool(i % 2))
-        canvas, _ = page_canvas(s.image, spec)
+        canvas, _ = page_canvas(s.image, spec, size)
         out.append(det_tensor(canvas[None], spec))
     return out
 
@@ -64,8 +89,8 @@ def _evaluate(model: Path, dataset: Path) -> dict:
 
 
 def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
-                   version: str | None = None) -> dict:
-    """Export `run/formula_det.pt` to int8 ONNX in `out`, with a model card.
+                   version: str | None = None, tflite: bool = True) -> dict:
+    """Export `run/formula_det.pt` to int8 ONNX (and int8 TFLite) in `out`, with model cards.
 
     Args:
         run: training run folder (`pocketocr train formula --out RUN`).
@@ -74,12 +99,13 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
         val_n: pages of each synthetic validation set for the parity gate (default: the recipe's n_val).
         keep_fp32: also ship the fp32 model.
         version: model version (default formula-<date>-<recipe hash>).
+        tflite: also write and gate `formula_det.int8.tflite` (fixed long_side x long_side input).
 
     Returns:
         {"version", "parity", "synthetic_val_scan", "synthetic_val_photo", "shipped"}.
 
     Raises:
-        ParityError: int8 loses more than 1 pt of F1@0.5 against fp32 on either synthetic set.
+        ParityError: an int8 file loses more than 1 pt of F1@0.5 against fp32 on either synthetic set.
     """
     run, out = Path(run), Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,34 +127,56 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
                  **spec.to_metadata()}
     for p, prec in ((fp32, "fp32"), (int8, "int8")):
         set_metadata(p, {**base_meta, "precision": prec})
+    files = {"int8": int8}
+    if tflite:
+        side = spec.long_side
+        tfl = work / "formula_det.int8.tflite"
+        export_tflite(FormulaTFLiteDet(model).eval(), torch.zeros(1, 1, side, side), tfl, int8=True,
+                      calib=_calibration(recipe, run, min(calib, 64), spec, (side, side)), float_tail=FloatTail)
+        # LiteRT files carry their metadata in the model card; write it first, so scoring reads the spec.
+        Path(f"{tfl}.json").write_text(json.dumps({"metadata": {**base_meta, "precision": "int8"}}))
+        files["tflite_int8"] = tfl
 
     if val_n is not None and val_n != recipe.n_val:
         recipe = FormulaRecipe(**{**ck["recipe"], "n_val": val_n})
     vals = validation_sets(recipe, run)
-    metrics = {(k, prec): _evaluate(p, vals[k]) for k in ("scan", "photo") for p, prec in ((fp32, "fp32"), (int8, "int8"))}
+    metrics = {(k, name): _evaluate(p, vals[k]) for k in ("scan", "photo")
+               for name, p in (("fp32", fp32), *files.items())}
     parity: dict = {"max_drop": MAX_F1_DROP}
-    passed = True
-    for k in ("scan", "photo"):
-        a, b = metrics[(k, "fp32")]["f1_50"] or 0.0, metrics[(k, "int8")]["f1_50"] or 0.0
-        parity[k] = {"fp32_f1_50": a, "int8_f1_50": b, "drop": round(a - b, 4)}
-        passed &= (a - b) <= MAX_F1_DROP
-    parity["passed"] = bool(passed)
+    failed = []
+    for name in files:
+        for k in ("scan", "photo"):
+            a, b = metrics[(k, "fp32")]["f1_50"] or 0.0, metrics[(k, name)]["f1_50"] or 0.0
+            key = k if name == "int8" else f"{k}_{name}"
+            parity[key] = {"fp32_f1_50": a, f"{name}_f1_50": b, "drop": round(a - b, 4)}
+            if a - b > MAX_F1_DROP:
+                failed.append(key)
+    if tflite:  # the product bar: TFLite int8 within 1 pt of ONNX int8
+        parity["tflite_int8_vs_onnx_int8"] = {
+            k: round((metrics[(k, "int8")]["f1_50"] or 0) - (metrics[(k, "tflite_int8")]["f1_50"] or 0), 4)
+            for k in ("scan", "photo")}
+    parity["passed"] = not failed
     summary = {"version": version, "parity": parity, "synthetic_val_scan": metrics[("scan", "int8")],
                "synthetic_val_photo": metrics[("photo", "int8")]}
     (work / "export_summary.json").write_text(json.dumps(summary, indent=2))
-    if not passed:
-        raise ParityError(f"int8 loses more than {MAX_F1_DROP * 100:.0f} pt of F1@0.5 against fp32: "
-                          f"{json.dumps({k: parity[k] for k in ('scan', 'photo')})}; see {work / 'export_summary.json'}")
+    if failed:
+        raise ParityError(f"int8 loses more than {MAX_F1_DROP * 100:.0f} pt of F1@0.5 against fp32 on "
+                          f"{', '.join(failed)}: {json.dumps({k: parity[k] for k in failed})}; "
+                          f"see {work / 'export_summary.json'}")
 
     keys = ("n", "precision_50", "recall_50", "f1_50", "f1_75", "map", "coverage_recall", "needs_correction",
             "latency_ms")
     shipped = {}
-    for src, prec in [(int8, "int8")] + ([(fp32, "fp32")] if keep_fp32 else []):
+    ships = [(int8, "int8", "int8")] + ([(fp32, "fp32", "fp32")] if keep_fp32 else []) \
+        + ([(files["tflite_int8"], "int8", "tflite_int8")] if tflite else [])
+    for src, prec, key in ships:
         dst = out / src.name
         shutil.copyfile(src, dst)
+        is_tfl = dst.suffix == ".tflite"
         card = {
-            "name": "formula_det", "task": "formula", "role": "det", "format": "onnx", "precision": prec,
-            "version": version, "file": dst.name, "sha256": sha256_of(dst), "size_bytes": dst.stat().st_size,
+            "name": "formula_det", "task": "formula", "role": "det", "format": dst.suffix.lstrip("."),
+            "precision": prec, "version": version, "file": dst.name, "sha256": sha256_of(dst),
+            "size_bytes": dst.stat().st_size,
             "architecture": "FormulaDet (MobileNet-style FPN, grey input, stride-4 core maps + box distances)",
             "params": int(sum(v.numel() for k, v in ck["model"].items() if not k.endswith(
                 ("running_mean", "running_var", "num_batches_tracked")))),
@@ -137,14 +185,24 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
                          "data": "synthetic only (training/formula: mathtext formulas on rendered pages, scans "
                                  "and simulated photos); no real pages",
                          "best_epoch": ck.get("epoch"), "history": ck.get("history", [])},
-            "quantization": {"format": "QDQ static", "per_channel": True, "activations": "uint8", "weights": "int8",
-                             "calibration": f"{min(calib, 64)} synthetic pages (seed {recipe.seed + 3})"},
-            "metrics": {"synthetic_val_scan": {k: metrics[("scan", prec)][k] for k in keys},
-                        "synthetic_val_photo": {k: metrics[("photo", prec)][k] for k in keys},
+            "quantization": ({"format": "PT2E static (litert-torch)", "per_channel": True,
+                              "activations": "int8 (the output convolutions and the sigmoid in float)",
+                              "weights": "int8", "input": "int8 (the SDK quantizes with the model's scale/zero point)",
+                              "input_shape": [1, 1, spec.long_side, spec.long_side],
+                              "calibration": f"{min(calib, 64)} synthetic pages (seed {recipe.seed + 3})"}
+                             if is_tfl else
+                             {"format": "QDQ static", "per_channel": True, "activations": "uint8 (the output "
+                              "convolutions in float)", "weights": "int8",
+                              "calibration": f"{min(calib, 64)} synthetic pages (seed {recipe.seed + 3})"}
+                             if prec == "int8" else None),
+            "metrics": {"synthetic_val_scan": {k: metrics[("scan", key)][k] for k in keys},
+                        "synthetic_val_photo": {k: metrics[("photo", key)][k] for k in keys},
                         "parity_vs_fp32": parity},
             "metadata": {**base_meta, "precision": prec},
         }
+        if is_tfl:
+            card["runtime"] = "ai-edge-litert (LiteRT); pages are padded to the fixed square input"
         (out / f"{dst.name}.json").write_text(json.dumps(card, indent=2) + "\n")
-        shipped[f"det_{prec}"] = str(dst)
+        shipped[f"det_{key}"] = str(dst)
     summary["shipped"] = shipped
     return summary

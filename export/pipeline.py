@@ -33,65 +33,48 @@ from pocketocr.zoo import sha256_of
 from .formats import Format, FormatSpec, parse_formats, validate_options
 from .onnx_tools import CalibrationReader, set_metadata
 from .parity import GATES, ParityRow, gate, output_agreement, raise_on_failure, result_agreement
+from .tflite import FloatTail
 
 __all__ = ["CardTFLiteRec", "export_checkpoint", "resolve_checkpoint"]
 
 CARD_CHECKPOINTS = {"card_det": "det", "card_rec": "rec"}
 
 
-class FloatTail(torch.nn.Module):
-    """Marks the last activations of a model as float in the TFLite int8 export (`tflite.FLOAT_TAIL`).
-
-    The decoders use the probabilities themselves (confidence thresholds, Luhn-repair candidates at
-    5% of the best), not only their argmax: int8 softmax/sigmoid outputs have a 1/256 step, which zeroes
-    exactly those alternatives. The convolutions stay int8; only these few element-wise ops run in float.
-    """
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, y):
-        return self.fn(y)
-
-
 def _det_activations(y):
     # (N, 5, H, W) logits -> maps; the same as the end of CardDet.forward (checked by the fp32 parity row).
-    # Activations first, slices after: a slice straight after the int8 convolution would inherit its
+    # Activations first, slices after: a slice straight after an int8 op would inherit its
     # quantization (PT2E propagates it through slices) and pull the whole tail back into int8.
     f = torch.nn.functional
     return torch.cat([torch.sigmoid(y)[:, 0:2], f.softplus(y)[:, 2:3], torch.tanh(y)[:, 3:5]], 1)
 
 
 def _rec_activations(y):
-    return torch.softmax(y.permute(0, 2, 1), -1)  # (N, C, T) logits -> (N, T, C) probabilities
+    # (N, C, 1, T) logits -> (N, T, C) probabilities. A sum over the size-1 height axis, not `squeeze`:
+    # litert-torch lowers `squeeze` to a RESHAPE with the example's batch baked in.
+    return torch.softmax(y.sum(2).permute(0, 2, 1), -1)
 
 
 class CardTFLiteDet(torch.nn.Module):
-    """The detector as shipped to TFLite: logits from the network, activations in a `FloatTail`."""
+    """The detector as shipped to TFLite: int8 features, then the output conv and activations in a `FloatTail`."""
 
     def __init__(self, m: torch.nn.Module):
         super().__init__()
-        self.m, self.tail = m, FloatTail(_det_activations)
+        self.m, self.tail = m, FloatTail(m.head[-1], _det_activations)
 
     def forward(self, x):
-        return self.tail(self.m(x, raw=True))
+        return self.tail(self.m.features(x))
 
 
 class CardTFLiteRec(torch.nn.Module):
-    """The recogniser as shipped to TFLite: (N, 1, 32, W) -> (N, W/4, C) probabilities.
-
-    Same numbers as the ONNX `exp(log_softmax)`, written so that litert-torch keeps the batch symbolic:
-    `squeeze` lowers to a RESHAPE with the example's batch baked in; a sum over the size-1 height
-    axis does not. The softmax runs in a `FloatTail`.
-    """
+    """The recogniser as shipped to TFLite: (N, 1, 32, W) -> (N, W/8, C) probabilities, the same numbers
+    as the ONNX `exp(log_softmax)`; the classifier conv and the softmax run in a `FloatTail`."""
 
     def __init__(self, m: torch.nn.Module):
         super().__init__()
-        self.m, self.tail = m, FloatTail(_rec_activations)
+        self.m, self.tail = m, FloatTail(m.cls, _rec_activations)
 
     def forward(self, x):
-        return self.tail(self.m.cls(self.m.body(x)).sum(2))  # (N, C, T) -> (N, T, C)
+        return self.tail(self.m.body(x))
 
 
 def resolve_checkpoint(path: Path) -> tuple[str, Path, dict[str, Path]]:
@@ -147,6 +130,9 @@ class _TorchBackend:
 
     def input_names(self) -> list[str]:
         return [self._in]
+
+    def input_shape(self) -> list[int | None]:
+        return [None, None, None, None]
 
 
 @dataclass

@@ -44,3 +44,26 @@ def test_train_resume_and_export_smoke(tmp_path):
     assert card["size_bytes"] == int8.stat().st_size and summary["parity"]["passed"] in (True, False)
     det = FormulaDetector(int8)
     assert det.spec.long_side == 1024 and det.model_version == card["version"]
+
+    # The int8 TFLite twin: fixed square input, pages padded to it, the same outputs as the ONNX fp32 model.
+    pytest.importorskip("ai_edge_litert")
+    import numpy as np
+
+    from pocketocr.tasks.formula.pre import prepare
+
+    tfl = tmp_path / "models" / "formula_det.int8.tflite"
+    tcard = json.loads((tmp_path / "models" / "formula_det.int8.tflite.json").read_text())
+    assert tcard["format"] == "tflite" and tcard["size_bytes"] == tfl.stat().st_size
+    assert "tflite_int8_vs_onnx_int8" in summary["parity"]
+    lite = FormulaDetector(tfl, backend="tflite")
+    assert lite._size == (1024, 1024) and lite.model_version == card["version"]
+    from PIL import Image
+
+    page = Image.new("RGB", (600, 800), "white")
+    x, _ = prepare(page, lite.spec, lite._size)
+    fp32 = FormulaDetector(out / "export" / "formula_det.fp32.onnx")
+    ref_prob, ref_box = fp32.det.run({"image": x})[:2]
+    prob, box = lite.det.run({lite._in: x})[:2]
+    assert prob.shape == ref_prob.shape == (1, 2, 256, 256) and box.shape == ref_box.shape == (1, 4, 256, 256)
+    assert np.abs(prob - ref_prob).max() < 0.1
+    assert lite.detect(page).width == 600  # the whole path runs on a page of another aspect

@@ -32,7 +32,8 @@ class CardDet(nn.Module):
         self.lat = nn.ModuleList([_cbr(ci, f, 1) for ci in (c[1], c[2], c[3], c[4])])
         self.head = nn.Sequential(_cbr(f, f, 3), _cbr(f, f, 3), nn.Conv2d(f, 5, 1))
 
-    def forward(self, x, raw: bool = False):
+    def features(self, x):
+        """Everything up to the output convolution `head[-1]` (the int8 exports keep that one float)."""
         x = self.stem(x)
         f1 = self.s1(x)
         f2 = self.s2(f1)
@@ -42,7 +43,10 @@ class CardDet(nn.Module):
         p = self.lat[2](f3) + F.interpolate(p, scale_factor=2.0, mode="nearest")
         p = self.lat[1](f2) + F.interpolate(p, scale_factor=2.0, mode="nearest")
         p = self.lat[0](f1) + F.interpolate(p, scale_factor=2.0, mode="nearest")
-        y = self.head(p)
+        return self.head[:-1](p)
+
+    def forward(self, x, raw: bool = False):
+        y = self.head[-1](self.features(x))
         if raw:  # training uses logits for a stable BCE
             return y
         # Activations live inside the model so every backend returns ready-to-use maps.

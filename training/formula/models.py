@@ -35,7 +35,8 @@ class FormulaDet(nn.Module):
         self.box = nn.Conv2d(f, 4, 1)
         nn.init.constant_(self.prob.bias, -4.0)   # cores are rare: start near p = 0.02
 
-    def forward(self, x, raw: bool = False):
+    def features(self, x):
+        """Everything up to the two output convolutions `prob` and `box` (the int8 exports keep those float)."""
         x = self.stem(x)
         f1 = self.s1(x)
         f2 = self.s2(f1)
@@ -45,7 +46,10 @@ class FormulaDet(nn.Module):
         p = self.lat[2](f3) + F.interpolate(p, scale_factor=2.0, mode="nearest")
         p = self.lat[1](f2) + F.interpolate(p, scale_factor=2.0, mode="nearest")
         p = self.lat[0](f1) + F.interpolate(p, scale_factor=2.0, mode="nearest")
-        y = self.head(p)
+        return self.head(p)
+
+    def forward(self, x, raw: bool = False):
+        y = self.features(x)
         logits, box = self.prob(y), self.box(y)
         if raw:  # training uses logits for a stable BCE
             return logits, box

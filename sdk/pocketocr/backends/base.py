@@ -23,6 +23,10 @@ class Backend(Protocol):
 
     def input_names(self) -> list[str]: ...
 
+    def input_shape(self) -> list[int | None]:
+        """The first input's shape; None where an axis is dynamic (a fixed-size model needs padded input)."""
+        ...
+
 
 def open_backend(path: Path, threads: int | None = None) -> Backend:
     """Open a model file: .onnx / .ort with onnxruntime, .tflite with LiteRT."""

@@ -75,3 +75,7 @@ class LiteRTBackend:
 
     def input_names(self) -> list[str]:
         return [d["name"] for d in self._inputs]
+
+    def input_shape(self) -> list[int | None]:
+        d = self._inputs[0]
+        return [int(v) if v >= 0 else None for v in d.get("shape_signature", d["shape"])]

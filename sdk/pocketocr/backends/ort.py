@@ -34,3 +34,6 @@ class OrtBackend:
 
     def input_names(self) -> list[str]:
         return [i.name for i in self._sess.get_inputs()]
+
+    def input_shape(self) -> list[int | None]:
+        return [d if isinstance(d, int) else None for d in self._sess.get_inputs()[0].shape]

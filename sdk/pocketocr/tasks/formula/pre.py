@@ -55,15 +55,21 @@ def _padded(n: int, m: int) -> int:
     return max(m, -(-n // m) * m)
 
 
-def page_canvas(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, PageMeta]:
-    """Resize the long side to `long_side`, grey, pad to a multiple: (H, W) uint8 and the scale."""
+def page_canvas(img: Image.Image, spec: PreSpec, size: tuple[int, int] | None = None) -> tuple[np.ndarray, PageMeta]:
+    """Resize the long side to `long_side`, grey, pad to a multiple: (H, W) uint8 and the scale.
+
+    `size` = (H, W) pads to exactly that instead, for models with a fixed input (the TFLite export).
+    """
     w, h = img.size
     scale = spec.long_side / max(w, h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     grey = img if img.mode == "L" else img.convert("L")
     # BOX (area) filter: thin strokes of small formulas survive downscaling better than bilinear.
     small = grey.resize((nw, nh), Image.BOX if scale < 1 else Image.BILINEAR)
-    canvas = np.full((_padded(nh, spec.multiple), _padded(nw, spec.multiple)), spec.pad_value, np.uint8)
+    ph, pw = size if size else (_padded(nh, spec.multiple), _padded(nw, spec.multiple))
+    if nh > ph or nw > pw:
+        raise ValueError(f"a {nw}x{nh} page does not fit the model's fixed {pw}x{ph} input")
+    canvas = np.full((ph, pw), spec.pad_value, np.uint8)
     canvas[:nh, :nw] = np.asarray(small)
     return canvas, PageMeta(scale, (w, h), (nw, nh))
 
@@ -74,7 +80,10 @@ def det_tensor(canvases: np.ndarray, spec: PreSpec) -> np.ndarray:
     return np.ascontiguousarray(x[:, None])
 
 
-def prepare(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, PageMeta]:
-    """RGB or grey PIL image -> (1, 1, H, W) float32 detector input and the meta to map boxes back."""
-    canvas, meta = page_canvas(img, spec)
+def prepare(img: Image.Image, spec: PreSpec, size: tuple[int, int] | None = None) -> tuple[np.ndarray, PageMeta]:
+    """RGB or grey PIL image -> (1, 1, H, W) float32 detector input and the meta to map boxes back.
+
+    `size` = (H, W): pad to this fixed model input instead of the next multiple of `spec.multiple`.
+    """
+    canvas, meta = page_canvas(img, spec, size)
     return det_tensor(canvas[None], spec), meta

@@ -43,6 +43,9 @@ class FormulaDetector:
         self.config = config
         self.model_version = meta.get("version", "unknown")
         self._in = self.det.input_names()[0]
+        # A model with a fixed input (the TFLite export, long_side square) gets its pages padded to it.
+        hw = self.det.input_shape()[2:4]
+        self._size = (hw[0], hw[1]) if len(hw) == 2 and None not in hw else None
 
     def detect(self, image: ImageInput) -> FormulaResult:
         """Detect formulas on one page image. Raises `ImageError` for unreadable input.
@@ -55,7 +58,7 @@ class FormulaDetector:
         """
         t0 = time.perf_counter()
         img = load_image(image)
-        x, meta = prepare(img, self.spec)
+        x, meta = prepare(img, self.spec, self._size)
         t1 = time.perf_counter()
         prob, box = self.det.run({self._in: x})[:2]
         t2 = time.perf_counter()
