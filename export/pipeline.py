@@ -274,11 +274,14 @@ def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | li
     specs = parse_formats(to)
     validate_options(specs, {"int8": int8, "calib": calib})
     task, run, files = resolve_checkpoint(checkpoint)
-    if task != "card":
-        raise ValueError(f"{checkpoint}: the multi-format exporter handles card checkpoints; "
-                         "formula checkpoints export with `pocketocr export formula --run RUN`")
     out = Path(out) if out else run / "export"
     out.mkdir(parents=True, exist_ok=True)
+    if task == "formula":
+        from .formula_pipeline import export_formula_formats
+
+        with contextlib.redirect_stdout(sys.stderr):
+            return export_formula_formats(run, out, specs, int8=int8, calib=calib or 160, val_n=val_n,
+                                          version=version, verify=verify, log=log)
     card = _load_card(files, version)
     # The converters (torch.onnx, onnxruntime tools, litert-torch) print progress on stdout: keep stdout
     # for the caller's own output (`pocketocr export --json`).

@@ -1,4 +1,5 @@
-"""The shipped int8 detector in a real onnxruntime session: it runs on a synthetic page and finds formulas."""
+"""The shipped int8 detectors in a real onnxruntime session and a real ai-edge-litert interpreter: they run on
+synthetic pages, find formulas, and agree with each other."""
 
 import numpy as np
 import pytest
@@ -16,12 +17,19 @@ def test_shipped_model_metadata():
     assert default_model("formula", "det").stat().st_size < 5 * 1024 * 1024
 
 
+def _detector(backend: str) -> FormulaDetector:
+    if backend == "tflite":
+        pytest.importorskip("ai_edge_litert")
+    return FormulaDetector(backend=backend)
+
+
 @pytest.mark.train
+@pytest.mark.parametrize("backend", ["onnx", "tflite"])
 @pytest.mark.parametrize("photo", [False, True])
-def test_shipped_model_finds_formulas(small_bank, photo):
+def test_shipped_model_finds_formulas(small_bank, photo, backend):
     from pocketocr.training.formula.synth import make_page
 
-    det = FormulaDetector()
+    det = _detector(backend)
     found, truth = 0, 0
     for seed in (1, 2, 3):
         page = make_page(90_000 + seed, small_bank, photo)
@@ -42,3 +50,22 @@ def test_blank_page_has_no_formulas():
 
     r = FormulaDetector().detect(Image.new("RGB", (1200, 1600), (250, 250, 245)))
     assert r.formulas == []
+
+
+@pytest.mark.train
+def test_tflite_and_onnx_find_the_same_formulas(small_bank):
+    """Two int8 runtimes with their own quantizers: the same boxes (IoU >= 0.5, same kind) on 9 in 10."""
+    from pocketocr.training.formula.synth import make_page
+
+    onnx, lite = _detector("onnx"), _detector("tflite")
+    assert lite.det.path.suffix == ".tflite" and lite._size == (lite.spec.long_side, lite.spec.long_side)
+    assert lite.model_version == onnx.model_version
+    same = total = 0
+    for seed in (11, 12, 13, 14):
+        page = make_page(91_000 + seed, small_bank, bool(seed % 2))
+        a, b = onnx.detect(page.image).formulas, lite.detect(page.image).formulas
+        ok, _ = match_boxes(np.array([f.box for f in a]).reshape(-1, 4), [f.kind for f in a],
+                            np.array([f.box for f in b]).reshape(-1, 4), [f.kind for f in b],
+                            np.array([f.score for f in b]), 0.5)
+        same, total = same + int(ok.sum()), total + max(len(a), len(b))
+    assert total and same / total >= 0.9, (same, total)

@@ -67,3 +67,15 @@ def test_train_resume_and_export_smoke(tmp_path):
     assert prob.shape == ref_prob.shape == (1, 2, 256, 256) and box.shape == ref_box.shape == (1, 4, 256, 256)
     assert np.abs(prob - ref_prob).max() < 0.1
     assert lite.detect(page).width == 600  # the whole path runs on a page of another aspect
+
+    # Every format from the checkpoint through the multi-format exporter, each scored on both sets.
+    from pocketocr.export.pipeline import export_checkpoint
+
+    multi = export_checkpoint(out, tmp_path / "multi", to="onnx,ort,tflite", log=lambda m: None)
+    names = ("formula_det.fp32.onnx", "formula_det.fp32.ort", "formula_det.fp32.tflite")
+    assert set(multi["files"]) == {*names, "required_operators.config"}
+    assert {r["file"] for r in multi["parity"]} == {f"{n} [{k}]" for n in names for k in ("scan", "photo")}
+    assert all(r["passed"] and r["metric"] == "f1_50" for r in multi["parity"])
+    assert all(r["output_agreement"]["mask_agreement"] > 0.99 for r in multi["parity"])
+    for n in names:
+        assert json.loads((tmp_path / "multi" / f"{n}.json").read_text())["version"] == multi["version"]

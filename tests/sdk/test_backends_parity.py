@@ -60,6 +60,6 @@ def test_tflite_models_are_shipped_with_cards():
     found = {(m.role, m.format, m.precision) for m in list_models(MODELS_DIR) if m.task == "card"}
     assert {("det", "tflite", "int8"), ("rec", "tflite", "int8")} <= found
     for m in list_models(MODELS_DIR):
-        if m.format == "tflite":
+        if m.format == "tflite" and m.task == "card":
             card = json.loads(m.path.with_name(m.path.name + ".json").read_text())
             assert card["metadata"]["pre.det_size"] and card["metrics"]["parity_vs_checkpoint"]["passed"]

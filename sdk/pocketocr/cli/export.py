@@ -101,13 +101,15 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"{'files (det + rec)':52} {'number_exact':>12} {'ckpt':>7} {'drop pt':>7} {'agree':>6}  gate")
+    metric = summary["gate"]["metric"]
+    what = "files (det + rec)" if summary["task"] == "card" else "file [validation set]"
+    print(f"{what:52} {metric:>12} {'ckpt':>7} {'drop pt':>7} {'agree':>6}  gate")
     for r in summary["parity"]:
         print(f"{r['file']:52} {_pct(r['value']):>12} {_pct(r['reference']):>7} {_pct(r['drop']):>7} "
               f"{_pct(r['result_agreement']):>6}  {'pass' if r['passed'] else 'FAIL'}")
     if "tflite_int8_vs_onnx_int8" in summary:
         t = summary["tflite_int8_vs_onnx_int8"]
-        print(f"TFLite int8 vs ONNX int8: {t['diff_pt']:+.2f} pt number exact (bar: within {t['max_pt']} pt)")
+        print(f"TFLite int8 vs ONNX int8: {t['diff_pt']:+.2f} pt {metric} (bar: within {t['max_pt']} pt)")
     for path in summary["files"].values():
         print(f"wrote {path}")
     return 0

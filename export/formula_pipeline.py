@@ -1,0 +1,230 @@
+"""`pocketocr export runs/formula --to onnx,ort,tflite [--int8]`: every format of the formula detector from
+one checkpoint, each scored against the checkpoint on the fixed synthetic validation sets (scans and
+photos; F1@0.5 may drop at most 1 pt on either).
+
+Writes into `--out` (default `<run>/export/`):
+- `formula_det.fp32.onnx` (dynamic batch/height/width) and, with int8, `formula_det.int8.onnx` (QDQ);
+- `formula_det.<prec>.ort` and `required_operators.config`;
+- `formula_det.fp32.tflite` / `formula_det.int8.tflite`: a fixed long_side x long_side input (the SDK
+  pads pages to it), int8 through litert-torch PT2E with the output convolutions in float;
+- a model card `<file>.json` for each file that passes, and `export_summary.json`.
+
+The release files in `sdk/pocketocr/models/` come from `pocketocr export formula --run RUN`
+(export/formula.py); this is the engineer's tool for every format and the comparison between them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from pocketocr.tasks.formula.pre import PreSpec
+from pocketocr.zoo import sha256_of
+
+from .formats import Format, FormatSpec
+from .formula import FormulaTFLiteDet, _calibration, _export_onnx
+from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
+from .parity import ParityRow, gate, output_agreement, raise_on_failure
+
+__all__ = ["export_formula_formats"]
+
+SETS = ("scan", "photo")
+
+
+class _TorchFormula:
+    """The checkpoint behind the SDK's Backend interface: scored by the very same FormulaDetector code."""
+
+    def __init__(self, module: torch.nn.Module, meta: dict[str, str]):
+        self.module, self._meta, self.path = module.eval(), meta, Path("<checkpoint>")
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        with torch.no_grad():
+            return [t.numpy() for t in self.module(torch.from_numpy(next(iter(feeds.values()))))]
+
+    def metadata(self) -> dict[str, str]:
+        return self._meta
+
+    def input_names(self) -> list[str]:
+        return ["image"]
+
+    def input_shape(self) -> list[int | None]:
+        return [None, None, None, None]
+
+
+def _detector(model: Path | _TorchFormula):
+    from unittest import mock
+
+    from pocketocr.tasks.formula import predictor
+
+    if isinstance(model, Path):
+        return predictor.FormulaDetector(model)
+    with mock.patch.object(predictor, "open_backend", lambda path, threads=None: model):
+        return predictor.FormulaDetector("<checkpoint>")
+
+
+def _score(model: Path | _TorchFormula, val_dir: Path) -> tuple[dict, list[list]]:
+    """F1 and friends on one validation set, plus the decoded formulas per page (for result agreement)."""
+    from pocketocr.eval.formula import evaluate_formulas
+
+    det = _detector(model)
+    got: list[list] = []
+
+    def detect(p):
+        r = det.detect(p)
+        got.append(r.formulas)
+        return r
+
+    rep = evaluate_formulas(detect, val_dir, progress=False, model_version=det.model_version)
+    rep.pop("samples", None)
+    return rep, got
+
+
+def _page_agreement(reference: list[list], pages: list[list], iou: float = 0.7) -> float | None:
+    """Fraction of pages whose formulas pair up one-to-one with the checkpoint's (same kind, IoU >= 0.7):
+    the formula counterpart of the card's "same (number, expiry)"; exact pixel equality would be too strict."""
+    from pocketocr.eval.formula import match_boxes
+
+    if not reference:
+        return None
+    same = 0
+    for a, b in zip(reference, pages):
+        ta, pb = np.array([f.box for f in a]).reshape(-1, 4), np.array([f.box for f in b]).reshape(-1, 4)
+        ok_a, ok_b = match_boxes(ta, [f.kind for f in a], pb, [f.kind for f in b],
+                                 np.array([f.score for f in b]), iou)
+        same += bool(ok_a.all() and ok_b.all())
+    return same / len(reference)
+
+
+def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int8: bool, calib: int,
+                           val_n: int | None, version: str | None, verify: bool,
+                           log: Callable[[str], None]) -> dict:
+    """See the module doc. Raises `ParityError` (after writing the summary) when a file fails the gate."""
+    from pocketocr.training.formula.models import FormulaDet
+    from pocketocr.training.formula.train import FormulaRecipe, validation_sets
+
+    from .ort_format import convert_to_ort
+    from .pipeline import _cpu, _median_ms
+    from .tflite import FloatTail, export_tflite
+
+    ck = torch.load(run / "formula_det.pt", map_location="cpu", weights_only=False)
+    spec, recipe = PreSpec(**ck["spec"]), FormulaRecipe(**ck["recipe"])
+    version = version or f"formula-{dt.date.today():%Y.%m.%d}-{ck['recipe_hash'][:7]}"
+    model = FormulaDet(ck.get("width", 1.0))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    meta = {"version": version, "task": "formula", "role": "det", "name": "formula_det",
+            "recipe_hash": ck["recipe_hash"], "labels": json.dumps(list(spec.class_names)), **spec.to_metadata()}
+    wanted = {s.name for s in specs}
+    precisions = ["fp32"] + (["int8"] if int8 else [])
+    calib = min(calib, 64)  # pages are large: 64 is plenty for min-max ranges
+    files: dict[tuple[Format, str], Path] = {}
+
+    if Format.ONNX in wanted:
+        fp32 = out / "formula_det.fp32.onnx"
+        log(f"onnx: {fp32.name}")
+        _export_onnx(model, fp32, spec)
+        set_metadata(fp32, {**meta, "precision": "fp32"})
+        files[(Format.ONNX, "fp32")] = fp32
+        if int8:
+            q = out / "formula_det.int8.onnx"
+            log(f"onnx: {q.name} (static QDQ, per-channel; calibration: {calib} synthetic pages)")
+            quantize_qdq(fp32, q, CalibrationReader("image", _calibration(recipe, run, calib, spec)))
+            set_metadata(q, {**meta, "precision": "int8"})
+            files[(Format.ONNX, "int8")] = q
+    if Format.ORT in wanted:
+        srcs = [p for (f, _), p in files.items() if f is Format.ONNX]
+        log(f"ort: converting {len(srcs)} ONNX files (+ required_operators.config)")
+        made = convert_to_ort(srcs, out)
+        for (f, prec), p in list(files.items()):
+            if f is Format.ONNX:
+                files[(Format.ORT, prec)] = made[p.name]
+    if Format.TFLITE in wanted:
+        side = spec.long_side
+        for prec in precisions:
+            path = out / f"formula_det.{prec}.tflite"
+            log(f"tflite: {path.name} ({side}x{side} input" + (", PT2E static int8)" if prec == "int8" else ")"))
+            cal = _calibration(recipe, run, calib, spec, (side, side)) if prec == "int8" else []
+            export_tflite(FormulaTFLiteDet(model).eval(), torch.zeros(1, 1, side, side), path, int8=prec == "int8",
+                          calib=cal, float_tail=FloatTail)
+            # LiteRT files carry their metadata in the model card: written now, so scoring reads the spec.
+            Path(f"{path}.json").write_text(json.dumps({"metadata": {**meta, "precision": prec}}))
+            files[(Format.TFLITE, prec)] = path
+
+    rows: list[ParityRow] = []
+    reference: dict[str, dict] = {}
+    speed: dict[str, float] = {}
+    if verify:
+        if val_n is not None and val_n != recipe.n_val:
+            recipe = FormulaRecipe(**{**ck["recipe"], "n_val": val_n})
+        vals = validation_sets(recipe, run)
+        torch_be = _TorchFormula(model, meta)
+        for name in SETS:
+            log(f"parity: scoring the checkpoint on {vals[name].name}")
+            ref, ref_got = _score(torch_be, vals[name])
+            reference[name] = ref
+            scored, agree = {}, {}
+            for (fmt, prec), p in files.items():
+                log(f"parity: scoring {p.name} on {name}")
+                scored[f"{p.name} [{name}]"], got = _score(p, vals[name])
+                agree[f"{p.name} [{name}]"] = _page_agreement(ref_got, got)
+            rows += gate("formula", ref, scored, agree, {})
+        # raw outputs on one page against the checkpoint, and single-thread time per file
+        from pocketocr.backends.base import open_backend
+        from pocketocr.io import load_image
+        from pocketocr.tasks.formula.pre import prepare
+
+        first = json.loads((vals["scan"] / "annotations.jsonl").read_text().splitlines()[0])["file"]
+        page = load_image(vals["scan"] / first)
+        for (fmt, prec), p in files.items():
+            be = open_backend(p, threads=1)
+            hw, nm = be.input_shape()[2:4], be.input_names()[0]
+            x, _ = prepare(page, spec, tuple(hw) if None not in hw else None)
+            ref_prob = torch_be.run({"image": x})[0]
+            agreement = output_agreement([ref_prob], [be.run({nm: x})[0]], "maps")
+            rows = [ParityRow(**{**r.to_dict(), "output_agreement": agreement}) if r.file.startswith(p.name + " ")
+                    else r for r in rows]
+            speed[p.name] = _median_ms(lambda be=be, x=x, nm=nm: be.run({nm: x}), n=5)
+
+    summary = {"task": "formula", "version": version, "checkpoint": str(run), "out": str(out),
+               "formats": [s.name.value for s in specs], "int8": int8, "calibration_pages": calib if int8 else 0,
+               "val_n": recipe.n_val if verify else 0, "verified": verify,
+               "gate": {"metric": "f1_50", "max_drop": 0.01},
+               "checkpoint_metrics": {k: {m: v.get(m) for m in ("n", "precision_50", "recall_50", "f1_50")}
+                                      for k, v in reference.items()},
+               "parity": [r.to_dict() for r in rows], "speed_ms_1thread": {"cpu": _cpu(), **speed}, "files": {}}
+    val = {r.file: r.value for r in rows}
+    pairs = {k: (val.get(f"formula_det.int8.onnx [{k}]"), val.get(f"formula_det.int8.tflite [{k}]")) for k in SETS}
+    if all(a is not None and b is not None for a, b in pairs.values()):
+        diffs = {k: round((a - b) * 100, 3) for k, (a, b) in pairs.items()}
+        worst = max(diffs.values(), key=abs)
+        summary["tflite_int8_vs_onnx_int8"] = {"metric": "f1_50", "diff_pt": worst, "by_set_pt": diffs,
+                                               "max_pt": 1.0, "within": abs(worst) <= 1.0 + 1e-9}
+    for (fmt, prec), p in files.items():
+        mine = [r for r in rows if r.file.startswith(p.name + " ")]
+        if verify and not all(r.passed for r in mine):
+            Path(f"{p}.json").unlink(missing_ok=True)  # no model card: a file that failed the gate is not listed
+            continue
+        card = {"name": "formula_det", "task": "formula", "role": "det", "format": p.suffix.lstrip("."),
+                "precision": prec, "version": version, "file": p.name, "sha256": sha256_of(p),
+                "size_bytes": p.stat().st_size,
+                "training": {"recipe": ck["recipe"], "recipe_hash": ck["recipe_hash"],
+                             "command": "pocketocr train formula && pocketocr export runs/formula --to "
+                                        "onnx,ort,tflite --int8",
+                             "data": "synthetic only (training/formula); no real pages"},
+                "metrics": {"parity_vs_checkpoint": [r.to_dict() for r in mine] or "not verified (--no-verify)"},
+                "speed": {"median_ms_1thread": speed.get(p.name), "cpu": _cpu()},
+                "metadata": {**meta, "precision": prec}}
+        if fmt is Format.TFLITE:
+            card["runtime"] = "ai-edge-litert (LiteRT); pages are padded to the fixed square input"
+            card["input_shape"] = [1, 1, spec.long_side, spec.long_side]
+        Path(f"{p}.json").write_text(json.dumps(card, indent=2) + "\n")
+        summary["files"][p.name] = str(p)
+    if Format.ORT in wanted:
+        summary["files"]["required_operators.config"] = str(out / "required_operators.config")
+    (out / "export_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    raise_on_failure(rows, str(out / "export_summary.json"))
+    return summary
