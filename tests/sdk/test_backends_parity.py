@@ -63,3 +63,21 @@ def test_tflite_models_are_shipped_with_cards():
         if m.format == "tflite" and m.task == "card":
             card = json.loads(m.path.with_name(m.path.name + ".json").read_text())
             assert card["metadata"]["pre.det_size"] and card["metrics"]["parity_vs_checkpoint"]["passed"]
+
+
+@pytest.mark.parametrize("backend", ["onnx", "tflite"])
+def test_backends_report_their_input_shape(backend):
+    """Fixed axes as ints, dynamic ones as None: the formula predictor pads pages to a fixed-size model."""
+    if backend == "tflite":
+        pytest.importorskip("ai_edge_litert")
+    from pocketocr.backends.base import open_backend
+    from pocketocr.zoo import default_model
+
+    det = open_backend(default_model("card", "det", backend))
+    assert det.input_shape()[1:] == [3, 384, 384]
+    formula = open_backend(default_model("formula", "det", backend))
+    assert formula.input_shape()[1] == 1
+    if backend == "onnx":  # any page aspect
+        assert formula.input_shape()[2:] == [None, None]
+    else:  # the TFLite export is a fixed square
+        assert formula.input_shape()[2:] == [1024, 1024]
