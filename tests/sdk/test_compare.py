@@ -60,7 +60,6 @@ def test_needs_two_candidates(tmp_path):
 
 
 @needs_models
-@pytest.mark.xfail(strict=True, reason="the int8 TFLite card models fail their parity gate (5 pt below the checkpoint on the synthetic validation set) and are not shipped yet; see the closing note of issue 4")
 def test_cli_compare_on_the_bundled_examples(tmp_path):
     """The shipped ONNX pair against the shipped TFLite pair on the bundled synthetic examples."""
     pytest.importorskip("ai_edge_litert")

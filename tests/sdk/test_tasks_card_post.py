@@ -141,6 +141,25 @@ def test_number_ignores_a_stray_piece_and_stacks_lines():
     assert choice.number == "4242424242424242" and len(used) == 4
 
 
+def test_a_sure_line_beats_a_repaired_merge_with_a_stray_piece():
+    """A specimen number (not Luhn-valid) read surely on one line, and a small piece under it whose merge
+    with the line a one-digit repair would make Luhn-valid: the single line is the number."""
+    from pocketocr.tasks.card.post import PieceReading, choose_number_lines
+    from pocketocr.tasks.card.rules import luhn_valid
+
+    line = "4000123456789011"
+    assert not luhn_valid(line)
+    check = next(d for d in "0123456789" if luhn_valid(line + "48" + d))
+    wrong = str((int(check) + 1) % 10)
+    stray = _reading("48" + wrong)
+    # the last digit of the stray piece is unsure, with the Luhn-completing digit as runner-up
+    dist = np.full(len(VOCAB) + 1, 0.01)
+    dist[VOCAB.index(wrong) + 1], dist[VOCAB.index(check) + 1] = 0.5, 0.4
+    stray = PieceReading(stray.det, stray.text, stray.confs[:2] + [0.5], stray.dists[:2] + [dist])
+    choice, used = choose_number_lines([[_reading(line)], [stray]], VOCAB)
+    assert choice.number == line and not choice.repaired and [p.text for p in used] == [line]
+
+
 def test_latest_date_is_the_expiry():
     from pocketocr.tasks.card.post import choose_expiry_among
     value, _, piece = choose_expiry_among([_reading("09/18"), _reading("09/21")], [])

@@ -174,7 +174,8 @@ export function chooseNumberLines(lines: PieceReading[][], vocab: string, cfg: D
       const choice = chooseNumber(text, confs, dists, vocab, cfg);
       const score = (pairwiseSumF64(pieces.map((p) => p.det.score)) / pieces.length) * choice.confidence;
       const shown = choice.number !== null;
-      const key = [shown && !choice.repaired && luhnValid(choice.number ?? ""), shown && choice.repaired, shown, -(j - i), score];
+      // shown, then fewer lines, then Luhn-valid > repaired > sure (as choose_number_lines)
+      const key = [shown, -(j - i), shown && !choice.repaired && luhnValid(choice.number ?? ""), shown && choice.repaired, score];
       if (best === null || keyGreater(key, best[0])) best = [key, choice, pieces];
     }
   }

@@ -138,8 +138,12 @@ def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: Decode
     """Pick the number among runs of 1..max_stack consecutive lines (stacked layouts print 2-4 lines).
 
     The detector may also mark a name, a small printed IIN or a receipt line as "number"; reading each
-    run separately and ranking (Luhn-valid > repaired > shown > withheld, then fewer lines, then
-    detector score x confidence) keeps such pieces out of the number instead of withholding it.
+    run separately and ranking (shown > withheld, then fewer lines, then Luhn-valid > repaired > sure
+    but not Luhn-valid, then detector score x confidence) keeps such pieces out of the number instead
+    of withholding it. Fewer lines come before Luhn: nearly every card prints its number on one line,
+    and a specimen number read with confidence on one line must not lose to that line plus a stray
+    piece that a one-digit repair makes Luhn-valid (seen on the real development set: a sure
+    16-digit line and a small "4000" under it merged into a wrong 19-digit number).
     """
     best: tuple | None = None
     for i in range(len(lines)):
@@ -151,8 +155,8 @@ def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: Decode
             choice = choose_number(text, confs, dists, vocab, cfg)
             score = float(np.mean([p.det.score for p in pieces])) * choice.confidence
             shown = choice.number is not None
-            key = (shown and not choice.repaired and luhn_valid(choice.number or ""), shown and choice.repaired,
-                   shown, -(j - i), score)
+            key = (shown, -(j - i), shown and not choice.repaired and luhn_valid(choice.number or ""),
+                   shown and choice.repaired, score)
             if best is None or key > best[0]:
                 best = (key, choice, pieces)
     if best is None:
