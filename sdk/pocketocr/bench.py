@@ -153,16 +153,23 @@ def load_predictor(task: str, *, backend: str = "onnx", threads: int | None = No
 
 
 def bench_images(task: str, n: int, seed: int = 20_261_126) -> tuple[list[Any], str]:
-    """`n` images for `task`: card: synthetic ones from the generator when [train] is installed, else the
-    bundled examples (cycled); formula: the bundled examples (synthetic pages need a rendered formula
-    bank). Returns the images (PIL) and where they came from."""
-    if task == "card":
-        try:
+    """`n` images for `task`: synthetic ones from the generator when [train] is installed (formula: pages
+    drawn from a small formula bank, a few seconds to render), else the bundled examples (cycled).
+    Returns the images (PIL) and where they came from."""
+    try:
+        if task == "card":
             from .training.card.synth import make_sample
 
             return [make_sample(seed * 1_000_003 + i).image for i in range(n)], f"synthetic (seed {seed})"
-        except ImportError:
-            pass
+        if task == "formula":
+            from .training.formula.bank import build_bank
+            from .training.formula.synth import make_page
+
+            bank = build_bank(seed=seed, n_inline=120, n_display=60)
+            pages = [make_page(seed * 1_000_003 + i, bank).image for i in range(min(n, 8))]
+            return [pages[i % len(pages)] for i in range(n)], f"synthetic pages (seed {seed}, {len(pages)} cycled)"
+    except ImportError:  # no [train] extra (matplotlib, fonts): the bundled examples
+        pass
     from .io import load_image
 
     folder = EXAMPLES_DIR / ("cards" if task == "card" else "formulas")

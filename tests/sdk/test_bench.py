@@ -40,10 +40,33 @@ def test_card_pair_resolution(tmp_path):
         card_pair(f"{det},{tmp_path / 'x.onnx'}")
 
 
-def test_formula_bench_is_a_clear_error_or_runs():
-    r = run_cli("bench", "formula", "--images", "1", "--repeats", "1", "--json")
-    assert "Traceback" not in r.stderr
-    assert r.returncode in (0, 2)
+@pytest.mark.parametrize("backend", ["onnx", "tflite"])
+def test_formula_bench_runs_on_both_backends(backend):
+    if backend == "tflite":
+        pytest.importorskip("ai_edge_litert")
+    r = run_cli("bench", "formula", "--backend", backend, "--images", "2", "--repeats", "1", "--threads", "1",
+                "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert list(d["latency_ms"]) == ["1"] and d["throughput"]["qps"] > 0
+
+
+def test_bench_images_fall_back_to_the_bundled_formula_pages(monkeypatch):
+    """Without the [train] extra the formula benchmark reads the bundled synthetic pages."""
+    import builtins
+
+    from pocketocr.bench import bench_images
+
+    real_import = builtins.__import__
+
+    def no_training(name, *args, **kwargs):
+        if "training" in name or (args and len(args) > 2 and args[2] and "training" in str(args[2])):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_training)
+    images, source = bench_images("formula", 3)
+    assert len(images) == 3 and "bundled examples (2 files" in source
 
 
 @needs_models
