@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 from pocketocr.training.card.data import sample_arrays
 from pocketocr.training.card.models import CardDet, CardRec
@@ -25,7 +24,7 @@ from pocketocr.zoo import sha256_of
 
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 
-__all__ = ["export_card", "ParityError"]
+__all__ = ["ParityError", "export_card"]
 
 MAX_NUMBER_EXACT_DROP = 0.005  # int8 may lose at most 0.5 pt of number exact against fp32
 QUANTIZED_OPS = ["Conv", "MaxPool", "Add", "Resize", "Relu"]

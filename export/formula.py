@@ -23,9 +23,9 @@ from pocketocr.training.formula.train import FormulaRecipe, validation_sets
 from pocketocr.zoo import sha256_of
 
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
-from .tflite import FloatTail, export_tflite
+from .tflite import FloatTail, export_tflite, write_sidecar_metadata
 
-__all__ = ["MAX_F1_DROP", "FormulaTFLiteDet", "ParityError", "export_formula"]
+__all__ = ["MAX_F1_DROP", "FormulaTFLiteDet", "ParityError", "export_formula", "load_checkpoint"]
 
 MAX_F1_DROP = 0.01  # int8 may lose at most 1 pt of F1@0.5 against fp32 on either synthetic set
 
@@ -42,6 +42,25 @@ def _export_onnx(model: FormulaDet, path: Path, spec: PreSpec) -> None:
                       dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                                     "prob": {0: "batch", 2: "h4", 3: "w4"}, "box": {0: "batch", 2: "h4", 3: "w4"}},
                       dynamo=False, opset_version=17)
+
+
+def load_checkpoint(run: Path, version: str | None = None):
+    """`run/formula_det.pt` -> (checkpoint dict, eval-mode FormulaDet, PreSpec, FormulaRecipe, metadata).
+
+    The metadata (version, task, labels, outputs, recipe hash, preprocessing spec) is what every exported
+    file carries; `version` defaults to formula-<date>-<recipe hash>.
+    """
+    ck = torch.load(Path(run) / "formula_det.pt", map_location="cpu", weights_only=False)
+    spec = PreSpec(**ck["spec"])
+    model = FormulaDet(ck.get("width", 1.0))
+    model.load_state_dict(ck["model"])
+    meta = {"version": version or f"formula-{dt.date.today():%Y.%m.%d}-{ck['recipe_hash'][:7]}",
+            "task": "formula", "role": "det", "name": "formula_det",
+            "recipe_hash": ck["recipe_hash"], "labels": json.dumps(list(spec.class_names)),
+            "outputs": json.dumps({"prob": "core probability per class (N, 2, H/4, W/4)",
+                                   "box": "log(distance / box_unit) to left, top, right, bottom (N, 4, H/4, W/4)"}),
+            **spec.to_metadata()}
+    return ck, model.eval(), spec, FormulaRecipe(**ck["recipe"]), meta
 
 
 def _formula_outputs(y):
@@ -111,20 +130,11 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
     out.mkdir(parents=True, exist_ok=True)
     work = run / "export"
     work.mkdir(exist_ok=True)
-    ck = torch.load(run / "formula_det.pt", map_location="cpu", weights_only=False)
-    spec = PreSpec(**ck["spec"])
-    recipe = FormulaRecipe(**ck["recipe"])
-    version = version or f"formula-{dt.date.today():%Y.%m.%d}-{ck['recipe_hash'][:7]}"
-    model = FormulaDet(ck.get("width", 1.0))
-    model.load_state_dict(ck["model"])
+    ck, model, spec, recipe, base_meta = load_checkpoint(run, version)
+    version = base_meta["version"]
     fp32, int8 = work / "formula_det.fp32.onnx", work / "formula_det.int8.onnx"
     _export_onnx(model, fp32, spec)
     quantize_qdq(fp32, int8, CalibrationReader("image", _calibration(recipe, run, min(calib, 64), spec)))
-    base_meta = {"version": version, "task": "formula", "role": "det", "name": "formula_det",
-                 "recipe_hash": ck["recipe_hash"], "labels": json.dumps(list(spec.class_names)),
-                 "outputs": json.dumps({"prob": "core probability per class (N, 2, H/4, W/4)",
-                                        "box": "log(distance / box_unit) to left, top, right, bottom (N, 4, H/4, W/4)"}),
-                 **spec.to_metadata()}
     for p, prec in ((fp32, "fp32"), (int8, "int8")):
         set_metadata(p, {**base_meta, "precision": prec})
     files = {"int8": int8}
@@ -133,8 +143,7 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
         tfl = work / "formula_det.int8.tflite"
         export_tflite(FormulaTFLiteDet(model).eval(), torch.zeros(1, 1, side, side), tfl, int8=True,
                       calib=_calibration(recipe, run, min(calib, 64), spec, (side, side)), float_tail=FloatTail)
-        # LiteRT files carry their metadata in the model card; write it first, so scoring reads the spec.
-        Path(f"{tfl}.json").write_text(json.dumps({"metadata": {**base_meta, "precision": "int8"}}))
+        write_sidecar_metadata(tfl, {**base_meta, "precision": "int8"})
         files["tflite_int8"] = tfl
 
     if val_n is not None and val_n != recipe.n_val:

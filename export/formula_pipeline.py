@@ -15,18 +15,16 @@ The release files in `sdk/pocketocr/models/` come from `pocketocr export formula
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from pocketocr.tasks.formula.pre import PreSpec
 from pocketocr.zoo import sha256_of
 
 from .formats import Format, FormatSpec
-from .formula import FormulaTFLiteDet, _calibration, _export_onnx
+from .formula import FormulaTFLiteDet, _calibration, _export_onnx, load_checkpoint
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 from .parity import ParityRow, gate, output_agreement, raise_on_failure
 
@@ -103,21 +101,14 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
                            val_n: int | None, version: str | None, verify: bool,
                            log: Callable[[str], None]) -> dict:
     """See the module doc. Raises `ParityError` (after writing the summary) when a file fails the gate."""
-    from pocketocr.training.formula.models import FormulaDet
     from pocketocr.training.formula.train import FormulaRecipe, validation_sets
 
     from .ort_format import convert_to_ort
     from .pipeline import _cpu, _median_ms
-    from .tflite import FloatTail, export_tflite
+    from .tflite import FloatTail, export_tflite, write_sidecar_metadata
 
-    ck = torch.load(run / "formula_det.pt", map_location="cpu", weights_only=False)
-    spec, recipe = PreSpec(**ck["spec"]), FormulaRecipe(**ck["recipe"])
-    version = version or f"formula-{dt.date.today():%Y.%m.%d}-{ck['recipe_hash'][:7]}"
-    model = FormulaDet(ck.get("width", 1.0))
-    model.load_state_dict(ck["model"])
-    model.eval()
-    meta = {"version": version, "task": "formula", "role": "det", "name": "formula_det",
-            "recipe_hash": ck["recipe_hash"], "labels": json.dumps(list(spec.class_names)), **spec.to_metadata()}
+    ck, model, spec, recipe, meta = load_checkpoint(run, version)
+    version = meta["version"]
     wanted = {s.name for s in specs}
     precisions = ["fp32"] + (["int8"] if int8 else [])
     calib = min(calib, 64)  # pages are large: 64 is plenty for min-max ranges
@@ -150,8 +141,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
             cal = _calibration(recipe, run, calib, spec, (side, side)) if prec == "int8" else []
             export_tflite(FormulaTFLiteDet(model).eval(), torch.zeros(1, 1, side, side), path, int8=prec == "int8",
                           calib=cal, float_tail=FloatTail)
-            # LiteRT files carry their metadata in the model card: written now, so scoring reads the spec.
-            Path(f"{path}.json").write_text(json.dumps({"metadata": {**meta, "precision": prec}}))
+            write_sidecar_metadata(path, {**meta, "precision": prec})
             files[(Format.TFLITE, prec)] = path
 
     rows: list[ParityRow] = []

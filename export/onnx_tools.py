@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-__all__ = ["set_metadata", "CalibrationReader", "quantize_qdq", "output_convs"]
+__all__ = ["CalibrationReader", "output_convs", "quantize_qdq", "set_metadata"]
 
 
 def set_metadata(path: Path, meta: dict[str, str]) -> None:

@@ -33,7 +33,7 @@ from pocketocr.zoo import sha256_of
 from .formats import Format, FormatSpec, parse_formats, validate_options
 from .onnx_tools import CalibrationReader, set_metadata
 from .parity import GATES, ParityRow, gate, output_agreement, raise_on_failure, result_agreement
-from .tflite import FloatTail
+from .tflite import FloatTail, write_sidecar_metadata
 
 __all__ = ["CardTFLiteRec", "export_checkpoint", "resolve_checkpoint"]
 
@@ -391,6 +391,7 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
                 log(f"tflite: {path.name}" + (" (PT2E static int8, int8 input)" if prec == "int8" else ""))
                 export_tflite(module, ex, path, int8=prec == "int8", calib=cal.get(role, []), dynamic_batch=dyn,
                               float_tail=FloatTail)
+                write_sidecar_metadata(path, {**meta, "role": role, "precision": prec, "name": f"card_{role}"})
                 names[Format.TFLITE][(role, prec)] = path
                 if prec == "int8":
                     quant_notes[("tflite", role)] = {
@@ -419,7 +420,8 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
         for (role, prec), p in pairs.items():
             row = next((r for r in rows if p.name in r.file.split(" + ")), None)
             if verify and (row is None or not row.passed):
-                continue  # no model card: the zoo does not list a file that failed the gate
+                Path(f"{p}.json").unlink(missing_ok=True)  # no model card: the zoo does not list a failed file
+                continue
             _write_model_card(card, p, fmt, role, prec, row, quant_notes.get((fmt.value if fmt is not Format.ORT
                                                                                else "onnx", role)) if prec == "int8"
                               else None, speed, calib)

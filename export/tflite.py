@@ -9,6 +9,7 @@ scale and zero point. Every file is loaded back with ai-edge-litert and compared
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["FloatTail", "export_tflite", "run_tflite"]
+__all__ = ["FloatTail", "export_tflite", "run_tflite", "write_sidecar_metadata"]
 
 
 class FloatTail(torch.nn.Module):
@@ -108,6 +109,13 @@ def _export(litert_torch, module: torch.nn.Module, example: torch.Tensor, path: 
     litert_torch.convert(graph, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer),
                          dynamic_shapes=dyn).export(str(path))
     return Path(path)
+
+
+def write_sidecar_metadata(path: Path, meta: dict[str, str]) -> None:
+    """A first model card `<file>.json` holding only the metadata, written right after conversion: TFLite
+    files carry none that survives converters, and the LiteRT backend reads the preprocessing spec from
+    the card, so scoring the file before its full card is written must find it there."""
+    Path(f"{path}.json").write_text(json.dumps({"metadata": meta}) + "\n")
 
 
 def run_tflite(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
