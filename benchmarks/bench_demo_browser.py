@@ -33,6 +33,19 @@ def _stats(xs: list[float]) -> dict:
     return {"n": len(xs), "median": round(statistics.median(xs), 2), "p90": round(xs[int(0.9 * (len(xs) - 1))], 2)}
 
 
+def _time_python(fn, image, runs: int, warmup: int = 5) -> dict[str, list[float]]:
+    """Whole-call and inference times (ms) of `runs` calls of the SDK's `fn` after `warmup` calls."""
+    out: dict[str, list[float]] = {"total": [], "infer": []}
+    for i in range(warmup + runs):
+        t0 = time.perf_counter()
+        r = fn(image)
+        t = (time.perf_counter() - t0) * 1000
+        if i >= warmup:
+            out["total"].append(t)
+            out["infer"].append(r.timings_ms["infer"])
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=50)
@@ -70,14 +83,7 @@ def main() -> int:
     web, web1 = webs["default"], webs["2 threads"]
 
     reader = CardReader(args.models / "card_det.int8.onnx", args.models / "card_rec.int8.onnx", threads=args.threads)
-    py = {"total": [], "infer": []}
-    for i in range(5 + args.runs):
-        t0 = time.perf_counter()
-        r = reader.read(card)
-        t = (time.perf_counter() - t0) * 1000
-        if i >= 5:
-            py["total"].append(t)
-            py["infer"].append(r.timings_ms["infer"])
+    py = _time_python(reader.read, card, args.runs)
     rows = [("card read (pre + models + post)", web["card"]["total"], py["total"]),
             ("card models (det + rec inference)", web["card"]["infer"], py["infer"]),
             ("card read, browser on 2 threads", web1["card"]["total"], py["total"]),
@@ -86,14 +92,7 @@ def main() -> int:
         from pocketocr.tasks.formula.predictor import FormulaDetector
 
         det = FormulaDetector(formula_model, threads=args.threads)
-        pf = {"total": [], "infer": []}
-        for i in range(5 + args.runs):
-            t0 = time.perf_counter()
-            r = det.detect(page)
-            t = (time.perf_counter() - t0) * 1000
-            if i >= 5:
-                pf["total"].append(t)
-                pf["infer"].append(r.timings_ms["infer"])
+        pf = _time_python(det.detect, page, args.runs)
         rows += [("formula detection (pre + model + post)", web["formula"]["total"], pf["total"]),
                  ("formula model (inference)", web["formula"]["infer"], pf["infer"]),
                  ("formula model, browser on 2 threads", web1["formula"]["infer"], pf["infer"])]

@@ -33,27 +33,7 @@ __all__ = ["export_formula_formats"]
 SETS = ("scan", "photo")
 
 
-class _TorchFormula:
-    """The checkpoint behind the SDK's Backend interface: scored by the very same FormulaDetector code."""
-
-    def __init__(self, module: torch.nn.Module, meta: dict[str, str]):
-        self.module, self._meta, self.path = module.eval(), meta, Path("<checkpoint>")
-
-    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        with torch.no_grad():
-            return [t.numpy() for t in self.module(torch.from_numpy(next(iter(feeds.values()))))]
-
-    def metadata(self) -> dict[str, str]:
-        return self._meta
-
-    def input_names(self) -> list[str]:
-        return ["image"]
-
-    def input_shape(self) -> list[int | None]:
-        return [None, None, None, None]
-
-
-def _detector(model: Path | _TorchFormula):
+def _detector(model):
     from unittest import mock
 
     from pocketocr.tasks.formula import predictor
@@ -64,8 +44,9 @@ def _detector(model: Path | _TorchFormula):
         return predictor.FormulaDetector("<checkpoint>")
 
 
-def _score(model: Path | _TorchFormula, val_dir: Path) -> tuple[dict, list[list]]:
-    """F1 and friends on one validation set, plus the decoded formulas per page (for result agreement)."""
+def _score(model, val_dir: Path) -> tuple[dict, list[list]]:
+    """F1 and friends on one validation set (`model`: a file, or the checkpoint as a `_TorchBackend`), plus
+    the decoded formulas per page (for result agreement)."""
     from pocketocr.eval.formula import evaluate_formulas
 
     det = _detector(model)
@@ -104,7 +85,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
     from pocketocr.training.formula.train import FormulaRecipe, validation_sets
 
     from .ort_format import convert_to_ort
-    from .pipeline import _cpu, _median_ms
+    from .pipeline import _cpu, _median_ms, _TorchBackend
     from .tflite import FloatTail, export_tflite, write_sidecar_metadata
 
     ck, model, spec, recipe, meta = load_checkpoint(run, version)
@@ -151,7 +132,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
         if val_n is not None and val_n != recipe.n_val:
             recipe = FormulaRecipe(**{**ck["recipe"], "n_val": val_n})
         vals = validation_sets(recipe, run)
-        torch_be = _TorchFormula(model, meta)
+        torch_be = _TorchBackend(model, "image", meta)
         for name in SETS:
             log(f"parity: scoring the checkpoint on {vals[name].name}")
             ref, ref_got = _score(torch_be, vals[name])

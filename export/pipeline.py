@@ -123,7 +123,8 @@ class _TorchBackend:
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         with torch.no_grad():
-            return [self.module(torch.from_numpy(next(iter(feeds.values())))).numpy()]
+            y = self.module(torch.from_numpy(next(iter(feeds.values()))))
+        return [t.numpy() for t in y] if isinstance(y, tuple) else [y.numpy()]
 
     def metadata(self) -> dict[str, str]:
         return self._meta
