@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cardSpecFromMetadata, cropField, cropTensor, detTensor, letterboxCanvas, type FieldGeom } from "../src/core/card/pre";
+import { cardSpecFromMetadata, cropField, cropFields, cropTensor, detTensor, letterboxCanvas, type FieldGeom } from "../src/core/card/pre";
 import { chooseExpiry, chooseExpiryAmong, chooseNumber, chooseNumberLines, ctcCandidates, ctcGreedy, findFields, orderLines, type PieceReading } from "../src/core/card/post";
 import { CardReader, type Tensor } from "../src/core/card/reader";
 import { formulaSpecFromMetadata, formulaTensor, pageCanvas } from "../src/core/formula/pre";
@@ -72,6 +72,9 @@ describe("card pre-processing", () => {
       const golden = load(c.crops) as Uint8Array;
       const crops = c.crop_geoms.map((g: FieldGeom) => cropField(grey, g, cardSpec));
       crops.forEach((cr: Uint8Array, i: number) => expect(countDiff(cr, golden.subarray(i * per, (i + 1) * per))).toBe(0));
+      // the reader's path: grey over only the crops' rows, windowed pre-shrink
+      const fast = cropFields(rgb(c), c.crop_geoms, cardSpec);
+      fast.forEach((cr: Uint8Array, i: number) => expect(countDiff(cr, golden.subarray(i * per, (i + 1) * per))).toBe(0));
       expect(maxAbs(cropTensor(crops), load(c.rec_in))).toBeLessThan(1e-5);
     });
     it(`${c.name}: the whole read on the Python model outputs gives the SDK's CardResult`, async () => {

@@ -75,32 +75,50 @@ function clip8(v: number): number {
   return s < 0 ? 0 : s > 255 ? 255 : s;
 }
 
-/** Pillow `Image.resize((w, h), BILINEAR | BOX)` of an 8-bit grey or RGB raster. */
-export function resize(src: Raster, outW: number, outH: number, kind: Filter = "bilinear"): Raster {
+/** Output pixels [x0, x1) x [y0, y1) of a resize; the rest of the output stays 0. */
+export interface Window {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * Pillow `Image.resize((w, h), BILINEAR | BOX)` of an 8-bit grey or RGB raster.
+ *
+ * With `win`, only those output pixels are computed (the rest are 0): each output pixel depends only on its own
+ * coefficients, so a window of the full resize is exact, and a crop that reads a few rows costs a few rows.
+ */
+export function resize(src: Raster, outW: number, outH: number, kind: Filter = "bilinear", win?: Window): Raster {
   const { width: inW, height: inH, channels: C } = src;
   if (outW === inW && outH === inH) return { ...src, data: src.data.slice() };
+  const wx0 = win ? Math.max(0, win.x0) : 0, wx1 = win ? Math.min(outW, win.x1) : outW;
+  const wy0 = win ? Math.max(0, win.y0) : 0, wy1 = win ? Math.min(outH, win.y1) : outH;
+  const out = new Uint8Array(outW * outH * C);
+  if (wx1 <= wx0 || wy1 <= wy0) return { width: outW, height: outH, channels: C, data: out };
   const needH = outW !== inW;
   const needV = outH !== inH;
-  const horiz = precomputeCoeffs(inW, 0, inW, outW, kind);
-  const vert = precomputeCoeffs(inH, 0, inH, outH, kind);
-  let tmp: Raster = src;
-  let vb = vert.bounds;
+  const half = 1 << (PRECISION_BITS - 1);
+  // Horizontal pass (Pillow runs it first, into 8 bits) over only the source rows the vertical pass reads,
+  // and only the window's columns: tmp is (rows, wx1 - wx0).
+  let rows: number, y0: number;
+  const vert = needV ? precomputeCoeffs(inH, 0, inH, outH, kind) : null;
+  if (vert) {
+    y0 = vert.bounds[wy0 * 2];
+    rows = vert.bounds[(wy1 - 1) * 2] + vert.bounds[(wy1 - 1) * 2 + 1] - y0;
+  } else {
+    y0 = wy0;
+    rows = wy1 - wy0;
+  }
+  const tw = wx1 - wx0;
+  const tmp = new Uint8Array(tw * rows * C);
+  const d = src.data;
   if (needH) {
-    // only the source rows the vertical pass reads
-    const yFirst = vert.bounds[0];
-    const yLast = vert.bounds[outH * 2 - 2] + vert.bounds[outH * 2 - 1];
-    vb = vert.bounds.slice();
-    for (let i = 0; i < outH; i++) vb[i * 2] -= yFirst;
-    const rows = needV ? yLast - yFirst : inH;
-    const y0 = needV ? yFirst : 0;
-    const out = new Uint8Array(outW * rows * C);
-    const { ksize, bounds, kk } = horiz;
-    const half = 1 << (PRECISION_BITS - 1);
-    const d = src.data;
+    const { ksize, bounds, kk } = precomputeCoeffs(inW, 0, inW, outW, kind);
     for (let yy = 0; yy < rows; yy++) {
       const rowOff = (yy + y0) * inW * C;
-      const outOff = yy * outW * C;
-      for (let xx = 0; xx < outW; xx++) {
+      let o = yy * tw * C;
+      for (let xx = wx0; xx < wx1; xx++) {
         const xmin = bounds[xx * 2], cnt = bounds[xx * 2 + 1];
         const kb = xx * ksize;
         let p = rowOff + xmin * C;
@@ -108,54 +126,53 @@ export function resize(src: Raster, outW: number, outH: number, kind: Filter = "
           let s0 = half, s1 = half, s2 = half;
           for (let x = 0; x < cnt; x++, p += 3) {
             const k = kk[kb + x];
-            s0 += d[p] * k;
-            s1 += d[p + 1] * k;
-            s2 += d[p + 2] * k;
+            s0 = (s0 + Math.imul(d[p], k)) | 0;
+            s1 = (s1 + Math.imul(d[p + 1], k)) | 0;
+            s2 = (s2 + Math.imul(d[p + 2], k)) | 0;
           }
-          const o = outOff + xx * 3;
-          out[o] = clip8(s0);
-          out[o + 1] = clip8(s1);
-          out[o + 2] = clip8(s2);
+          tmp[o++] = clip8(s0);
+          tmp[o++] = clip8(s1);
+          tmp[o++] = clip8(s2);
         } else {
           let s0 = half;
           for (let x = 0; x < cnt; x++, p++) s0 += d[p] * kk[kb + x];
-          out[outOff + xx] = clip8(s0);
+          tmp[o++] = clip8(s0);
         }
       }
     }
-    tmp = { width: outW, height: rows, channels: C, data: out };
+  } else {
+    for (let yy = 0; yy < rows; yy++) tmp.set(d.subarray(((yy + y0) * inW + wx0) * C, ((yy + y0) * inW + wx1) * C), yy * tw * C);
   }
-  if (!needV) return tmp;
-  const W = tmp.width;
-  const out = new Uint8Array(W * outH * C);
-  const { ksize, kk } = vert;
-  const half = 1 << (PRECISION_BITS - 1);
-  const td = tmp.data;
-  const rowLen = W * C;
-  const acc = new Float64Array(rowLen);
-  for (let yy = 0; yy < outH; yy++) {
-    const ymin = vb[yy * 2], cnt = vb[yy * 2 + 1];
+  const rowLen = tw * C;
+  if (!vert) {
+    for (let yy = 0; yy < rows; yy++) out.set(tmp.subarray(yy * rowLen, (yy + 1) * rowLen), ((yy + wy0) * outW + wx0) * C);
+    return { width: outW, height: outH, channels: C, data: out };
+  }
+  const { ksize, bounds: vb, kk } = vert;
+  for (let yy = wy0; yy < wy1; yy++) {
+    const off = (vb[yy * 2] - y0) * rowLen, cnt = vb[yy * 2 + 1];
     const kb = yy * ksize;
-    acc.fill(half);
-    // row by row: the same sums as Pillow's per-pixel loop over y (exact integers, order does not matter)
-    for (let y = 0; y < cnt; y++) {
-      const k = kk[kb + y];
-      const off = (y + ymin) * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] += td[off + i] * k;
+    const o = (yy * outW + wx0) * C;
+    for (let i = 0; i < rowLen; i++) {
+      let s0 = half;
+      for (let y = 0, p = off + i; y < cnt; y++, p += rowLen) s0 = (s0 + Math.imul(tmp[p], kk[kb + y])) | 0;
+      out[o + i] = clip8(s0);
     }
-    const o = yy * rowLen;
-    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]);
   }
-  return { width: W, height: outH, channels: C, data: out };
+  return { width: outW, height: outH, channels: C, data: out };
 }
 
-/** Pillow `convert("L")` of an RGB raster: (r*19595 + g*38470 + b*7471 + 0x8000) >> 16. */
-export function toGrey(src: Raster): Raster {
+/**
+ * Pillow `convert("L")` of an RGB raster: (r*19595 + g*38470 + b*7471 + 0x8000) >> 16.
+ * With a row range, only rows [y0, y1) are converted (the rest are 0): a crop needs only its own rows.
+ */
+export function toGrey(src: Raster, y0 = 0, y1 = src.height): Raster {
   if (src.channels === 1) return src;
   const n = src.width * src.height;
   const out = new Uint8Array(n);
   const d = src.data;
-  for (let i = 0; i < n; i++) {
+  const i1 = Math.min(src.height, y1) * src.width;
+  for (let i = Math.max(0, y0) * src.width; i < i1; i++) {
     out[i] = (d[i * 3] * 19595 + d[i * 3 + 1] * 38470 + d[i * 3 + 2] * 7471 + 0x8000) >>> 16;
   }
   return { width: src.width, height: src.height, channels: 1, data: out };
