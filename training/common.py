@@ -70,9 +70,13 @@ def render_shards(jobs: list[tuple[Path, list[int]]], worker: Callable[[Any], di
     bar.close()
 
 
-def load_shards(path: Path) -> dict[str, np.ndarray]:
+def load_shards(path: Path, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Concatenate the shards' arrays; `keys` loads only those (npz members are read lazily)."""
     shards = sorted(Path(path).glob("shard_*.npz"))
     if not shards:
         raise FileNotFoundError(f"no shards in {path}")
-    parts = [dict(np.load(s)) for s in shards]
+    parts = []
+    for s in shards:
+        with np.load(s) as z:
+            parts.append({k: z[k] for k in (keys or z.files)})
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -34,6 +34,7 @@ class CardRecipe:
     seed: int = 7
     n_train: int = 6000
     n_val: int = 300
+    rec_n_train: int = 0          # photos the recogniser trains on (the first n_train are the detector's); 0: n_train
     det_epochs: int = 7
     rec_epochs: int = 5
     det_batch: int = 32
@@ -59,6 +60,8 @@ def recipe_digest(recipe: dict, role: str | None = None) -> str:
     keys = [k for k in keys if k not in ("threads", "workers")]  # speed settings, not results
     if not recipe.get("rec_ft_epochs"):  # an unused stage does not rename the model
         keys = [k for k in keys if not k.startswith("rec_ft_")]
+    if not recipe.get("rec_n_train"):  # 0 means n_train: the same data, the same name
+        keys = [k for k in keys if k != "rec_n_train"]
     return hashlib.sha256(json.dumps({k: recipe[k] for k in sorted(keys)}).encode()).hexdigest()[:12]
 
 
@@ -170,13 +173,16 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     dev = pick_device(device)
     spec = PreSpec()
     cache = out / "cache"
-    build_cache(cache / f"train_s{recipe.seed}_n{recipe.n_train}", recipe.seed, recipe.n_train, spec, recipe.workers)
-    build_cache(cache / f"val_s{recipe.seed + 1}_n{recipe.n_val}", recipe.seed + 1, recipe.n_val, spec, recipe.workers)
-    train = load_cache(cache / f"train_s{recipe.seed}_n{recipe.n_train}")
-    val = load_cache(cache / f"val_s{recipe.seed + 1}_n{recipe.n_val}")
+    n_rec = recipe.rec_n_train or recipe.n_train
+    val_dir = cache / f"val_s{recipe.seed + 1}_n{recipe.n_val}"
+    build_cache(val_dir, recipe.seed + 1, recipe.n_val, spec, recipe.workers)
+    val = load_cache(val_dir)
     result: dict = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest()}
 
     if only in (None, "det"):
+        det_dir = cache / f"train_s{recipe.seed}_n{recipe.n_train}"
+        build_cache(det_dir, recipe.seed, recipe.n_train, spec, recipe.workers)
+        train = load_cache(det_dir, ("canvas", "target"))
         torch.manual_seed(recipe.seed)  # each model seeded on its own: `--only det|rec` runs reproduce a full run
         det = CardDet().to(dev)
         n = len(train["canvas"])
@@ -199,6 +205,10 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         result["det"] = {"path": str(out / "card_det.pt"), "history": hist}
 
     if only in (None, "rec"):
+        # the same sample seeds as the detector's set, continued: its first n_train photos are the same
+        rec_dir = cache / f"train_s{recipe.seed}_n{n_rec}"
+        build_cache(rec_dir, recipe.seed, n_rec, spec, recipe.workers)
+        train = load_cache(rec_dir, ("crops", "texts"))
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1).to(dev)
         n = len(train["crops"])
