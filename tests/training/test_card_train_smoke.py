@@ -42,3 +42,25 @@ def test_train_resume_and_export(tmp_path):
 def test_unknown_recipe_key_is_rejected(tmp_path):
     res = run_cli("train", "card", "--out", str(tmp_path), "--set", "det_epoch=3")
     assert res.returncode == 2 and "unknown recipe keys ['det_epoch']" in res.stderr
+
+
+def test_recogniser_trains_on_more_photos(tmp_path):
+    """rec_n_train renders a larger set for the recogniser only; the detector keeps its n_train photos."""
+    run = tmp_path / "run"
+    res = run_cli("train", "card", "--out", str(run), "--set", "n_train=16", "--set", "rec_n_train=24",
+                  "--set", "n_val=8", "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1",
+                  "--set", "threads=1", "--set", "det_epochs=1", "--set", "rec_epochs=1", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    import numpy as np
+
+    det_set, rec_set = run / "cache" / "train_s7_n16", run / "cache" / "train_s7_n24"
+    assert [p.name for p in det_set.glob("shard_*.npz")] == ["shard_0000.npz"]
+    with np.load(det_set / "shard_0000.npz") as a, np.load(rec_set / "shard_0000.npz") as b:
+        assert len(a["canvas"]) == 16 and len(b["canvas"]) == 24
+        # the same seed sequence: the recogniser's first 16 photos are the detector's 16
+        assert np.array_equal(a["canvas"], b["canvas"][:16])
+    from pocketocr.training.card.train import recipe_digest
+
+    rec = json.loads((run / "train_summary.json").read_text())["recipe"]
+    assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_n_train": 0}, "det")
+    assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_n_train": 0}, "rec")
