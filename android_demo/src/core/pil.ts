@@ -124,6 +124,7 @@ export function resize(src: Raster, outW: number, outH: number, kind: Filter = "
         let p = rowOff + xmin * C;
         if (C === 3) {
           let s0 = half, s1 = half, s2 = half;
+          // int32 arithmetic is exact here: the sums stay below 255 * 2^22 + 2^21 < 2^31
           for (let x = 0; x < cnt; x++, p += 3) {
             const k = kk[kb + x];
             s0 = (s0 + Math.imul(d[p], k)) | 0;
