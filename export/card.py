@@ -56,7 +56,8 @@ def _quantize(fp32: Path, int8: Path, reader: CalibrationReader) -> None:
     # Only the conv trunk is quantized: the output heads (sigmoid/softplus/tanh maps, CTC softmax) stay
     # float, because uint8 probabilities erase the runner-up digits the Luhn repair ranks. Measured on
     # the v1 models: all ops int8 lost 2.3 pt of number exact against fp32, the conv trunk 1.7 pt, the
-    # conv trunk without the output convolutions 0.3 pt (quantize_qdq keeps those float by default).
+    # conv trunk without the output convolutions 0.3 pt (quantize_qdq keeps those, and the convolutions
+    # reading the input, float by default).
     quantize_qdq(fp32, int8, reader, QUANTIZED_OPS)
 
 
