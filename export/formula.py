@@ -8,6 +8,7 @@ validation sets, and a model card per shipped file.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import shutil
@@ -23,7 +24,7 @@ from pocketocr.training.formula.train import FormulaRecipe, validation_sets
 from pocketocr.zoo import sha256_of
 
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
-from .tflite import FloatTail, export_tflite, write_sidecar_metadata
+from .tflite import FloatStem, FloatTail, export_tflite, write_sidecar_metadata
 
 __all__ = ["MAX_F1_DROP", "FormulaTFLiteDet", "ParityError", "export_formula", "load_checkpoint"]
 
@@ -69,11 +70,14 @@ def _formula_outputs(y):
 
 
 class FormulaTFLiteDet(torch.nn.Module):
-    """The detector as shipped to TFLite: int8 features; the `prob` and `box` convolutions, merged into one
-    6-channel conv (the same numbers), and the sigmoid run in a `FloatTail`. Returns (prob, box)."""
+    """The detector as shipped to TFLite: the first layer in a `FloatStem`, int8 features; the `prob` and `box`
+    convolutions, merged into one 6-channel conv (the same numbers), and the sigmoid run in a `FloatTail`.
+    Returns (prob, box)."""
 
     def __init__(self, m: FormulaDet):
         super().__init__()
+        m = copy.deepcopy(m)
+        m.stem[0] = FloatStem(m.stem[0])
         conv = torch.nn.Conv2d(m.prob.in_channels, 6, 1)
         with torch.no_grad():
             conv.weight.copy_(torch.cat([m.prob.weight, m.box.weight]))

@@ -15,6 +15,7 @@ Metadata (version, task, labels, preprocessing spec, recipe hash) is inside the 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -33,7 +34,7 @@ from pocketocr.zoo import sha256_of
 from .formats import Format, FormatSpec, parse_formats, validate_options
 from .onnx_tools import CalibrationReader, set_metadata
 from .parity import GATES, ParityRow, gate, output_agreement, raise_on_failure, result_agreement
-from .tflite import FloatTail, write_sidecar_metadata
+from .tflite import FloatStem, FloatTail, write_sidecar_metadata
 
 __all__ = ["CardTFLiteRec", "export_checkpoint", "resolve_checkpoint"]
 
@@ -55,10 +56,13 @@ def _rec_activations(y):
 
 
 class CardTFLiteDet(torch.nn.Module):
-    """The detector as shipped to TFLite: int8 features, then the output conv and activations in a `FloatTail`."""
+    """The detector as shipped to TFLite: the stem in a `FloatStem`, int8 features, then the output conv and
+    activations in a `FloatTail`."""
 
     def __init__(self, m: torch.nn.Module):
         super().__init__()
+        m = copy.deepcopy(m)
+        m.stem = FloatStem(m.stem)
         self.m, self.tail = m, FloatTail(m.head[-1], _det_activations)
 
     def forward(self, x):
@@ -67,10 +71,13 @@ class CardTFLiteDet(torch.nn.Module):
 
 class CardTFLiteRec(torch.nn.Module):
     """The recogniser as shipped to TFLite: (N, 1, 32, W) -> (N, W/8, C) probabilities, the same numbers
-    as the ONNX `exp(log_softmax)`; the classifier conv and the softmax run in a `FloatTail`."""
+    as the ONNX `exp(log_softmax)`; the first layer runs in a `FloatStem`, the classifier conv and the softmax
+    in a `FloatTail`."""
 
     def __init__(self, m: torch.nn.Module):
         super().__init__()
+        m = copy.deepcopy(m)
+        m.body[0] = FloatStem(m.body[0])
         self.m, self.tail = m, FloatTail(m.cls, _rec_activations)
 
     def forward(self, x):
