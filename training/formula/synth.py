@@ -99,37 +99,23 @@ class _Writer:
 
     # -- paragraphs -------------------------------------------------------------------------------
     def _tokens(self, n: int, p_math: float, italic: bool = False) -> list[tuple]:
-        """("m", bank index, trailing punctuation) and ("w", word, style 0/1/2) tokens of a paragraph.
-
-        Real pages put punctuation right after a formula, outside its box ("of P.", "where m > 0,"), and start
-        sentences with upright capitals ("A set", "By means") and the article "a": the v2 detector boxed such
-        capitals and swallowed the punctuation on the real scans, where the synthetic text had neither.
-        """
         r, vocab = self.r, words(self.r, self.lang)
-        cased = self.lang != "ko"
-        toks: list[tuple] = []
-        sentence_start = cased and r.random() < 0.7
+        toks = []
         for _ in range(n):
             x = r.random()
             if x < p_math:
-                punct = r.choice([",", ".", ".", ";", ":", ")"]) if r.random() < 0.25 else ""
-                toks.append(("m", self.bank.pick(r, display=False), punct))
-                sentence_start = punct == "."
-                continue
-            if x < p_math + 0.04:
+                toks.append(("m", self.bank.pick(r, display=False)))
+            elif x < p_math + 0.04:
                 toks.append(("w", distractor(r), 0))
-            elif x < p_math + 0.08 and cased:
+            elif x < p_math + 0.08 and self.lang != "ko":
                 toks.append(("w", r.choice(vocab), 1))      # italic emphasis: not a formula
             elif x < p_math + 0.09:
                 toks.append(("w", r.choice(vocab), 2))      # bold word
             else:
-                w = "a" if cased and r.random() < 0.04 else r.choice(vocab)
-                if sentence_start:
-                    w = w[:1].upper() + w[1:]
+                w = r.choice(vocab)
                 if r.random() < 0.08:
-                    w += r.choice([",", ".", ".", ";", ":"])
+                    w += r.choice([",", ".", ";", ":"])
                 toks.append(("w", w, 1 if italic else 0))
-            sentence_start = cased and toks[-1][1].endswith(".")
         return toks
 
     def paragraph(self, indent: float = 0.0, p_math: float | None = None, italic: bool = False,
@@ -145,9 +131,7 @@ class _Writer:
         line: list[tuple] = []
 
         def width(t):
-            if t[0] == "m":
-                return self.p.width_of(self.bank, t[1], self.em) + (self.em * 0.04 + fs[0].getlength(t[2]) if t[2] else 0.0)
-            return fs[t[2]].getlength(t[1])
+            return self.p.width_of(self.bank, t[1], self.em) if t[0] == "m" else fs[t[2]].getlength(t[1])
 
         def flush(last: bool):
             if not line or self.full():
@@ -163,8 +147,6 @@ class _Writer:
             for t in line:
                 if t[0] == "m":
                     self.p.formula(self.bank, t[1], xx, base, self.em, "embedded")
-                    if t[2]:  # punctuation set tight after the formula, not part of its box
-                        self.p.text(xx + self.p.width_of(self.bank, t[1], self.em) + self.em * 0.04, base, t[2], fs[0])
                 else:
                     self.p.text(xx, base, t[1], fs[t[2]])
                 xx += width(t) + gap
@@ -225,9 +207,6 @@ class _Writer:
                 self.eq += 1
                 numbered = False
             self.p.formula(bank, i, x, base, em, "isolated")
-            if r.random() < 0.35:  # the sentence goes on through the display: "...," or "..." ends it, outside the box
-                f = font(self.latin[0], self.em)
-                self.p.text(x + w + em * 0.1, base, r.choice([",", ".", ".", ";"]), f)
             if numbered and (k == len(idx) - 1 or r.random() < 0.3):
                 tag = f"({self.eq})" if r.random() < 0.8 else f"({self.eq}{r.choice('ab')})"
                 self.eq += 1
