@@ -17,7 +17,7 @@ let configured = false;
 /** wasm backend; threads only when the page is cross-origin isolated (SharedArrayBuffer), SIMD always. */
 export function configureOrt(threads?: number): { threads: number } {
   // half the cores, at least 2 and at most 4 (the rest run the camera, the UI and the browser). A read is short
-  // and the camera loop waits for it, so even a 2-core device reads faster on both cores: 27.8 vs 37.5 ms
+  // and the camera loop waits for it, so even a 2-core device reads faster on both cores: 26.7 vs 34.5 ms
   // per card on the idle 2-core VM (README, Benchmark); a busy device may do better with ?threads=1.
   const cores = navigator.hardwareConcurrency || 1;
   const n = threads ?? (globalThis.crossOriginIsolated && cores >= 2 ? Math.min(4, Math.max(2, Math.floor(cores / 2))) : 1);
