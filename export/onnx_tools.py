@@ -28,21 +28,28 @@ class CalibrationReader:
         return None if b is None else {self.name: b}
 
 
+def _nearest_convs(starts: list[str], nodes_at, onward) -> list[str]:
+    """Names of the first Conv nodes met walking from the tensors `starts`: `nodes_at(tensor)` gives the
+    nodes one step away, `onward(node)` the tensors to walk on through a node that is not a Conv."""
+    found, seen = [], set()
+    todo = list(starts)
+    while todo:
+        for node in nodes_at(todo.pop()):
+            if node.name in seen:
+                continue
+            seen.add(node.name)
+            if node.op_type == "Conv":
+                found.append(node.name)
+            else:
+                todo.extend(onward(node))
+    return sorted(found)
+
+
 def output_convs(model: onnx.ModelProto) -> list[str]:
     """Names of the Conv nodes that produce the graph outputs (walking back through non-Conv ops)."""
     producer = {o: n for n in model.graph.node for o in n.output}
-    found, seen = [], set()
-    todo = [o.name for o in model.graph.output]
-    while todo:
-        node = producer.get(todo.pop())
-        if node is None or node.name in seen:
-            continue
-        seen.add(node.name)
-        if node.op_type == "Conv":
-            found.append(node.name)
-        else:
-            todo.extend(node.input)
-    return sorted(found)
+    return _nearest_convs([o.name for o in model.graph.output], lambda t: [producer[t]] if t in producer else [],
+                          lambda n: n.input)
 
 
 def input_convs(model: onnx.ModelProto) -> list[str]:
@@ -51,18 +58,9 @@ def input_convs(model: onnx.ModelProto) -> list[str]:
     for n in model.graph.node:
         for i in n.input:
             consumers.setdefault(i, []).append(n)
-    found, seen = [], set()
-    todo = [i.name for i in model.graph.input]
-    while todo:
-        for node in consumers.get(todo.pop(), []):
-            if node.name in seen:
-                continue
-            seen.add(node.name)
-            if node.op_type == "Conv":
-                found.append(node.name)
-            else:
-                todo.extend(node.output)
-    return sorted(found)
+    weights = {w.name for w in model.graph.initializer}  # older models list their weights as inputs too
+    starts = [i.name for i in model.graph.input if i.name not in weights]
+    return _nearest_convs(starts, lambda t: consumers.get(t, []), lambda n: n.output)
 
 
 def quantize_qdq(fp32: Path, int8: Path, reader: CalibrationReader, op_types: list[str] | None = None,
