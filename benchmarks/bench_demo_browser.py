@@ -6,8 +6,8 @@ cross-origin isolated: half the cores, at least 2, at most 4) and on 1 thread.
 
 Card: a synthetic card photo (1280x960, like a camera frame) through the whole `read` (pre-processing,
 detector, crops, recogniser, decoding); "model" is detector + recogniser inference alone (cutting the crops
-counts as pre-processing), as the events' `latency_ms.model`. Formula: a synthetic page through pre-processing, the detector and box decoding (when
-the formula model is shipped). Medians (and p90) over `--runs` runs after 5 warm-up runs. Python runs
+counts as pre-processing), as the events' `latency_ms.model`. Formula: a synthetic page through
+pre-processing, the detector and box decoding (when the formula model is shipped). Medians (and p90) over `--runs` runs after 5 warm-up runs. Python runs
 `CardReader.read` / `FormulaDetector.detect` with `--threads` onnxruntime threads (default 1, the SDK's
 mobile default). No assertion on time: this is a report.
 """

@@ -168,6 +168,7 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
                              "data": "synthetic only (training/card); no real card images",
                              "history": ck.get("history", [])},
                 "quantization": {"format": "QDQ static", "per_channel": True, "activations": "uint8",
+                                 "float": "the convolutions reading the input and producing the outputs",
                                  "weights": "int8", "calibration": f"{calib} synthetic photos (seed {recipe['seed'] + 2})"},
                 "metrics": {"synthetic_val": {k: m_int8[k] for k in _keys},
                             **{name: {k: m[k] for k in _keys} for name, m in extra.items()},

@@ -146,7 +146,7 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
         side = spec.long_side
         tfl = work / "formula_det.int8.tflite"
         export_tflite(FormulaTFLiteDet(model).eval(), torch.zeros(1, 1, side, side), tfl, int8=True,
-                      calib=_calibration(recipe, run, min(calib, 64), spec, (side, side)), float_tail=FloatTail)
+                      calib=_calibration(recipe, run, min(calib, 64), spec, (side, side)))
         write_sidecar_metadata(tfl, {**base_meta, "precision": "int8"})
         files["tflite_int8"] = tfl
 

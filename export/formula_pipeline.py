@@ -86,7 +86,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
 
     from .ort_format import convert_to_ort
     from .pipeline import _cpu, _median_ms, _TorchBackend
-    from .tflite import FloatTail, export_tflite, write_sidecar_metadata
+    from .tflite import export_tflite, write_sidecar_metadata
 
     ck, model, spec, recipe, meta = load_checkpoint(run, version)
     version = meta["version"]
@@ -121,7 +121,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
             log(f"tflite: {path.name} ({side}x{side} input" + (", PT2E static int8)" if prec == "int8" else ")"))
             cal = _calibration(recipe, run, calib, spec, (side, side)) if prec == "int8" else []
             export_tflite(FormulaTFLiteDet(model).eval(), torch.zeros(1, 1, side, side), path, int8=prec == "int8",
-                          calib=cal, float_tail=FloatTail)
+                          calib=cal)
             write_sidecar_metadata(path, {**meta, "precision": prec})
             files[(Format.TFLITE, prec)] = path
 

@@ -5,7 +5,7 @@ Card writes, into `--out` (default `<run>/export/`):
 - `card_{det,rec}.fp32.onnx` (dynamic batch) and, with int8, `card_{det,rec}.int8.onnx` (static QDQ,
   per-channel, calibrated on synthetic photos);
 - `card_{det,rec}.<prec>.ort` and one `required_operators.config` for onnxruntime's reduced mobile builds;
-- `card_{det,rec}.fp32.tflite` and, with int8, `card_{det,rec}.int8.tflite` (litert-torch PT2E, int8 input);
+- `card_{det,rec}.fp32.tflite` and, with int8, `card_{det,rec}.int8.tflite` (litert-torch PT2E, float first and last layers);
 - a model card `<file>.json` next to each file that passes the parity gate, and `export_summary.json`.
 
 Metadata (version, task, labels, preprocessing spec, recipe hash) is inside the ONNX/ORT files
@@ -396,16 +396,15 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
             for role, module, ex, dyn in (("det", card.det_tflite, det_ex[:1], False),
                                           ("rec", card.rec_tflite, rec_ex, True)):
                 path = out / f"card_{role}.{prec}.tflite"
-                log(f"tflite: {path.name}" + (" (PT2E static int8, int8 input)" if prec == "int8" else ""))
-                export_tflite(module, ex, path, int8=prec == "int8", calib=cal.get(role, []), dynamic_batch=dyn,
-                              float_tail=FloatTail)
+                log(f"tflite: {path.name}" + (" (PT2E static int8, float first layer)" if prec == "int8" else ""))
+                export_tflite(module, ex, path, int8=prec == "int8", calib=cal.get(role, []), dynamic_batch=dyn)
                 write_sidecar_metadata(path, {**meta, "role": role, "precision": prec, "name": f"card_{role}"})
                 names[Format.TFLITE][(role, prec)] = path
                 if prec == "int8":
                     quant_notes[("tflite", role)] = {
                         "format": "PT2E static (litert-torch)", "per_channel": True,
                         "activations": "int8 (the final sigmoid/softplus/tanh/softmax in float)",
-                        "weights": "int8", "input": "int8 (the SDK quantizes with the model's scale/zero point)",
+                        "weights": "int8", "input": "float32 (the first layer stays float: FloatStem)",
                         "calibration": f"{calib} synthetic photos"}
 
     if verify:

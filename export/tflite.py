@@ -2,8 +2,9 @@
 
 int8: `torch.export` -> `prepare_pt2e` with litert-torch's symmetric per-channel quantizer -> the
 calibration batches (the same synthetic photos as the ONNX int8) -> `convert_pt2e` -> `litert_torch.convert`.
-The int8 model takes an int8 input; the SDK's LiteRT backend quantizes with the model's own
-scale and zero point. Every file is loaded back with ai-edge-litert and compared with PyTorch.
+Modules wrapped in `FloatStem` (the first layer) and `FloatTail` (the output convolution and activations)
+stay float, so an int8 model takes and returns float tensors around an int8 body. Every file is loaded back
+with ai-edge-litert and compared with PyTorch.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ __all__ = ["FloatStem", "FloatTail", "export_tflite", "run_tflite", "write_sidec
 
 
 class FloatTail(torch.nn.Module):
-    """The output convolution and the last activations of a model, kept float in the int8 export
-    (`export_tflite(float_tail=FloatTail)`); the rest of the network is int8.
+    """The output convolution and the last activations of a model, kept float in every int8 export.
 
     The decoders use the maps and probabilities themselves (confidence thresholds, Luhn-repair
     candidates at 5% of the best, box distances), not only their argmax: an int8 step on the output
@@ -58,7 +58,7 @@ def _dyn(dynamic_batch: bool):
 
 def export_tflite(module: torch.nn.Module, example: torch.Tensor, path: Path, *, int8: bool,
                   calib: Iterable[np.ndarray] = (), dynamic_batch: bool = False,
-                  float_tail: type | None = None, act_observer: str = "histogram") -> Path:
+                  act_observer: str = "histogram") -> Path:
     """Write `module` as a TFLite model.
 
     Args:
@@ -69,8 +69,6 @@ def export_tflite(module: torch.nn.Module, example: torch.Tensor, path: Path, *,
         calib: with int8, input batches (float32 numpy) from the real input distribution. With a fixed
             batch they are fed one sample at a time.
         dynamic_batch: keep the batch axis symbolic (the recogniser runs one crop per field).
-        float_tail: with int8, a module type whose ops stay float (e.g. the final activations); `FloatStem`
-            modules stay float too.
         act_observer: with int8, "histogram" (litert-torch's default) or "minmax" for the activation ranges.
 
     Returns:
@@ -81,11 +79,11 @@ def export_tflite(module: torch.nn.Module, example: torch.Tensor, path: Path, *,
     # litert-torch prints its progress on stdout; keep stdout for the CLI's own output (--json).
     with contextlib.redirect_stdout(sys.stderr):
         return _export(litert_torch, module, example, Path(path), int8=int8, calib=calib, dynamic_batch=dynamic_batch,
-                       float_tail=float_tail, act_observer=act_observer)
+                       act_observer=act_observer)
 
 
 def _export(litert_torch, module: torch.nn.Module, example: torch.Tensor, path: Path, *, int8: bool,
-            calib: Iterable[np.ndarray], dynamic_batch: bool, float_tail: type | None, act_observer: str) -> Path:
+            calib: Iterable[np.ndarray], dynamic_batch: bool, act_observer: str) -> Path:
     module = module.eval()
     dyn = _dyn(dynamic_batch)
     if not int8:
@@ -105,7 +103,7 @@ def _export(litert_torch, module: torch.nn.Module, example: torch.Tensor, path: 
         config = replace(config, input_activation=act, output_activation=act)
     quantizer = pq.PT2EQuantizer().set_global(config)
     # leave these modules' ops unannotated: they run in float
-    for kind in (FloatStem,) + ((float_tail,) if float_tail is not None else ()):
+    for kind in (FloatStem, FloatTail):
         # torch.export records module types as qualified names (older versions: the class itself)
         for tp in (kind, f"{kind.__module__}.{kind.__qualname__}"):
             quantizer.set_module_type(tp, None)
