@@ -162,6 +162,31 @@ def decode_cases(w: _Writer) -> list[dict]:
                       "src_size": list(meta.src_size),
                       "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
                       "ordered": [_geom(f.geom) for f in ordered]})
+    # Stacked number lines whose blobs touch (split_stacked): four lines three rows thick, joined by
+    # thinner, weaker rows; then one thick single line that must stay whole.
+    for n, (lines, gap_p) in enumerate([(4, 0.6), (1, 0.0)], start=4):
+        h = w_ = 96
+        maps = np.zeros((5, h, w_), np.float32)
+        maps[2] = 12.0 / spec.height_unit  # three rows at stride 4
+        maps[3] = 1.0
+        rng = np.random.default_rng(n)
+        top = 20
+        for i in range(lines):
+            y0 = top + 4 * i
+            maps[0, y0:y0 + 3, 20:60] = 0.8 + 0.2 * rng.random((3, 40))
+            if i + 1 < lines:
+                maps[0, y0 + 3, 26:54] = gap_p + 0.1 * rng.random(28)
+        if lines == 1:
+            maps[0, top:top + 8, 20:60] = 0.8 + 0.2 * rng.random((8, 40))
+            maps[0, top + 4, 20:60] *= 0.9  # a shallow dip inside one line is not a gap
+        meta = card_pre.DetMeta(0.5, (1280, 960))
+        fields = card_post.find_fields(maps, meta, spec, cfg)
+        assert len(fields) == lines, (lines, len(fields))  # the vectors show what they claim to
+        ordered = card_post.order_lines([f for f in fields if f.kind == "number"])
+        cases.append({"name": f"det_{n}", "kind": "det_decode", "maps": w.arr(f"det_{n}_maps", maps), "scale": meta.scale,
+                      "src_size": list(meta.src_size),
+                      "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
+                      "ordered": [_geom(f.geom) for f in ordered]})
     # CTC: valid, one and two uncertain digits (Luhn repair), hopeless, expiry texts.
     texts = [("4111111111111111", {}), ("4111111111111112", {15: ("1", 0.5)}), ("4111111111111121", {14: ("1", 1.0), 15: ("2", 2.0)}),
              ("5500000000000005", {3: ("8", 0.2)}), ("3782822463100050", {}), ("4012888888881882", {6: ("6", 0.4), 12: ("8", 0.1)}),

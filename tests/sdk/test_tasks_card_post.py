@@ -99,6 +99,21 @@ def test_find_fields_maps_back_to_source_pixels():
     assert exp.geom.length < num.geom.length
 
 
+def test_stacked_lines_that_touch_are_split():
+    """Four number lines printed a quarter line apart merge at stride 4; each must become its own field."""
+    maps = _maps({0: [(20 + 4 * i, 10, 23 + 4 * i, 40) for i in range(4)]}, height_px=12)
+    for i in range(3):  # the gap rows: weaker and shorter, so the four lines form one blob
+        maps[0, 23 + 4 * i, 14:36] = 0.6
+    meta = DetMeta(1.0, (384, 384))
+    fields = find_fields(maps, meta, SPEC)
+    assert len(fields) == 4
+    assert [round(f.geom.cy) for f in order_lines(fields)] == [(20 + 4 * i + 1 + 0.5) * 4 for i in range(4)]
+    # a thick single line with a shallow dip is not cut
+    one = _maps({0: [(20, 10, 28, 40)]}, height_px=12)
+    one[0, 24, 10:40] = 0.9
+    assert len(find_fields(one, meta, SPEC)) == 1
+
+
 def test_small_blobs_are_ignored():
     maps = _maps({0: [(40, 10, 41, 12)]})
     assert find_fields(maps, DetMeta(1.0, (384, 384)), SPEC, DecodeConfig(min_cells=3)) == []

@@ -80,8 +80,6 @@ export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: Decod
       if (pts.length < cfg.min_cells) continue;
       const idx = pts.map(([r, c]) => r * w + c);
       const p = Float32Array.from(idx, (i) => data[off + i]);
-      const score = meanF32(p);
-      if (score < (cfg.min_field_score * thr) / 0.5) continue;
       // float32 dot products (BLAS order may differ by an ulp; the geometry is compared with a tolerance)
       let d0 = 0, d1 = 0;
       idx.forEach((i, k) => {
@@ -93,29 +91,70 @@ export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: Decod
       // numpy: d is a float32 pair, so its norm and the unit direction are float32 too
       const nrm = f(Math.hypot(d0, d1));
       const [ux, uy] = nrm > 1e-6 ? [f(d0 / nrm), f(d1 / nrm)] : [1.0, 0.0];
-      let a0 = Infinity, a1 = -Infinity;
+      let height = medianF32(Float32Array.from(idx, (i) => data[2 * plane + i])) * spec.height_unit;
+      height = Math.max(height, stride * 0.75);
+      const along = new Float64Array(pts.length);
       const across = new Float64Array(pts.length);
       pts.forEach(([r, c], k) => {
         const x = (c + 0.5) * stride, y = (r + 0.5) * stride;
-        const along = x * ux + y * uy;
+        along[k] = x * ux + y * uy;
         across[k] = x * -uy + y * ux;
-        if (along < a0) a0 = along;
-        if (along > a1) a1 = along;
       });
-      a0 -= stride / 2;
-      a1 += stride / 2;
-      let height = medianF32(Float32Array.from(idx, (i) => data[2 * plane + i])) * spec.height_unit;
-      height = Math.max(height, stride * 0.75);
-      const cAlong = (a0 + a1) / 2;
-      const wsum = pairwiseSumF64(Float64Array.from(p));
-      const cAcross = pairwiseSumF64(across.map((v, k) => v * p[k])) / wsum;
-      const cx = cAlong * ux - cAcross * uy;
-      const cy = cAlong * uy + cAcross * ux;
-      const s = meta.scale;
-      out.push({ kind, geom: { cx: cx / s, cy: cy / s, ux, uy, length: (a1 - a0) / s, height: height / s }, score });
+      for (const part of splitStacked(across, p, height, stride)) {
+        if (part.length < cfg.min_cells) continue;
+        const pp = Float32Array.from(part, (k) => p[k]);
+        const score = meanF32(pp);
+        if (score < (cfg.min_field_score * thr) / 0.5) continue;
+        let a0 = Infinity, a1 = -Infinity;
+        for (const k of part) {
+          if (along[k] < a0) a0 = along[k];
+          if (along[k] > a1) a1 = along[k];
+        }
+        a0 -= stride / 2;
+        a1 += stride / 2;
+        const cAlong = (a0 + a1) / 2;
+        const wsum = pairwiseSumF64(Float64Array.from(pp));
+        const cAcross = pairwiseSumF64(Float64Array.from(part, (k, j) => across[k] * pp[j])) / wsum;
+        const cx = cAlong * ux - cAcross * uy;
+        const cy = cAlong * uy + cAcross * ux;
+        const s = meta.scale;
+        out.push({ kind, geom: { cx: cx / s, cy: cy / s, ux, uy, length: (a1 - a0) / s, height: height / s }, score });
+      }
     }
   }
   return out;
+}
+
+/** Cell indices of each text line in one blob of stacked number lines (split_stacked; see post.py for why). */
+export function splitStacked(across: Float64Array, p: Float32Array, height: number, stride: number,
+  depth = 0.85): number[][] {
+  const everything = [Array.from(across, (_, k) => k)];
+  let lo = Infinity;
+  for (const v of across) lo = Math.min(lo, v);
+  const bins = Array.from(across, (v) => Math.floor((v - lo) / stride + 0.5));
+  const n = Math.max(...bins) + 1;
+  const span = height / stride;
+  if (n < 1.9 * span) return everything;
+  const prof = new Float64Array(n);
+  bins.forEach((b, k) => { prof[b] += p[k]; });
+  const reach = Math.max(1, Math.floor(span + 0.5));
+  const cuts: number[] = [];
+  const maxOf = (a: number, b: number) => { let m = -Infinity; for (let i = a; i < b; i++) m = Math.max(m, prof[i]); return m; };
+  for (let i = 1; i < n - 1; i++) {
+    if (!(prof[i] <= prof[i - 1] && prof[i] <= prof[i + 1])) continue;
+    const side = Math.min(maxOf(Math.max(0, i - reach), i), maxOf(i + 1, Math.min(n, i + 1 + reach)));
+    if (prof[i] < depth * side && i >= 0.6 * span && n - 1 - i >= 0.6 * span
+      && (cuts.length === 0 || i - cuts[cuts.length - 1] >= 0.9 * span)) cuts.push(i);
+  }
+  if (cuts.length === 0) return everything;
+  const edges = [-1, ...cuts, n];
+  const parts: number[][] = [];
+  for (let j = 0; j + 1 < edges.length; j++) {
+    const part: number[] = [];
+    bins.forEach((b, k) => { if (b > edges[j] && b < edges[j + 1]) part.push(k); });
+    parts.push(part);
+  }
+  return parts;
 }
 
 /** Number pieces grouped into text lines, top to bottom relative to the text, each left to right (group_lines). */

@@ -73,29 +73,64 @@ def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfi
     for ch, kind in ((0, "number"), (1, "expiry")):
         prob = maps[ch]
         thr = cfg.field_threshold if kind == "number" else cfg.expiry_threshold
-        for pts in _components(prob > thr):
-            if len(pts) < cfg.min_cells:
+        for comp in _components(prob > thr):
+            if len(comp) < cfg.min_cells:
                 continue
-            rows, cols = pts[:, 0], pts[:, 1]
-            p = prob[rows, cols]
-            score = float(p.mean())
-            if score < cfg.min_field_score * thr / 0.5:
-                continue
-            d = np.array([maps[3][rows, cols] @ p, maps[4][rows, cols] @ p])
+            p = prob[comp[:, 0], comp[:, 1]]
+            d = np.array([maps[3][comp[:, 0], comp[:, 1]] @ p, maps[4][comp[:, 0], comp[:, 1]] @ p])
             nrm = float(np.hypot(*d))
             ux, uy = (d / nrm) if nrm > 1e-6 else (1.0, 0.0)
-            xy = np.stack([(cols + 0.5) * stride, (rows + 0.5) * stride], 1).astype(np.float64)
-            along = xy @ np.array([ux, uy])
-            across = xy @ np.array([-uy, ux])
-            a0, a1 = along.min() - stride / 2, along.max() + stride / 2
-            height = float(np.median(maps[2][rows, cols])) * spec.height_unit
+            height = float(np.median(maps[2][comp[:, 0], comp[:, 1]])) * spec.height_unit
             height = max(height, stride * 0.75)
-            c_along, c_across = (a0 + a1) / 2, float(np.average(across, weights=p))
-            cx = c_along * ux - c_across * uy
-            cy = c_along * uy + c_across * ux
-            s = meta.scale
-            out.append(Detected(kind, FieldGeom(cx / s, cy / s, float(ux), float(uy), (a1 - a0) / s, height / s), score))
+            xy = np.stack([(comp[:, 1] + 0.5) * stride, (comp[:, 0] + 0.5) * stride], 1).astype(np.float64)
+            across_all = xy @ np.array([-uy, ux])
+            for part in split_stacked(across_all, p, height, stride):
+                if len(part) < cfg.min_cells:
+                    continue
+                pp = p[part]
+                score = float(pp.mean())
+                if score < cfg.min_field_score * thr / 0.5:
+                    continue
+                along = xy[part] @ np.array([ux, uy])
+                a0, a1 = along.min() - stride / 2, along.max() + stride / 2
+                c_along, c_across = (a0 + a1) / 2, float(np.average(across_all[part], weights=pp))
+                cx = c_along * ux - c_across * uy
+                cy = c_along * uy + c_across * ux
+                s = meta.scale
+                out.append(Detected(kind, FieldGeom(cx / s, cy / s, float(ux), float(uy), (a1 - a0) / s, height / s),
+                                    score))
     return out
+
+
+def split_stacked(across: np.ndarray, p: np.ndarray, height: float, stride: int,
+                  depth: float = 0.85) -> list[np.ndarray]:
+    """Indices of the cells of each text line in one detector blob (across: cell centres across the text).
+
+    Stacked layouts (two or four lines, some debit and vertical cards) print their lines a quarter to
+    half a line apart, so at stride 4 the lines' blobs touch. A blob thicker than 1.9 line heights is cut
+    at rows whose probability mass dips below `depth` of the fullest rows within a line height on both
+    sides; the dip row itself belongs to neither line. A single line is never that thick, so it stays whole.
+    """
+    everything = [np.arange(len(across))]
+    bins = np.floor((across - across.min()) / stride + 0.5).astype(np.int64)
+    n = int(bins.max()) + 1
+    span = height / stride  # one line height, in rows
+    if n < 1.9 * span:
+        return everything
+    prof = np.bincount(bins, weights=p.astype(np.float64), minlength=n)
+    reach = max(1, int(math.floor(span + 0.5)))
+    cuts: list[int] = []
+    for i in range(1, n - 1):
+        if not (prof[i] <= prof[i - 1] and prof[i] <= prof[i + 1]):
+            continue
+        side = min(prof[max(0, i - reach):i].max(), prof[i + 1:i + 1 + reach].max())
+        if (prof[i] < depth * side and i >= 0.6 * span and n - 1 - i >= 0.6 * span
+                and (not cuts or i - cuts[-1] >= 0.9 * span)):
+            cuts.append(i)
+    if not cuts:
+        return everything
+    edges = [-1, *cuts, n]
+    return [np.nonzero((bins > lo) & (bins < hi))[0] for lo, hi in zip(edges[:-1], edges[1:])]
 
 
 def group_lines(fields: list[Detected]) -> list[list[Detected]]:
