@@ -72,3 +72,35 @@ def test_write_dataset_format(tmp_path):
     for r in rows:
         assert (tmp_path / r["file"]).exists()
         assert r["number"].isdigit() and {"style", "scene", "brand", "length"} <= set(r)
+
+
+def test_data_versions():
+    """Version 2 adds expiry layouts; version 1 still draws its own (the shipped recognizer's data)."""
+    from pocketocr.training.card.synth import DATA_VERSIONS, LATEST
+
+    assert LATEST == max(DATA_VERSIONS) >= 2
+    with pytest.raises(ValueError, match="unknown card data version 99"):
+        make_sample(1, version=99)
+    places = Counter()
+    for seed in range(2000, 2060):
+        v1, v2 = make_sample(seed, scene="render", version=1), make_sample(seed, scene="render", version=2)
+        assert v1.number == v2.number and v1.expiry == v2.expiry  # versions change the face, not the labels
+        assert "expiry_place" not in v1.slices
+        places[v2.slices["expiry_place"]] += 1
+        if v2.slices["expiry_place"] in ("right", "name_row"):
+            # right-aligned: the expiry ends in the right third of the card (version 1 starts it at 25-55%)
+            assert np.asarray(v2.expiry_quad)[:, 0].max() > 0.6 * v2.image.width, seed
+    assert {"below", "right", "name_row"} <= set(places), places
+
+
+def test_synth_cli_writes_the_chosen_data_version(tmp_path):
+    from tests.conftest import run_cli
+
+    res = run_cli("synth", "card", "--out", str(tmp_path / "v2"), "--n", "2", "--seed", "3", timeout=300)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(x) for x in (tmp_path / "v2" / "labels.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all("expiry_place" in r for r in rows)  # the latest version by default
+    res = run_cli("synth", "card", "--out", str(tmp_path / "v1"), "--n", "1", "--data-version", "1", timeout=300)
+    assert res.returncode == 0 and "expiry_place" not in (tmp_path / "v1" / "labels.jsonl").read_text()
+    res = run_cli("synth", "card", "--out", str(tmp_path / "v9"), "--n", "1", "--data-version", "9")
+    assert res.returncode == 2 and "unknown --data-version 9" in res.stderr and not (tmp_path / "v9").exists()

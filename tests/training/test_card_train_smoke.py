@@ -16,8 +16,10 @@ pytestmark = [pytest.mark.train, pytest.mark.slow]
 
 def test_train_resume_and_export(tmp_path):
     run = tmp_path / "run"
-    # rec_n_train=0: the recipe file's 18 000 recogniser photos would otherwise be rendered for this tiny run
+    # rec_n_train=0 and det_ft_epochs=0: the recipe file's 18 000 recogniser photos and 6000 fine-tuning
+    # photos would otherwise be rendered for this tiny run
     common = ["train", "card", "--out", str(run), "--set", "n_train=24", "--set", "rec_n_train=0", "--set", "n_val=8",
+              "--set", "det_ft_epochs=0",
               "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1", "--set", "threads=1"]
     res = run_cli(*common, "--set", "det_epochs=1", "--set", "rec_epochs=1", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -50,7 +52,8 @@ def test_recogniser_trains_on_more_photos(tmp_path):
     run = tmp_path / "run"
     res = run_cli("train", "card", "--out", str(run), "--set", "n_train=16", "--set", "rec_n_train=24",
                   "--set", "n_val=8", "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1",
-                  "--set", "threads=1", "--set", "det_epochs=1", "--set", "rec_epochs=1", timeout=600)
+                  "--set", "threads=1", "--set", "det_epochs=1", "--set", "rec_epochs=1", "--set", "det_ft_epochs=0",
+                  timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     import numpy as np
 
@@ -65,3 +68,24 @@ def test_recogniser_trains_on_more_photos(tmp_path):
     rec = json.loads((run / "train_summary.json").read_text())["recipe"]
     assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_n_train": 0}, "det")
     assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_n_train": 0}, "rec")
+
+
+def test_detector_fine_tune_stage(tmp_path):
+    """det_ft_*: a second detector stage on photos of a newer data version, after the first stage."""
+    run = tmp_path / "run"
+    res = run_cli("train", "card", "--out", str(run), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
+                  "--set", "det_batch=4", "--set", "workers=1", "--set", "threads=1", "--set", "det_epochs=1",
+                  "--set", "det_ft_epochs=1", "--set", "det_ft_n_train=8", "--set", "det_ft_data_version=2",
+                  timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (run / "cache" / "train_s9_v2_n8").is_dir() and (run / "det_ft_last.pt").exists()
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert [h["epoch"] for h in summary["det"]["history"]] == [1, 1]  # stage 1, then stage 2
+    from pocketocr.training.card.train import recipe_digest
+
+    rec = summary["recipe"]
+    off = {**rec, "det_ft_epochs": 0, "det_ft_n_train": 123}
+    assert recipe_digest(rec, "det") != recipe_digest(off, "det")
+    assert recipe_digest(rec, "rec") == recipe_digest(off, "rec")  # the recogniser does not depend on it
+    # an unused stage does not rename the detector, whatever its other keys say
+    assert recipe_digest(off, "det") == recipe_digest({**off, "det_ft_lr": 9.0}, "det")

@@ -19,7 +19,7 @@ from pocketocr.tasks.card.pre import FieldGeom, PreSpec, crop_field, geom_from_q
 
 from ..common import load_shards as load_cache
 from ..common import render_shards, shard_jobs
-from .synth import CardSample, make_sample
+from .synth import LATEST, CardSample, make_sample
 
 __all__ = ["det_target", "jitter_geom", "sample_arrays", "build_cache", "load_cache"]
 
@@ -54,9 +54,9 @@ def jitter_geom(rng: random.Random, g: FieldGeom) -> FieldGeom:
                      g.length * rng.uniform(0.96, 1.08), g.height * rng.uniform(0.8, 1.3))
 
 
-def sample_arrays(seed: int, spec: PreSpec, crops_per_field: int = 2):
-    """Render one sample -> (canvas, target, [(crop, text)])."""
-    s = make_sample(seed)
+def sample_arrays(seed: int, spec: PreSpec, crops_per_field: int = 2, version: int = LATEST):
+    """Render one sample of data version `version` -> (canvas, target, [(crop, text)])."""
+    s = make_sample(seed, version=version)
     canvas, meta = letterbox_canvas(s.image, spec)
     target = det_target(s, meta.scale, spec)
     rng = random.Random(seed ^ 0x5EED)
@@ -73,10 +73,10 @@ def sample_arrays(seed: int, spec: PreSpec, crops_per_field: int = 2):
 
 
 def _shard(args) -> dict:
-    seeds, spec = args
+    seeds, spec, version = args
     canv, targ, crops, texts = [], [], [], []
     for sd in seeds:
-        c, t, cr = sample_arrays(sd, spec)
+        c, t, cr = sample_arrays(sd, spec, version=version)
         canv.append(c)
         targ.append(t.astype(np.float16))
         for crop, text in cr:
@@ -87,7 +87,7 @@ def _shard(args) -> dict:
 
 
 def build_cache(out: Path, seed: int, n: int, spec: PreSpec, workers: int = 2, shard_size: int = 250,
-                progress: bool = True) -> Path:
+                progress: bool = True, version: int = LATEST) -> Path:
     """Render `n` samples (seeds seed*1_000_003 + i, as `write_dataset`) into npz shards under `out`.
 
     Existing complete shards are kept, so an interrupted build resumes.
@@ -95,5 +95,5 @@ def build_cache(out: Path, seed: int, n: int, spec: PreSpec, workers: int = 2, s
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = shard_jobs(out, seed, n, shard_size)
-    render_shards(jobs, _shard, [(s, spec) for _, s in jobs], workers, f"render {out.name}", "img", progress)
+    render_shards(jobs, _shard, [(s, spec, version) for _, s in jobs], workers, f"render {out.name}", "img", progress)
     return out

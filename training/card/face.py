@@ -32,6 +32,11 @@ _BRAND_WORDS = ["VISA", "mastercard", "AMERICAN EXPRESS", "DISCOVER", "JCB", "Un
 _EXPIRY_LABELS = ["VALID\nTHRU", "GOOD\nTHRU", "VALID THRU", "EXP", "EXPIRES", "EXPIRES END", "MONTH/YEAR",
                   "EXP DATE", "유효기간", "有效期", "VALID\nDATES", "", "", "THRU"]
 _FROM_LABELS = ["VALID\nFROM", "VALID FROM", "MEMBER\nSINCE", "MEMBER SINCE", "FROM", "SINCE"]
+_HOLDER_LABELS = ["CARD HOLDER", "CARDHOLDER NAME", "NAME", "Card Holder", "MEMBER", "예금주", "持卡人"]
+# Where the expiry goes (data version 2): under the number from the left third (the only place in
+# version 1), at the right end under the number, or on the holder-name row at the right, with its label
+# above it (the common "CARD HOLDER ... EXPIRES" layout that version 1 never drew: real cards missed it).
+_EXPIRY_PLACES = (["below", "right", "name_row"], [5, 2, 3])
 
 
 @dataclass
@@ -179,8 +184,12 @@ def _quad(x0: float, y0: float, x1: float, y1: float) -> Quad:
 
 
 def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expiry: str | None,
-                vertical: bool = False) -> CardFace:
-    """Render one card face with the number printed in `grouping` and an optional expiry."""
+                vertical: bool = False, version: int = 2) -> CardFace:
+    """Render one card face with the number printed in `grouping` and an optional expiry.
+
+    `version` is the data version (see `synth.DATA_VERSIONS`); version 1 draws exactly what it always
+    drew, so the models trained on it stay reproducible.
+    """
     w, h = (CARD_H, CARD_W) if vertical else (CARD_W, CARD_H)
     card = _background(rng, w, h)
     bg_luma = float(np.asarray(card.convert("L")).mean())
@@ -245,7 +254,8 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         line_masks = [_text_mask(sep.join(g), font, tracking) for g in lines]
         max_w = max(b[2] - b[0] for _, b in line_masks)
         line_h = max(b[3] - b[1] for _, b in line_masks)
-    pitch = line_h * rng.uniform(1.35, 1.8)
+    # version 2 also stacks lines tightly (a real 4-line card has gaps of a quarter of a line)
+    pitch = line_h * rng.uniform(1.35 if version == 1 else 1.2, 1.8)
     block_h = line_h + pitch * (len(lines) - 1)
     place = rng.choices(["middle", "low", "high", "right"], weights=[7, 1.5, 1, 1])[0]
     if vertical:
@@ -298,6 +308,22 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         dates.append(("MEMBER SINCE", str(rng.randint(1990, 2024)), False))
     label_above = rng.random() < 0.25
     cursor = ex
+    name_size = None
+    if version >= 2:
+        place_exp = "below" if vertical else rng.choices(*_EXPIRY_PLACES)[0]
+        if place_exp == "name_row":
+            label_above = rng.random() < 0.75
+            name_size = int(size * rng.uniform(0.45, 0.7))
+            ey = min(h - max(name_size, exp_size) * 1.3 - 8, num_bottom + rng.uniform(0.7, 1.8) * line_h)
+        if place_exp != "below":  # right-aligned: measure the dates first
+            widths = []
+            for label, value, _ in dates:
+                vb = _text_mask(value, exp_font, tracking * 0.6)[1]
+                lw = 0.0 if not label or label_above else \
+                    d.multiline_textbbox((0, 0), label, font=label_font, spacing=1)[2] + 8
+                widths.append(lw + vb[2] - vb[0] + 40)
+            cursor = max(w * 0.3, w - sum(widths) - rng.uniform(10, 50))
+    dates_left = cursor
     for label, value, is_expiry in dates:
         if ey + exp_size * 1.2 > h - 8:
             ey = h - exp_size * 1.3 - 8
@@ -317,11 +343,22 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         cursor = pos[0] + bbox[2] + rng.uniform(20, 60)
 
     # -- holder name --
-    name_font = _reload(font_path, int(size * rng.uniform(0.45, 0.7))) if rng.random() < 0.6 else \
-        pick_font(rng, ["sans", "mono"], int(size * 0.55))[0]
-    ny = min(h - name_font.size - 10, ey + exp_size * rng.uniform(1.2, 1.8))
-    name_mask, nb = _text_mask(sample_name(rng), name_font, tracking * 0.3)
-    _paint_text(rng, card, name_mask, (int(rng.uniform(30, 80)), int(ny - nb[1])), style, ink, emboss)
+    if name_size is None:
+        name_font = _reload(font_path, int(size * rng.uniform(0.45, 0.7))) if rng.random() < 0.6 else \
+            pick_font(rng, ["sans", "mono"], int(size * 0.55))[0]
+        ny = min(h - name_font.size - 10, ey + exp_size * rng.uniform(1.2, 1.8))
+    else:  # the expiry shares the name's row
+        name_font = _reload(font_path, name_size) if rng.random() < 0.6 else pick_font(rng, ["sans", "mono"], name_size)[0]
+        ny = ey
+    name = sample_name(rng)
+    name_mask, nb = _text_mask(name, name_font, tracking * 0.3)
+    nx = int(rng.uniform(30, 80))
+    while name_size is not None and nx + nb[2] > dates_left - 15 and " " in name:  # keep clear of the expiry
+        name = name.rsplit(" ", 1)[0]
+        name_mask, nb = _text_mask(name, name_font, tracking * 0.3)
+    _paint_text(rng, card, name_mask, (nx, int(ny - nb[1])), style, ink, emboss)
+    if version >= 2 and (name_size is not None and label_above or rng.random() < 0.15):
+        d.text((nx, ny - label_font.size - 3), rng.choice(_HOLDER_LABELS), font=label_font, fill=text_col)
 
     if chip is not None:
         cx0, cy0, cs = chip
@@ -336,8 +373,10 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     card = card.convert("RGBA")
     card.putalpha(alpha)
     layout = ("vertical-" if vertical else "") + (f"{len(lines)}line" if len(lines) > 1 else place)
-    return CardFace(card, number_quads, ["".join(g) for g in lines], expiry_quad, style, layout,
-                    {"font": font_path.rsplit("/", 1)[-1]})
+    extra = {"font": font_path.rsplit("/", 1)[-1]}
+    if version >= 2:
+        extra["expiry_place"] = place_exp if expiry is not None else "none"
+    return CardFace(card, number_quads, ["".join(g) for g in lines], expiry_quad, style, layout, extra)
 
 
 def _overlaps(box: tuple[float, float, float, float], quad: Quad, margin: float = 6) -> bool:

@@ -1,6 +1,7 @@
 """Synthetic payment-card photos with exact labels: the card generator's public entry points.
 
-`make_sample(seed)` is a pure function of its seed, so a dataset is fixed by (base seed, count), and
+`make_sample(seed, version=...)` is a pure function of its seed and data version, so a dataset is fixed by
+(base seed, count, version), and
 `write_dataset` writes the evaluation folder format (DEVELOPERS.md): images/ + labels.jsonl, with the
 slice keys style, scene, layout, brand and length, plus grouping and the field quads.
 """
@@ -20,7 +21,15 @@ from .face import render_face
 from .numbers import sample_expiry, sample_grouping, sample_number
 from .scene import compose_scene
 
-__all__ = ["CardSample", "make_sample", "write_dataset", "write_grid"]
+__all__ = ["CardSample", "make_sample", "write_dataset", "write_grid", "DATA_VERSIONS", "LATEST"]
+
+# What each data version adds. A recipe names the version its models were trained on, and an old version
+# keeps drawing exactly the same images, so shipped models stay reproducible while the generator grows.
+DATA_VERSIONS = {
+    1: "the generator of card models v1-v3",
+    2: "expiry also at the right end and on the holder-name row (label above), holder labels, tighter stacked lines",
+}
+LATEST = max(DATA_VERSIONS)
 
 
 @dataclass
@@ -36,22 +45,26 @@ class CardSample:
     slices: dict
 
 
-def make_sample(seed: int, scene: str | None = None) -> CardSample:
-    """One synthetic card photo; the same seed always gives the same image and labels."""
+def make_sample(seed: int, scene: str | None = None, version: int = LATEST) -> CardSample:
+    """One synthetic card photo; the same seed and version always give the same image and labels."""
+    if version not in DATA_VERSIONS:
+        raise ValueError(f"unknown card data version {version}; known: {sorted(DATA_VERSIONS)}")
     rng = random.Random(seed)
     number = sample_number(rng)
     grouping = sample_grouping(rng, number)
     expiry = sample_expiry(rng) if rng.random() < 0.9 else None
     vertical = rng.random() < 0.1
-    face = render_face(rng, number, grouping, expiry, vertical=vertical)
+    face = render_face(rng, number, grouping, expiry, vertical=vertical, version=version)
     image, labels = compose_scene(rng, face, kind=scene)
     slices = {"style": face.style, "scene": labels["scene"], "layout": face.layout,
               "brand": brand_of(number) or "other", "length": str(len(number))}
+    if "expiry_place" in face.extra:  # data version 2 on: where the expiry is printed, a slice of its own
+        slices["expiry_place"] = face.extra["expiry_place"]
     return CardSample(image, number, expiry, grouping, labels["number_quads"], face.number_lines, labels["expiry_quad"],
                       labels["card_quad"], slices)
 
 
-def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True) -> Path:
+def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True, version: int = LATEST) -> Path:
     """Write `n` samples as images/NNNNN.jpg + labels.jsonl (the evaluation folder format)."""
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
@@ -62,7 +75,7 @@ def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True) -> Pa
         it = tqdm(it, desc=f"cards -> {out_dir}", unit="img")
     with open(out_dir / "labels.jsonl", "w") as f:
         for i in it:
-            s = make_sample(seed * 1_000_003 + i)
+            s = make_sample(seed * 1_000_003 + i, version=version)
             name = f"images/{i:05d}.jpg"
             s.image.save(out_dir / name, quality=92)
             row = {"file": name, "number": s.number, "expiry": s.expiry, **s.slices,
@@ -73,14 +86,14 @@ def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True) -> Pa
 
 
 def write_grid(path: Path, seeds: list[int], cols: int = 4, cell: tuple[int, int] = (400, 300),
-               draw_labels: bool = True) -> Path:
+               draw_labels: bool = True, version: int = LATEST) -> Path:
     """A contact sheet of samples with their field quads drawn, for a person to look at."""
     from PIL import ImageDraw
 
     rows = (len(seeds) + cols - 1) // cols
     grid = Image.new("RGB", (cols * cell[0], rows * cell[1]), "white")
     for i, seed in enumerate(seeds):
-        s = make_sample(seed)
+        s = make_sample(seed, version=version)
         im = s.image.copy()
         if draw_labels:
             d = ImageDraw.Draw(im)

@@ -32,6 +32,7 @@ RECIPE_PATH = Path(__file__).resolve().parent.parent / "recipes" / "card.toml"
 @dataclass
 class CardRecipe:
     seed: int = 7
+    data_version: int = 1         # synthetic card data version (synth.DATA_VERSIONS) of the photos below
     n_train: int = 6000
     n_val: int = 300
     rec_n_train: int = 0          # photos the recogniser trains on (the first n_train are the detector's); 0: n_train
@@ -41,6 +42,10 @@ class CardRecipe:
     rec_batch: int = 128
     det_lr: float = 0.004
     rec_lr: float = 0.003
+    det_ft_epochs: int = 0        # optional detector stage 2: fine-tune on newer data (0: off)
+    det_ft_n_train: int = 6000    # its photos: seeds from seed + 2, data version det_ft_data_version
+    det_ft_data_version: int = 2
+    det_ft_lr: float = 0.0015
     rec_ft_epochs: int = 0        # optional second, gentler one-cycle stage over the same data
     rec_ft_lr: float = 0.001
     threads: int = 2
@@ -58,8 +63,11 @@ class CardRecipe:
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
     keys = [k for k in recipe if role is None or not k.startswith(("det_", "rec_")) or k.startswith(role + "_")]
     keys = [k for k in keys if k not in ("threads", "workers")]  # speed settings, not results
-    if not recipe.get("rec_ft_epochs"):  # an unused stage does not rename the model
-        keys = [k for k in keys if not k.startswith("rec_ft_")]
+    for stage in ("rec_ft", "det_ft"):  # an unused stage does not rename the model
+        if not recipe.get(stage + "_epochs"):
+            keys = [k for k in keys if not k.startswith(stage + "_")]
+    if recipe.get("data_version", 1) == 1:  # the models named before data versions existed keep their names
+        keys = [k for k in keys if k != "data_version"]
     if not recipe.get("rec_n_train"):  # 0 means n_train: the same data, the same name
         keys = [k for k in keys if k != "rec_n_train"]
     return hashlib.sha256(json.dumps({k: recipe[k] for k in sorted(keys)}).encode()).hexdigest()[:12]
@@ -123,7 +131,7 @@ def _det_iou(model: CardDet, canvas: np.ndarray, target: np.ndarray, spec: PreSp
     return float(inter / max(union, 1))
 
 
-def _train_loop(name, model, epochs, steps_per_epoch, lr, out, batch_fn, eval_fn, device, seed, resume):
+def _train_loop(name, model, epochs, steps_per_epoch, batch_fn, lr, out, eval_fn, device, seed, resume):
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, epochs * steps_per_epoch),
                                                 pct_start=0.15)
@@ -163,6 +171,27 @@ def _train_loop(name, model, epochs, steps_per_epoch, lr, out, batch_fn, eval_fn
     return history
 
 
+def _cache_name(kind: str, seed: int, version: int, n: int) -> str:
+    """Rendered-data folder name; version 1 keeps its pre-version name so old caches are reused."""
+    return f"{kind}_s{seed}_n{n}" if version == 1 else f"{kind}_s{seed}_v{version}_n{n}"
+
+
+def _det_batches(det: CardDet, train: dict, batch: int, spec: PreSpec, dev):
+    """(steps per epoch, batch loss function) for detector training on rendered photos `train`."""
+    n = len(train["canvas"])
+    state: dict[str, np.ndarray] = {}
+
+    def det_batch(rng, step):
+        if step == 0:  # a new epoch: a new shuffle from this epoch's seeded rng
+            state["perm"] = rng.permutation(n)
+        idx = np.sort(state["perm"][step * batch:(step + 1) * batch])
+        x = torch.from_numpy(det_tensor(_photometric(train["canvas"][idx], rng), spec)).to(dev)
+        t = torch.from_numpy(train["target"][idx].astype(np.float32)).to(dev)
+        return _det_loss(det(x, raw=True), t)
+
+    return max(1, n // batch), det_batch
+
+
 def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool = True,
                only: str | None = None) -> dict:
     """Train both card models; returns paths and validation history. See module doc."""
@@ -174,40 +203,36 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     spec = PreSpec()
     cache = out / "cache"
     n_rec = recipe.rec_n_train or recipe.n_train
-    val_dir = cache / f"val_s{recipe.seed + 1}_n{recipe.n_val}"
-    build_cache(val_dir, recipe.seed + 1, recipe.n_val, spec, recipe.workers)
+    val_dir = cache / _cache_name("val", recipe.seed + 1, recipe.data_version, recipe.n_val)
+    build_cache(val_dir, recipe.seed + 1, recipe.n_val, spec, recipe.workers, version=recipe.data_version)
     val = load_cache(val_dir)
     result: dict = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest()}
 
     if only in (None, "det"):
-        det_dir = cache / f"train_s{recipe.seed}_n{recipe.n_train}"
-        build_cache(det_dir, recipe.seed, recipe.n_train, spec, recipe.workers)
-        train = load_cache(det_dir, ("canvas", "target"))
         torch.manual_seed(recipe.seed)  # each model seeded on its own: `--only det|rec` runs reproduce a full run
         det = CardDet().to(dev)
-        n = len(train["canvas"])
-        steps = max(1, n // recipe.det_batch)
-        det_state: dict[str, np.ndarray] = {}
-
-        def det_batch(rng, step):
-            if step == 0:  # a new epoch: a new shuffle from this epoch's seeded rng
-                det_state["perm"] = rng.permutation(n)
-            perm = det_state["perm"]
-            idx = np.sort(perm[step * recipe.det_batch:(step + 1) * recipe.det_batch])
-            x = torch.from_numpy(det_tensor(_photometric(train["canvas"][idx], rng), spec)).to(dev)
-            t = torch.from_numpy(train["target"][idx].astype(np.float32)).to(dev)
-            return _det_loss(det(x, raw=True), t)
-
-        hist = _train_loop("det", det, recipe.det_epochs, steps, recipe.det_lr, out, det_batch,
-                           lambda: _det_iou(det, val["canvas"], val["target"], spec, dev), dev, recipe.seed, resume)
+        det_eval = lambda: _det_iou(det, val["canvas"], val["target"], spec, dev)  # noqa: E731
+        det_dir = cache / _cache_name("train", recipe.seed, recipe.data_version, recipe.n_train)
+        build_cache(det_dir, recipe.seed, recipe.n_train, spec, recipe.workers, version=recipe.data_version)
+        hist = _train_loop("det", det, recipe.det_epochs, *_det_batches(det, load_cache(det_dir, ("canvas", "target")),
+                           recipe.det_batch, spec, dev), recipe.det_lr, out, det_eval, dev, recipe.seed, resume)
+        if recipe.det_ft_epochs > 0:  # stage 2: the same detector, fine-tuned on the newer data version
+            ft_seed = recipe.seed + 2
+            ft_dir = cache / _cache_name("train", ft_seed, recipe.det_ft_data_version, recipe.det_ft_n_train)
+            build_cache(ft_dir, ft_seed, recipe.det_ft_n_train, spec, recipe.workers,
+                        version=recipe.det_ft_data_version)
+            hist = hist + _train_loop("det_ft", det, recipe.det_ft_epochs,
+                                      *_det_batches(det, load_cache(ft_dir, ("canvas", "target")), recipe.det_batch,
+                                                    spec, dev),
+                                      recipe.det_ft_lr, out, det_eval, dev, ft_seed, resume)
         save_checkpoint(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(spec), history=hist)
         result["det"] = {"path": str(out / "card_det.pt"), "history": hist}
 
     if only in (None, "rec"):
         # the same sample seeds as the detector's set, continued: its first n_train photos are the same
-        rec_dir = cache / f"train_s{recipe.seed}_n{n_rec}"
-        build_cache(rec_dir, recipe.seed, n_rec, spec, recipe.workers)
+        rec_dir = cache / _cache_name("train", recipe.seed, recipe.data_version, n_rec)
+        build_cache(rec_dir, recipe.seed, n_rec, spec, recipe.workers, version=recipe.data_version)
         train = load_cache(rec_dir, ("crops", "texts"))
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1).to(dev)
@@ -231,11 +256,11 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             in_len = torch.full((len(idx),), logp.shape[0], dtype=torch.long)
             return F.ctc_loss(logp, targets, in_len, lengths, blank=0, zero_infinity=True)
 
-        hist = _train_loop("rec", rec, recipe.rec_epochs, steps, recipe.rec_lr, out, rec_batch,
+        hist = _train_loop("rec", rec, recipe.rec_epochs, steps, rec_batch, recipe.rec_lr, out,
                            lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev), dev,
                            recipe.seed, resume)
         if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak: the loss was still falling
-            hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs, steps, recipe.rec_ft_lr, out, rec_batch,
+            hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs, steps, rec_batch, recipe.rec_ft_lr, out,
                                       lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev), dev,
                                       recipe.seed + 2, resume)
         save_checkpoint(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),

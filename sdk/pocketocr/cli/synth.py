@@ -1,4 +1,4 @@
-"""`pocketocr synth card --out DIR --n N [--seed S] [--grid PNG]`: synthetic datasets and sample grids."""
+"""`pocketocr synth card --out DIR --n N [--seed S] [--grid PNG] [--data-version V]`: synthetic datasets and grids."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=8, help="dataset seed (8 = the card validation set's seed)")
     p.add_argument("--grid", type=Path, default=None, help="also write a PNG contact sheet of samples")
     p.add_argument("--grid-n", type=int, default=16)
+    p.add_argument("--data-version", type=int, default=None,
+                   help="synthetic data version (default: the latest; 1 draws what card models v1-v3 trained on)")
     return p
 
 
@@ -27,13 +29,19 @@ def run(args) -> int:
     except ImportError as exc:
         err(f"the generator needs the [train] extra (pip install 'pocketocr[train]'): {exc}")
         return 2
+    from ..training.card.synth import DATA_VERSIONS, LATEST
+
+    version = LATEST if args.data_version is None else args.data_version
+    if version not in DATA_VERSIONS:
+        err(f"unknown --data-version {version}; known: {sorted(DATA_VERSIONS)}")
+        return 2
     if not args.out and not args.grid:
         err("nothing to do: give --out DIR and/or --grid PNG")
         return 2
     if args.out:
-        write_dataset(args.out, args.n, args.seed)
+        write_dataset(args.out, args.n, args.seed, version=version)
         print(f"wrote {args.n} images to {args.out}")
     if args.grid:
-        write_grid(args.grid, [args.seed * 1_000_003 + i for i in range(args.grid_n)])
+        write_grid(args.grid, [args.seed * 1_000_003 + i for i in range(args.grid_n)], version=version)
         print(f"wrote {args.grid}")
     return 0
