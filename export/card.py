@@ -86,6 +86,14 @@ def _evaluate(det: Path, rec: Path, dataset: Path) -> dict:
     return rep
 
 
+def val_dataset_dir(run: Path, recipe: dict, n: int) -> tuple[Path, int]:
+    """The fixed synthetic validation set of a run: recipe seed + 1, the recipe's data version (1 for recipes
+    older than data versions), so models trained on one version are compared on the same photos."""
+    version = int(recipe.get("data_version", 1))
+    suffix = "" if version == 1 else f"_v{version}"
+    return run / f"val_dataset_s{recipe['seed'] + 1}{suffix}_n{n}", version
+
+
 def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
                 version: str | None = None, extra_eval: dict[str, Path] | None = None,
                 allow_parity_failure: bool = False) -> dict:
@@ -128,9 +136,9 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
             set_metadata(p, {**base_meta, "role": role, "precision": prec, "name": f"card_{role}"})
 
     # Parity gate on the fixed synthetic validation set (recipe seed + 1, as in training).
-    val_dir = run / f"val_dataset_s{recipe['seed'] + 1}_n{val_n or recipe['n_val']}"
+    val_dir, data_version = val_dataset_dir(run, recipe, val_n or recipe["n_val"])
     if not (val_dir / "labels.jsonl").exists():
-        write_dataset(val_dir, val_n or recipe["n_val"], recipe["seed"] + 1)
+        write_dataset(val_dir, val_n or recipe["n_val"], recipe["seed"] + 1, version=data_version)
     m_fp32 = _evaluate(paths["det"], paths["rec"], val_dir)
     m_int8 = _evaluate(int8["det"], int8["rec"], val_dir)
     # Optional further sets (e.g. a real development set): measured and recorded, never trained on.

@@ -304,14 +304,15 @@ def _parity(card: _Card, run: Path, names: dict, precisions: list[str], val_n: i
     (recipe seed + 1, as in training); raw outputs compared with fp32; single-thread time per file."""
     from pocketocr.training.card.synth import write_dataset
 
+    from .card import val_dataset_dir
     from .tflite import run_tflite
 
     spec, meta = card.spec, card.meta
     n_val = val_n or card.recipe["n_val"]
-    val_dir = run / f"val_dataset_s{card.recipe['seed'] + 1}_n{n_val}"
+    val_dir, data_version = val_dataset_dir(run, card.recipe, n_val)
     if not (val_dir / "labels.jsonl").exists():
         log(f"parity: rendering {n_val} validation photos -> {val_dir}")
-        write_dataset(val_dir, n_val, card.recipe["seed"] + 1, progress=False)
+        write_dataset(val_dir, n_val, card.recipe["seed"] + 1, progress=False, version=data_version)
     log("parity: scoring the checkpoint")
     t_det = _TorchBackend(card.det, "image", meta)
     t_rec = _TorchBackend(card.rec, "crop", meta)

@@ -12,7 +12,8 @@ backend = "onnx"         # onnx | tflite
 p95_ms = 60              # one thread, model-only, per image
 [accuracy]
 dataset = "synthetic"                    # or a labelled folder, relative to this file
-synthetic = {n = 100, seed = 4242}       # "synthetic" (or a missing folder): rendered into the cache ([train])
+synthetic = {n = 100, seed = 4242}       # "synthetic" (or a missing folder): rendered into the cache ([train]);
+                                         # optional version = card data version (default 1)
 min = {number_exact = 0.95}
 max = {digit_cer = 0.02}
 [memory]
@@ -220,9 +221,10 @@ def load_requirements(path: Path) -> Requirements:
     if (acc.get("min") or acc.get("max")) and "dataset" not in acc:
         raise RequirementsError(f"{path}: [accuracy] min/max need a dataset folder")
     synthetic = acc.get("synthetic")
-    if synthetic is not None and (set(synthetic) - {"n", "seed"} or not all(isinstance(v, int) for v in synthetic.values())):
+    if synthetic is not None and (set(synthetic) - {"n", "seed", "version"}
+                                  or not all(isinstance(v, int) for v in synthetic.values())):
         raise RequirementsError(f"{path}:{lines.get('accuracy.synthetic', '?')}: accuracy.synthetic takes "
-                                f"integers n and seed")
+                                f"integers n, seed and (optional) version")
     target = data.get("serving", {}).get("target")
     try:
         target_enum = ServingTarget(target) if target is not None else None
@@ -260,9 +262,10 @@ def _resolve_dataset(req: Requirements) -> tuple[Path, str]:
         raise PocketOCRError(f"{req.file}: dataset folder {req.dataset} is missing (add "
                              "`synthetic = {n = ..., seed = ...}` to generate one)")
     n, seed = int(req.synthetic.get("n", 100)), int(req.synthetic.get("seed", 4242))
-    out = _cache_dir() / f"{req.task}_s{seed}_n{n}"
+    version = int(req.synthetic.get("version", 1))  # the card generator's data version (1: before versions)
+    out = _cache_dir() / (f"{req.task}_s{seed}_n{n}" + ("" if version == 1 else f"_v{version}"))
     if (out / "labels.jsonl").exists():
-        return out, f"{out} (synthetic n={n} seed={seed}, cached)"
+        return out, f"{out} (synthetic n={n} seed={seed} v{version}, cached)"
     if req.task != "card":
         raise PocketOCRError(f"{req.file}: dataset folder {req.dataset} is missing (synthetic formula pages need a "
                              "rendered formula bank: write one with the formula trainer and point `dataset` at it)")
@@ -272,11 +275,11 @@ def _resolve_dataset(req: Requirements) -> tuple[Path, str]:
         raise PocketOCRError(f"{req.file}: dataset folder {req.dataset} is missing and generating a synthetic one "
                              "needs the [train] extra") from None
     tmp = out.with_name(out.name + ".tmp")
-    write_dataset(tmp, n, seed, progress=False)
+    write_dataset(tmp, n, seed, progress=False, version=version)
     if out.exists():  # another check finished first
-        return out, f"{out} (synthetic n={n} seed={seed})"
+        return out, f"{out} (synthetic n={n} seed={seed} v{version})"
     tmp.rename(out)
-    return out, f"{out} (synthetic n={n} seed={seed}, generated)"
+    return out, f"{out} (synthetic n={n} seed={seed} v{version}, generated)"
 
 
 def _model_arg(req: Requirements) -> str | None:

@@ -71,7 +71,7 @@ def test_rejects_bad_files_naming_the_line(tmp_path, edit, message):
 
 def test_shipped_requirement_files_parse():
     card = load_requirements(ROOT / "requirements" / "card.toml")
-    assert card.task == "card" and card.synthetic == {"n": 200, "seed": 4242} and card.p95_ms
+    assert card.task == "card" and card.synthetic == {"n": 200, "seed": 4242, "version": 2} and card.p95_ms
     formula = load_requirements(ROOT / "requirements" / "formula.toml")
     assert formula.task == "formula" and "f1_50" in formula.min_metrics
 
