@@ -363,7 +363,7 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
     precisions = ["fp32"] + (["int8"] if int8 else [])
     cal: dict[str, list[np.ndarray]] = {}
     if int8:
-        log(f"calibration: rendering {calib} synthetic photos (seed {card.recipe['seed'] + 2})")
+        log(f"calibration: rendering {onnx_card.calibration_source(card.recipe['seed'] + 2, calib)}")
         cal["det"], cal["rec"] = onnx_card._calibration(card.recipe["seed"] + 2, calib, spec)
     det_ex = torch.zeros(2, 3, spec.det_size, spec.det_size)
     rec_ex = torch.zeros(2, 1, spec.rec_height, spec.rec_width)
@@ -384,8 +384,9 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
                 onnx_card._quantize(fp32, q, CalibrationReader(i, cal[role]))
                 set_metadata(q, {**meta, "role": role, "precision": "int8", "name": f"card_{role}"})
                 names[Format.ONNX][(role, "int8")] = q
-                quant_notes[("onnx", role)] = {"format": "QDQ static", "per_channel": True, "activations": "uint8",
-                                               "weights": "int8", "calibration": f"{calib} synthetic photos"}
+                quant_notes[("onnx", role)] = {
+                    "format": "QDQ static", "per_channel": True, "activations": "uint8", "weights": "int8",
+                    "calibration": onnx_card.calibration_source(card.recipe["seed"] + 2, calib)}
     if Format.ORT in wanted:
         srcs = list(names[Format.ONNX].values())
         log(f"ort: converting {len(srcs)} ONNX files (+ required_operators.config)")
@@ -406,7 +407,7 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
                         "format": "PT2E static (litert-torch)", "per_channel": True,
                         "activations": "int8 (the final sigmoid/softplus/tanh/softmax in float)",
                         "weights": "int8", "input": "float32 (the first layer stays float: FloatStem)",
-                        "calibration": f"{calib} synthetic photos"}
+                        "calibration": onnx_card.calibration_source(card.recipe["seed"] + 2, calib)}
 
     if verify:
         rows, ref, speed, val_dir, n_val = _parity(card, run, names, precisions, val_n, log)

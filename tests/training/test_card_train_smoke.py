@@ -89,3 +89,21 @@ def test_detector_fine_tune_stage(tmp_path):
     assert recipe_digest(rec, "rec") == recipe_digest(off, "rec")  # the recogniser does not depend on it
     # an unused stage does not rename the detector, whatever its other keys say
     assert recipe_digest(off, "det") == recipe_digest({**off, "det_ft_lr": 9.0}, "det")
+
+
+def test_recogniser_fine_tune_on_newer_photos(tmp_path):
+    """rec_ft_n_train > 0: the recogniser's second stage reads crops of the seed + 2 photos (data version
+    rec_ft_data_version), the same photos as the detector's stage 2."""
+    run = tmp_path / "run"
+    res = run_cli("train", "card", "--out", str(run), "--only", "rec", "--set", "n_train=8", "--set", "n_val=4",
+                  "--set", "rec_n_train=0", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
+                  "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (run / "cache" / "train_s9_v2_n8").is_dir() and (run / "rec_ft_last.pt").exists()
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert len(summary["rec"]["history"]) == 2
+    from pocketocr.training.card.train import recipe_digest
+
+    rec = summary["recipe"]
+    assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_ft_n_train": 0}, "rec")
+    assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_ft_n_train": 0}, "det")

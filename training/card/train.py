@@ -46,8 +46,10 @@ class CardRecipe:
     det_ft_n_train: int = 6000    # its photos: seeds from seed + 2, data version det_ft_data_version
     det_ft_data_version: int = 2
     det_ft_lr: float = 0.0015
-    rec_ft_epochs: int = 0        # optional second, gentler one-cycle stage over the same data
+    rec_ft_epochs: int = 0        # optional second, gentler one-cycle stage (0: off)
     rec_ft_lr: float = 0.001
+    rec_ft_n_train: int = 0       # its photos: 0 the recogniser's own; else seeds from seed + 2 (the detector
+    rec_ft_data_version: int = 2  # stage 2's photos when the sizes and versions agree), this data version
     threads: int = 2
     workers: int = 2
 
@@ -192,6 +194,29 @@ def _det_batches(det: CardDet, train: dict, batch: int, spec: PreSpec, dev):
     return max(1, n // batch), det_batch
 
 
+def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev):
+    """(steps per epoch, batch loss function) for recogniser training on field crops `train`."""
+    n = len(train["crops"])
+    state: dict[str, np.ndarray] = {}
+
+    def rec_batch(rng, step):
+        if step == 0:
+            state["perm"] = rng.permutation(n)
+        idx = state["perm"][step * batch:(step + 1) * batch]
+        crops = train["crops"][idx]
+        # light photometric noise and occasional inversion (light-on-dark vs dark-on-light)
+        crops = _photometric(crops[..., None], rng)[..., 0]
+        inv = rng.random(len(crops)) < 0.1
+        crops[inv] = 255 - crops[inv]
+        x = torch.from_numpy(crop_tensor(list(crops))).to(dev)
+        targets, lengths = _encode([str(t) for t in train["texts"][idx]], spec.vocab)
+        logp = rec(x).permute(1, 0, 2)  # (T, N, C)
+        in_len = torch.full((len(idx),), logp.shape[0], dtype=torch.long)
+        return F.ctc_loss(logp, targets, in_len, lengths, blank=0, zero_infinity=True)
+
+    return max(1, n // batch), rec_batch
+
+
 def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool = True,
                only: str | None = None) -> dict:
     """Train both card models; returns paths and validation history. See module doc."""
@@ -236,33 +261,18 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         train = load_cache(rec_dir, ("crops", "texts"))
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1).to(dev)
-        n = len(train["crops"])
-        steps = max(1, n // recipe.rec_batch)
-        rec_state: dict[str, np.ndarray] = {}
-
-        def rec_batch(rng, step):
-            if step == 0:
-                rec_state["perm"] = rng.permutation(n)
-            perm = rec_state["perm"]
-            idx = perm[step * recipe.rec_batch:(step + 1) * recipe.rec_batch]
-            crops = train["crops"][idx]
-            # light photometric noise and occasional inversion (light-on-dark vs dark-on-light)
-            crops = _photometric(crops[..., None], rng)[..., 0]
-            inv = rng.random(len(crops)) < 0.1
-            crops[inv] = 255 - crops[inv]
-            x = torch.from_numpy(crop_tensor(list(crops))).to(dev)
-            targets, lengths = _encode([str(t) for t in train["texts"][idx]], spec.vocab)
-            logp = rec(x).permute(1, 0, 2)  # (T, N, C)
-            in_len = torch.full((len(idx),), logp.shape[0], dtype=torch.long)
-            return F.ctc_loss(logp, targets, in_len, lengths, blank=0, zero_infinity=True)
-
-        hist = _train_loop("rec", rec, recipe.rec_epochs, steps, rec_batch, recipe.rec_lr, out,
-                           lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev), dev,
-                           recipe.seed, resume)
-        if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak: the loss was still falling
-            hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs, steps, rec_batch, recipe.rec_ft_lr, out,
-                                      lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev), dev,
-                                      recipe.seed + 2, resume)
+        rec_eval = lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev)  # noqa: E731
+        hist = _train_loop("rec", rec, recipe.rec_epochs, *_rec_batches(rec, train, recipe.rec_batch, spec, dev),
+                           recipe.rec_lr, out, rec_eval, dev, recipe.seed, resume)
+        if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak
+            if recipe.rec_ft_n_train:  # on newer photos: seeds from seed + 2, as the detector's stage 2
+                ft_dir = cache / _cache_name("train", recipe.seed + 2, recipe.rec_ft_data_version, recipe.rec_ft_n_train)
+                build_cache(ft_dir, recipe.seed + 2, recipe.rec_ft_n_train, spec, recipe.workers,
+                            version=recipe.rec_ft_data_version)
+                train = load_cache(ft_dir, ("crops", "texts"))
+            hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs,
+                                      *_rec_batches(rec, train, recipe.rec_batch, spec, dev), recipe.rec_ft_lr, out,
+                                      rec_eval, dev, recipe.seed + 2, resume)
         save_checkpoint(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("rec"), spec=dataclasses.asdict(spec), history=hist)
         result["rec"] = {"path": str(out / "card_rec.pt"), "history": hist}
