@@ -71,8 +71,7 @@ CALIB_PERCENTILE = 99.999
 
 def calibration_source(seed: int, n: int) -> str:
     """How the model cards describe the calibration set."""
-    return (f"{n} synthetic photos (seed {seed}, data version {CALIB_DATA_VERSION}), ranges at the "
-            f"{CALIB_PERCENTILE}th percentile")
+    return f"{n} synthetic photos (seed {seed}, data version {CALIB_DATA_VERSION})"
 
 
 def _calibration(seed: int, n: int, spec: PreSpec) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -192,7 +191,8 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
                              "history": ck.get("history", [])},
                 "quantization": {"format": "QDQ static", "per_channel": True, "activations": "uint8",
                                  "float": "the convolutions reading the input and producing the outputs",
-                                 "weights": "int8", "calibration": calibration_source(recipe["seed"] + 2, calib)},
+                                 "weights": "int8", "calibration": calibration_source(recipe["seed"] + 2, calib),
+                                 "ranges": f"percentile calibration ({CALIB_PERCENTILE})"},
                 "metrics": {"synthetic_val": {k: m_int8[k] for k in _keys},
                             **{name: {k: m[k] for k in _keys} for name, m in extra.items()},
                             "parity_vs_fp32": parity},
