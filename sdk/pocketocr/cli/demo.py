@@ -74,7 +74,7 @@ def ensure_built(app: Path | None = None, models: Path | None = None, force: boo
     app = app or app_dir()
     from ..zoo import MODELS_DIR
 
-    models = Path(models or MODELS_DIR)
+    models = Path(models or MODELS_DIR).resolve()  # the build runs in the app folder
     dist = app / "dist"
     want = _models_fingerprint(models)
     try:
