@@ -184,7 +184,7 @@ def _quad(x0: float, y0: float, x1: float, y1: float) -> Quad:
 
 
 def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expiry: str | None,
-                vertical: bool = False, version: int = 2) -> CardFace:
+                vertical: bool = False, *, version: int) -> CardFace:
     """Render one card face with the number printed in `grouping` and an optional expiry.
 
     `version` is the data version (see `synth.DATA_VERSIONS`); version 1 draws exactly what it always
