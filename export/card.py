@@ -19,6 +19,7 @@ import torch
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 from pocketocr.training.card.data import sample_arrays
 from pocketocr.training.card.models import CardDet, CardRec
+from pocketocr.training.card.synth import version_tag
 from pocketocr.training.card.train import recipe_digest
 from pocketocr.zoo import sha256_of
 
@@ -74,6 +75,14 @@ def calibration_source(seed: int, n: int) -> str:
     return f"{n} synthetic photos (seed {seed}, data version {CALIB_DATA_VERSION})"
 
 
+def onnx_quantization_notes(seed: int, n: int) -> dict:
+    """The model card's "quantization" entry for an int8 ONNX file made by `_quantize`."""
+    return {"format": "QDQ static", "per_channel": True, "activations": "uint8",
+            "float": "the convolutions reading the input and producing the outputs", "weights": "int8",
+            "calibration": calibration_source(seed, n),
+            "ranges": f"percentile calibration ({CALIB_PERCENTILE})"}
+
+
 def _calibration(seed: int, n: int, spec: PreSpec) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Detector and recogniser calibration batches from synthetic photos (the real input distribution,
     not random tensors)."""
@@ -104,8 +113,7 @@ def val_dataset_dir(run: Path, recipe: dict, n: int) -> tuple[Path, int]:
     """The fixed synthetic validation set of a run: recipe seed + 1, the recipe's data version (1 for recipes
     older than data versions), so models trained on one version are compared on the same photos."""
     version = int(recipe.get("data_version", 1))
-    suffix = "" if version == 1 else f"_v{version}"
-    return run / f"val_dataset_s{recipe['seed'] + 1}{suffix}_n{n}", version
+    return run / f"val_dataset_s{recipe['seed'] + 1}{version_tag(version)}_n{n}", version
 
 
 def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
@@ -189,10 +197,7 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
                              "command": "pocketocr train card && pocketocr export card",
                              "data": "synthetic only (training/card); no real card images",
                              "history": ck.get("history", [])},
-                "quantization": {"format": "QDQ static", "per_channel": True, "activations": "uint8",
-                                 "float": "the convolutions reading the input and producing the outputs",
-                                 "weights": "int8", "calibration": calibration_source(recipe["seed"] + 2, calib),
-                                 "ranges": f"percentile calibration ({CALIB_PERCENTILE})"},
+                "quantization": onnx_quantization_notes(recipe["seed"] + 2, calib),
                 "metrics": {"synthetic_val": {k: m_int8[k] for k in _keys},
                             **{name: {k: m[k] for k in _keys} for name, m in extra.items()},
                             "parity_vs_fp32": parity},

@@ -384,10 +384,8 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
                 onnx_card._quantize(fp32, q, CalibrationReader(i, cal[role]))
                 set_metadata(q, {**meta, "role": role, "precision": "int8", "name": f"card_{role}"})
                 names[Format.ONNX][(role, "int8")] = q
-                quant_notes[("onnx", role)] = {
-                    "format": "QDQ static", "per_channel": True, "activations": "uint8", "weights": "int8",
-                    "calibration": onnx_card.calibration_source(card.recipe["seed"] + 2, calib),
-                    "ranges": f"percentile calibration ({onnx_card.CALIB_PERCENTILE})"}
+                quant_notes[("onnx", role)] = onnx_card.onnx_quantization_notes(card.recipe["seed"] + 2,
+                                                                                calib)
     if Format.ORT in wanted:
         srcs = list(names[Format.ONNX].values())
         log(f"ort: converting {len(srcs)} ONNX files (+ required_operators.config)")

@@ -21,15 +21,22 @@ from .face import render_face
 from .numbers import sample_expiry, sample_grouping, sample_number
 from .scene import compose_scene
 
-__all__ = ["CardSample", "make_sample", "write_dataset", "write_grid", "DATA_VERSIONS", "LATEST"]
+__all__ = ["CardSample", "make_sample", "write_dataset", "write_grid", "DATA_VERSIONS", "LATEST", "version_tag"]
 
 # What each data version adds. A recipe names the version its models were trained on, and an old version
 # keeps drawing exactly the same images, so shipped models stay reproducible while the generator grows.
 DATA_VERSIONS = {
     1: "the generator of card models v1-v3",
-    2: "expiry also at the right end and on the holder-name row (label above), holder labels, tighter stacked lines",
+    2: "expiry also at the right end and on the holder-name row (label above), holder labels, "
+       "tighter stacked lines",
 }
 LATEST = max(DATA_VERSIONS)
+
+
+def version_tag(version: int) -> str:
+    """The part of a rendered-data folder name that says its version: none for version 1, whose folders
+    were named before versions existed (so their caches are still found), else "_v<N>"."""
+    return "" if version == 1 else f"_v{version}"
 
 
 @dataclass

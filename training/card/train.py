@@ -23,6 +23,7 @@ from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 from ..common import load_recipe_file, pick_device, save_checkpoint
 from .data import build_cache, load_cache
 from .models import CardDet, CardRec
+from .synth import version_tag
 
 __all__ = ["CardRecipe", "load_recipe", "train_card", "recipe_digest", "RECIPE_PATH"]
 
@@ -174,8 +175,8 @@ def _train_loop(name, model, epochs, steps_per_epoch, batch_fn, lr, out, eval_fn
 
 
 def _cache_name(kind: str, seed: int, version: int, n: int) -> str:
-    """Rendered-data folder name; version 1 keeps its pre-version name so old caches are reused."""
-    return f"{kind}_s{seed}_n{n}" if version == 1 else f"{kind}_s{seed}_v{version}_n{n}"
+    """Rendered-data folder name, e.g. train_s9_v2_n6000."""
+    return f"{kind}_s{seed}{version_tag(version)}_n{n}"
 
 
 def _det_batches(det: CardDet, train: dict, batch: int, spec: PreSpec, dev):

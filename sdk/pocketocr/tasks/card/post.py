@@ -76,13 +76,14 @@ def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfi
         for comp in _components(prob > thr):
             if len(comp) < cfg.min_cells:
                 continue
-            p = prob[comp[:, 0], comp[:, 1]]
-            d = np.array([maps[3][comp[:, 0], comp[:, 1]] @ p, maps[4][comp[:, 0], comp[:, 1]] @ p])
+            rows, cols = comp[:, 0], comp[:, 1]
+            p = prob[rows, cols]
+            d = np.array([maps[3][rows, cols] @ p, maps[4][rows, cols] @ p])
             nrm = float(np.hypot(*d))
             ux, uy = (d / nrm) if nrm > 1e-6 else (1.0, 0.0)
-            height = float(np.median(maps[2][comp[:, 0], comp[:, 1]])) * spec.height_unit
+            height = float(np.median(maps[2][rows, cols])) * spec.height_unit
             height = max(height, stride * 0.75)
-            xy = np.stack([(comp[:, 1] + 0.5) * stride, (comp[:, 0] + 0.5) * stride], 1).astype(np.float64)
+            xy = np.stack([(cols + 0.5) * stride, (rows + 0.5) * stride], 1).astype(np.float64)
             across_all = xy @ np.array([-uy, ux])
             for part in split_stacked(across_all, p, height, stride):
                 if len(part) < cfg.min_cells:
