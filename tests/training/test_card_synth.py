@@ -60,6 +60,24 @@ def test_variety_of_styles_and_scenes():
     assert {s.slices["scene"] for s in samples} >= {"photo", "render", "hand"}
 
 
+def test_reading_condition_slices():
+    """digit_px, blur and glare describe what the scene did to the number, and follow what was drawn."""
+    from pocketocr.training.card.scene import _conditions
+
+    samples = [make_sample(2000 + i) for i in range(40)]
+    seen = {k: {s.slices[k] for s in samples} for k in ("digit_px", "blur", "glare")}
+    assert seen["digit_px"] <= {"<14", "14-24", "24+"} and len(seen["digit_px"]) >= 2
+    assert seen["blur"] <= {"none", "light", "heavy"} and len(seen["blur"]) >= 2
+    assert seen["glare"] <= {"none", "light", "strong"} and len(seen["glare"]) >= 2
+    quad = np.array([[100.0, 100], [300, 100], [300, 120], [100, 120]])     # a 20 px tall number line
+    assert _conditions([quad], [], 0.0) == {"digit_px": "14-24", "blur": "none", "glare": "none"}
+    assert _conditions([quad], [], 3.0)["blur"] == "heavy" and _conditions([quad], [], 1.0)["blur"] == "light"
+    on = (np.array([200.0, 110]), 40.0, 20.0, 0.0, 150.0)                 # a glare spot centred on the line
+    off = (np.array([900.0, 900]), 40.0, 20.0, 0.0, 150.0)                # one far away
+    assert _conditions([quad], [on], 0.0)["glare"] == "strong"
+    assert _conditions([quad], [off], 0.0)["glare"] == "none"
+
+
 def test_fonts_are_installed():
     counts = check_fonts()
     assert counts["ocr_a"] and counts["ocr_b"] and counts["hangul"] and counts["cjk"], counts
@@ -71,7 +89,7 @@ def test_write_dataset_format(tmp_path):
     assert len(rows) == 3
     for r in rows:
         assert (tmp_path / r["file"]).exists()
-        assert r["number"].isdigit() and {"style", "scene", "brand", "length"} <= set(r)
+        assert r["number"].isdigit() and {"style", "scene", "brand", "length", "digit_px", "blur", "glare"} <= set(r)
 
 
 def test_data_versions():

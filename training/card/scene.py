@@ -122,8 +122,10 @@ def _hand(rng: random.Random, img: Image.Image, quad: np.ndarray, keep_clear: li
         return
 
 
-def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """Uneven light, hard shadows, glare, colour cast and gamma. Maps are built at 1/4 size (smooth anyway)."""
+def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, list]:
+    """Uneven light, hard shadows, glare, colour cast and gamma. Maps are built at 1/4 size (smooth anyway).
+
+    Also returns the glare spots drawn, (centre, sx, sy, angle, amplitude) each, for the condition slices."""
     h, w = arr.shape[:2]
     sh, sw = max(2, h // 4), max(2, w // 4)
     yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32) * 4
@@ -136,6 +138,7 @@ def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> np.ndarr
         ang = rng.uniform(0, 2 * math.pi)
         t = (xx - rng.uniform(0, w)) * math.cos(ang) + (yy - rng.uniform(0, h)) * math.sin(ang)
         mul *= 1 - rng.uniform(0.2, 0.55) / (1 + np.exp(np.clip(-t / rng.uniform(3, 40), -60, 60)))
+    glares = []
     for _ in range(rng.choice([0, 0, 1, 1, 2])):  # glare / specular highlight on the card
         c = quad.mean(0) + (quad[rng.randrange(4)] - quad.mean(0)) * rng.uniform(0, 0.9)
         sx, sy = rng.uniform(0.03, 0.18) * w, rng.uniform(0.02, 0.12) * h
@@ -143,12 +146,24 @@ def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> np.ndarr
         dx, dy = xx - c[0], yy - c[1]
         u, v = dx * math.cos(a) + dy * math.sin(a), -dx * math.sin(a) + dy * math.cos(a)
         # strong enough to wash out some digits, not (as a too-bright blob did) the whole card
-        add += rng.uniform(40, 200) * np.exp(-(u ** 2 / (2 * sx ** 2) + v ** 2 / (2 * sy ** 2)))
+        amp = rng.uniform(40, 200)
+        add += amp * np.exp(-(u ** 2 / (2 * sx ** 2) + v ** 2 / (2 * sy ** 2)))
+        glares.append((c, sx, sy, a, amp))
     mul_full = np.asarray(Image.fromarray(mul, "F").resize((w, h), Image.BILINEAR))
     add_full = np.asarray(Image.fromarray(add, "F").resize((w, h), Image.BILINEAR))
     out = arr.astype(np.float32) * mul_full[..., None] + add_full[..., None]
     out *= np.array([rng.uniform(0.82, 1.18) for _ in range(3)], np.float32)  # colour cast
-    return 255 * (np.clip(out, 0, 255) / 255) ** rng.uniform(0.7, 1.4)
+    return 255 * (np.clip(out, 0, 255) / 255) ** rng.uniform(0.7, 1.4), glares
+
+
+def _glare_at(glares: list, pts: np.ndarray) -> float:
+    """The strongest glare brightness (grey levels added) at any of the points `pts` (K, 2)."""
+    best = 0.0
+    for c, sx, sy, a, amp in glares:
+        dx, dy = pts[:, 0] - c[0], pts[:, 1] - c[1]
+        u, v = dx * math.cos(a) + dy * math.sin(a), -dx * math.sin(a) + dy * math.cos(a)
+        best = max(best, float((amp * np.exp(-(u ** 2 / (2 * sx ** 2) + v ** 2 / (2 * sy ** 2)))).max()))
+    return best
 
 
 def _motion_blur(arr: np.ndarray, length: int, angle: float) -> np.ndarray:
@@ -160,15 +175,22 @@ def _motion_blur(arr: np.ndarray, length: int, angle: float) -> np.ndarray:
     return acc / length
 
 
-def _degrade(rng: random.Random, img: Image.Image, strength: float) -> Image.Image:
+def _degrade(rng: random.Random, img: Image.Image, strength: float) -> tuple[Image.Image, float]:
+    """Blur, low resolution, noise and JPEG; also returns a rough blur size in pixels (the condition slices)."""
     arr = np.asarray(img, np.float32)
+    blur_px = 0.0
     if rng.random() < 0.25 * strength:
-        arr = _motion_blur(arr, rng.randint(2, 7), rng.uniform(0, math.pi))
+        length = rng.randint(2, 7)
+        arr = _motion_blur(arr, length, rng.uniform(0, math.pi))
+        blur_px += length / 2
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     if rng.random() < 0.4 * strength:
-        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.8)))
+        radius = rng.uniform(0.3, 1.8)
+        img = img.filter(ImageFilter.GaussianBlur(radius))
+        blur_px += radius
     if rng.random() < 0.35 * strength:  # low resolution sensor / digital zoom
         f = rng.uniform(0.35, 0.8)
+        blur_px += 1 / f - 1
         small = img.resize((max(8, int(img.width * f)), max(8, int(img.height * f))), Image.BILINEAR)
         img = small.resize(img.size, Image.BILINEAR)
     arr = np.asarray(img, np.float32)
@@ -180,7 +202,24 @@ def _degrade(rng: random.Random, img: Image.Image, strength: float) -> Image.Ima
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=rng.randint(max(20, int(95 - 70 * strength)), 95))
         img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    return img
+    return img, blur_px
+
+
+def _conditions(number_quads: list[np.ndarray], glares: list, blur_px: float) -> dict:
+    """Slice labels that say how hard the number is to read, from what the scene did to it: its line
+    height in the photo, blur relative to that height, and glare on it. Recorded, not drawn: they change
+    no random draw, so every data version keeps its images."""
+    heights = [np.linalg.norm(q[3] - q[0]) / 2 + np.linalg.norm(q[2] - q[1]) / 2 for q in number_quads]
+    px = float(np.median(heights))
+    rel = blur_px / max(px, 1.0)
+    # glare where the digits are: a 3 x 16 grid over each line's quad (its corners alone miss a spot on the middle)
+    u, v = np.meshgrid(np.linspace(0, 1, 16), np.linspace(0, 1, 3))
+    u, v = u.reshape(-1, 1), v.reshape(-1, 1)
+    grid = [(1 - v) * ((1 - u) * q[0] + u * q[1]) + v * ((1 - u) * q[3] + u * q[2]) for q in map(np.asarray, number_quads)]
+    glare = _glare_at(glares, np.concatenate(grid))
+    return {"digit_px": "<14" if px < 14 else "14-24" if px < 24 else "24+",
+            "blur": "none" if blur_px == 0 else "light" if rel < 0.08 else "heavy",
+            "glare": "none" if glare < 30 else "light" if glare < 100 else "strong"}
 
 
 def compose_scene(rng: random.Random, face: CardFace, kind: str | None = None) -> tuple[Image.Image, dict]:
@@ -214,13 +253,17 @@ def compose_scene(rng: random.Random, face: CardFace, kind: str | None = None) -
         if face.expiry_quad is not None:
             fields.append(apply_h(h_card_to_photo, face.expiry_quad))
         _hand(rng, bg, quad, fields)
+    glares: list = []
     if kind != "render" or rng.random() < 0.3:
-        bg = Image.fromarray(np.clip(_lighting(rng, np.asarray(bg), quad), 0, 255).astype(np.uint8))
-    bg = _degrade(rng, bg, 1.0 if kind != "render" else 0.3)
+        lit, glares = _lighting(rng, np.asarray(bg), quad)
+        bg = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
+    bg, blur_px = _degrade(rng, bg, 1.0 if kind != "render" else 0.3)
+    number_quads = [apply_h(h_card_to_photo, q) for q in face.number_quads]
     labels = {
         "card_quad": quad.round(1).tolist(),
-        "number_quads": [apply_h(h_card_to_photo, q).round(1).tolist() for q in face.number_quads],
+        "number_quads": [q.round(1).tolist() for q in number_quads],
         "expiry_quad": None if face.expiry_quad is None else apply_h(h_card_to_photo, face.expiry_quad).round(1).tolist(),
         "scene": kind,
+        "conditions": _conditions(number_quads, glares, blur_px),
     }
     return bg, labels

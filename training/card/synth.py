@@ -3,7 +3,8 @@
 `make_sample(seed, version=...)` is a pure function of its seed and data version, so a dataset is fixed by
 (base seed, count, version), and
 `write_dataset` writes the evaluation folder format (DEVELOPERS.md): images/ + labels.jsonl, with the
-slice keys style, scene, layout, brand and length, plus grouping and the field quads.
+slice keys style, scene, layout, brand and length, the reading conditions digit_px, blur and glare
+(scene.py `_conditions`), plus grouping and the field quads.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def make_sample(seed: int, scene: str | None = None, version: int = LATEST) -> C
               "brand": brand_of(number) or "other", "length": str(len(number))}
     if "expiry_place" in face.extra:  # data version 2 on: where the expiry is printed, a slice of its own
         slices["expiry_place"] = face.extra["expiry_place"]
+    slices.update(labels["conditions"])  # digit_px, blur, glare: how hard the number is to read
     return CardSample(image, number, expiry, grouping, labels["number_quads"], face.number_lines, labels["expiry_quad"],
                       labels["card_quad"], slices)
 
