@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 from pocketocr.training.card.data import sample_arrays
-from pocketocr.training.card.models import CardDet, CardRec
+from pocketocr.training.card.models import CardDet, CardRec, rec_arch_kwargs
 from pocketocr.training.card.synth import version_tag
 from pocketocr.training.card.train import recipe_digest
 from pocketocr.zoo import sha256_of
@@ -140,7 +140,7 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
 
     det = CardDet()
     det.load_state_dict(det_ck["model"])
-    rec = CardRec(n_classes=len(spec.vocab) + 1)
+    rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(rec_ck["recipe"]))
     rec.load_state_dict(rec_ck["model"])
     paths = {"det": work / "card_det.fp32.onnx", "rec": work / "card_rec.fp32.onnx"}
     _export_onnx(det, torch.zeros(2, 3, spec.det_size, spec.det_size), paths["det"], "image", "maps")

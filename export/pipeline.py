@@ -159,7 +159,7 @@ class _Card:
 
 
 def _load_card(files: dict[str, Path], version: str | None) -> _Card:
-    from pocketocr.training.card.models import CardDet, CardRec
+    from pocketocr.training.card.models import CardDet, CardRec, rec_arch_kwargs
     from pocketocr.training.card.train import recipe_digest
 
     from .card import _RecProbs
@@ -169,7 +169,7 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
     spec = PreSpec(**det_ck["spec"])
     det = CardDet()
     det.load_state_dict(det_ck["model"])
-    rec = CardRec(n_classes=len(spec.vocab) + 1)
+    rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(rec_ck["recipe"]))
     rec.load_state_dict(rec_ck["model"])
     det.eval(), rec.eval()
     # Versioned as export/card.py does, so every format of one training run carries the same version:

@@ -18,8 +18,9 @@ def test_train_resume_and_export(tmp_path):
     run = tmp_path / "run"
     # rec_n_train=0 and det_ft_epochs=0: the recipe file's 18 000 recogniser photos and 6000 fine-tuning
     # photos would otherwise be rendered for this tiny run
+    # rec_top/rec_top_layers: a non-default recogniser shape, so the exporter must rebuild it from the recipe
     common = ["train", "card", "--out", str(run), "--set", "n_train=24", "--set", "rec_n_train=0", "--set", "n_val=8",
-              "--set", "det_ft_epochs=0",
+              "--set", "det_ft_epochs=0", "--set", "rec_top=48", "--set", "rec_top_layers=3",
               "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1", "--set", "threads=1"]
     res = run_cli(*common, "--set", "det_epochs=1", "--set", "rec_epochs=1", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -34,12 +35,33 @@ def test_train_resume_and_export(tmp_path):
     card = json.loads((out / "card_det.int8.onnx.json").read_text())
     assert card["task"] == "card" and card["precision"] == "int8" and len(card["sha256"]) == 64
     assert card["training"]["recipe"]["n_train"] == 24
+    rec_card = json.loads((out / "card_rec.int8.onnx.json").read_text())
+    assert rec_card["training"]["recipe"]["rec_top"] == 48
     assert "parity_vs_fp32" in card["metrics"]
     # the exported pair runs through the SDK's CLI
     res = run_cli("card", "sdk/pocketocr/examples/cards/images/example_1.jpg", "--json",
                   "--det-model", str(out / "card_det.int8.onnx"), "--rec-model", str(out / "card_rec.int8.onnx"))
     assert res.returncode == 0, res.stderr
     assert "number" in json.loads(res.stdout)
+
+
+def test_recogniser_shape_keys():
+    """rec_top/rec_top_layers build the recogniser; left at their defaults they build (and name) the v1-v4 shape."""
+    import torch
+
+    from pocketocr.training.card.models import CardRec, rec_arch_kwargs
+    from pocketocr.training.card.train import RECIPE_PATH, load_recipe, recipe_digest
+
+    base = load_recipe(RECIPE_PATH).__dict__
+    old = {k: v for k, v in base.items() if k not in ("rec_top", "rec_top_layers")}  # a recipe from before the keys
+    assert recipe_digest(base, "rec") == recipe_digest(old, "rec")
+    wide = {**base, "rec_top": 192, "rec_top_layers": 3}
+    assert recipe_digest(wide, "rec") != recipe_digest(base, "rec")
+    assert recipe_digest(wide, "det") == recipe_digest(base, "det")
+    small, big = CardRec(**rec_arch_kwargs(old)), CardRec(**rec_arch_kwargs(wide))
+    assert big.cls.in_channels == 192 and small.cls.in_channels == 96
+    assert sum(p.numel() for p in big.parameters()) > 3 * sum(p.numel() for p in small.parameters())
+    assert big(torch.zeros(1, 1, 32, 384)).shape == small(torch.zeros(1, 1, 32, 384)).shape == (1, 48, 12)
 
 
 def test_unknown_recipe_key_is_rejected(tmp_path):

@@ -16,7 +16,7 @@ from ..layers import DSBlock as _DS
 from ..layers import conv_bn_relu as _cbr
 from torch.nn import functional as F
 
-__all__ = ["CardDet", "CardRec", "ARCHS"]
+__all__ = ["CardDet", "CardRec", "ARCHS", "rec_arch_kwargs"]
 
 
 class CardDet(nn.Module):
@@ -57,18 +57,23 @@ class CardDet(nn.Module):
 
 
 class CardRec(nn.Module):
-    def __init__(self, n_classes: int = 12, width: float = 1.0):
+    """`top` / `top_layers` widen and deepen only the frame-level end (1 x 48 positions), where
+    channels are cheap: the high-resolution early layers cost most of the multiply-adds."""
+
+    def __init__(self, n_classes: int = 12, width: float = 1.0, top: int | None = None, top_layers: int = 2):
         super().__init__()
         c = [int(v * width) for v in (16, 32, 48, 64, 96)]
+        top = top or c[4]
+        mid = max(c[3], top // 2)
         self.body = nn.Sequential(
             _cbr(1, c[0]), nn.MaxPool2d(2),                        # 16 x 192
             _cbr(c[0], c[1]), nn.MaxPool2d(2),                     # 8 x 96
             _cbr(c[1], c[2]), _cbr(c[2], c[2]), nn.MaxPool2d(2),   # 4 x 48
-            _cbr(c[2], c[3]), nn.MaxPool2d((2, 1)),                # 2 x 48
-            _cbr(c[3], c[4], (2, 3), p=(0, 1)),                    # 1 x 48
-            _cbr(c[4], c[4], (1, 3)), _cbr(c[4], c[4], (1, 3)),
+            _cbr(c[2], mid), nn.MaxPool2d((2, 1)),                 # 2 x 48
+            _cbr(mid, top, (2, 3), p=(0, 1)),                      # 1 x 48
+            *[_cbr(top, top, (1, 3)) for _ in range(top_layers)],
         )
-        self.cls = nn.Conv2d(c[4], n_classes, 1)
+        self.cls = nn.Conv2d(top, n_classes, 1)
 
     def forward(self, x):
         """(N, 1, 32, W) -> (N, W/8, C) log-probabilities."""
@@ -78,3 +83,10 @@ class CardRec(nn.Module):
 
 
 ARCHS = {"card_det": CardDet, "card_rec": CardRec}
+
+
+def rec_arch_kwargs(recipe: dict) -> dict:
+    """CardRec's shape arguments from a training recipe (checkpoints store theirs), so the trainer and
+    both exporters build the same network; recipes from before `rec_top` existed give the v1-v4 shape."""
+    return {"top": recipe.get("rec_top") or None, "top_layers": recipe.get("rec_top_layers", 2)}
+

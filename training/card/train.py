@@ -22,7 +22,7 @@ from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 
 from ..common import load_recipe_file, pick_device, save_checkpoint
 from .data import build_cache, load_cache
-from .models import CardDet, CardRec
+from .models import CardDet, CardRec, rec_arch_kwargs
 from .synth import version_tag
 
 __all__ = ["CardRecipe", "load_recipe", "train_card", "recipe_digest", "RECIPE_PATH"]
@@ -51,6 +51,8 @@ class CardRecipe:
     rec_ft_lr: float = 0.001
     rec_ft_n_train: int = 0       # its photos: 0 the recogniser's own; else seeds from seed + 2 (the detector
     rec_ft_data_version: int = 2  # stage 2's photos when the sizes and versions agree), this data version
+    rec_top: int = 0              # channels of the recogniser's frame-level layers (0: 96, the v1-v4 shape)
+    rec_top_layers: int = 2       # and how many (1 x 3) layers there
     threads: int = 2
     workers: int = 2
 
@@ -73,6 +75,8 @@ def recipe_digest(recipe: dict, role: str | None = None) -> str:
         keys = [k for k in keys if k != "data_version"]
     if not recipe.get("rec_n_train"):  # 0 means n_train: the same data, the same name
         keys = [k for k in keys if k != "rec_n_train"]
+    if not recipe.get("rec_top") and recipe.get("rec_top_layers", 2) == 2:  # the v1-v4 shape keeps its names
+        keys = [k for k in keys if k not in ("rec_top", "rec_top_layers")]
     return hashlib.sha256(json.dumps({k: recipe[k] for k in sorted(keys)}).encode()).hexdigest()[:12]
 
 
@@ -261,7 +265,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         build_cache(rec_dir, recipe.seed, n_rec, spec, recipe.workers, version=recipe.data_version)
         train = load_cache(rec_dir, ("crops", "texts"))
         torch.manual_seed(recipe.seed + 1)
-        rec = CardRec(n_classes=len(spec.vocab) + 1).to(dev)
+        rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
         rec_eval = lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev)  # noqa: E731
         hist = _train_loop("rec", rec, recipe.rec_epochs, *_rec_batches(rec, train, recipe.rec_batch, spec, dev),
                            recipe.rec_lr, out, rec_eval, dev, recipe.seed, resume)
