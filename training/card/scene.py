@@ -143,11 +143,9 @@ def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> tuple[np
         c = quad.mean(0) + (quad[rng.randrange(4)] - quad.mean(0)) * rng.uniform(0, 0.9)
         sx, sy = rng.uniform(0.03, 0.18) * w, rng.uniform(0.02, 0.12) * h
         a = rng.uniform(-1, 1)
-        dx, dy = xx - c[0], yy - c[1]
-        u, v = dx * math.cos(a) + dy * math.sin(a), -dx * math.sin(a) + dy * math.cos(a)
         # strong enough to wash out some digits, not (as a too-bright blob did) the whole card
         amp = rng.uniform(40, 200)
-        add += amp * np.exp(-(u ** 2 / (2 * sx ** 2) + v ** 2 / (2 * sy ** 2)))
+        add += amp * _spot(xx, yy, c, sx, sy, a)
         glares.append((c, sx, sy, a, amp))
     mul_full = np.asarray(Image.fromarray(mul, "F").resize((w, h), Image.BILINEAR))
     add_full = np.asarray(Image.fromarray(add, "F").resize((w, h), Image.BILINEAR))
@@ -156,14 +154,17 @@ def _lighting(rng: random.Random, arr: np.ndarray, quad: np.ndarray) -> tuple[np
     return 255 * (np.clip(out, 0, 255) / 255) ** rng.uniform(0.7, 1.4), glares
 
 
+def _spot(x: np.ndarray, y: np.ndarray, c, sx: float, sy: float, a: float) -> np.ndarray:
+    """A glare spot's shape at (x, y): an elliptical Gaussian centred on c, rotated by a, peak 1."""
+    dx, dy = x - c[0], y - c[1]
+    u, v = dx * math.cos(a) + dy * math.sin(a), -dx * math.sin(a) + dy * math.cos(a)
+    return np.exp(-(u ** 2 / (2 * sx ** 2) + v ** 2 / (2 * sy ** 2)))
+
+
 def _glare_at(glares: list, pts: np.ndarray) -> float:
     """The strongest glare brightness (grey levels added) at any of the points `pts` (K, 2)."""
-    best = 0.0
-    for c, sx, sy, a, amp in glares:
-        dx, dy = pts[:, 0] - c[0], pts[:, 1] - c[1]
-        u, v = dx * math.cos(a) + dy * math.sin(a), -dx * math.sin(a) + dy * math.cos(a)
-        best = max(best, float((amp * np.exp(-(u ** 2 / (2 * sx ** 2) + v ** 2 / (2 * sy ** 2)))).max()))
-    return best
+    return max([float((amp * _spot(pts[:, 0], pts[:, 1], c, sx, sy, a)).max()) for c, sx, sy, a, amp in glares],
+               default=0.0)
 
 
 def _motion_blur(arr: np.ndarray, length: int, angle: float) -> np.ndarray:
@@ -248,8 +249,9 @@ def compose_scene(rng: random.Random, face: CardFace, kind: str | None = None) -
         shadow.paste(sh, off)
         bg.paste(Image.new("RGB", (W, H), (0, 0, 0)), (0, 0), shadow.point(lambda v: int(v * 0.45)))
     bg.paste(warped, (0, 0), warped)
+    number_quads = [apply_h(h_card_to_photo, q) for q in face.number_quads]
     if kind == "hand":
-        fields = [apply_h(h_card_to_photo, q) for q in face.number_quads]
+        fields = list(number_quads)
         if face.expiry_quad is not None:
             fields.append(apply_h(h_card_to_photo, face.expiry_quad))
         _hand(rng, bg, quad, fields)
@@ -258,7 +260,6 @@ def compose_scene(rng: random.Random, face: CardFace, kind: str | None = None) -
         lit, glares = _lighting(rng, np.asarray(bg), quad)
         bg = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
     bg, blur_px = _degrade(rng, bg, 1.0 if kind != "render" else 0.3)
-    number_quads = [apply_h(h_card_to_photo, q) for q in face.number_quads]
     labels = {
         "card_quad": quad.round(1).tolist(),
         "number_quads": [q.round(1).tolist() for q in number_quads],
