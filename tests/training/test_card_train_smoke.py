@@ -129,3 +129,28 @@ def test_recogniser_fine_tune_on_newer_photos(tmp_path):
     rec = summary["recipe"]
     assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_ft_n_train": 0}, "rec")
     assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_ft_n_train": 0}, "det")
+
+
+def test_recogniser_crop_extension():
+    """rec_crop_extend lengthens some recogniser crops into the neighbouring print; at 0 every crop, the
+    cache name and the recipe hash stay what they were."""
+    import numpy as np
+
+    from pocketocr.tasks.card.pre import PreSpec
+    from pocketocr.training.card.train import RECIPE_PATH, _cache_name, load_recipe, recipe_digest
+    from pocketocr.training.card.data import sample_arrays
+
+    spec = PreSpec()
+    canvas, target, plain = sample_arrays(4242, spec)
+    canvas2, target2, zero = sample_arrays(4242, spec, extend=0.0)
+    canvas3, target3, ext = sample_arrays(4242, spec, extend=2.0)
+    assert np.array_equal(canvas, canvas3) and np.array_equal(target, target3)
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(plain, zero))
+    assert [t for _, t in ext] == [t for _, t in plain]                     # labels unchanged
+    assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(plain, ext))
+    assert _cache_name("train", 7, 1, 100) == "train_s7_n100" and _cache_name("train", 7, 1, 100, 2.0).endswith("_x2.0")
+    base = load_recipe(RECIPE_PATH).__dict__
+    old = {k: v for k, v in base.items() if k != "rec_crop_extend"}
+    assert recipe_digest(base, "rec") == recipe_digest(old, "rec")
+    assert recipe_digest({**base, "rec_crop_extend": 2.0}, "rec") != recipe_digest(base, "rec")
+    assert recipe_digest({**base, "rec_crop_extend": 2.0}, "det") == recipe_digest(base, "det")

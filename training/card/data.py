@@ -21,7 +21,7 @@ from ..common import load_shards as load_cache
 from ..common import render_shards, shard_jobs
 from .synth import LATEST, CardSample, make_sample
 
-__all__ = ["det_target", "jitter_geom", "sample_arrays", "build_cache", "load_cache"]
+__all__ = ["det_target", "jitter_geom", "extend_geom", "sample_arrays", "build_cache", "load_cache"]
 
 
 def det_target(sample: CardSample, scale: float, spec: PreSpec) -> np.ndarray:
@@ -54,12 +54,29 @@ def jitter_geom(rng: random.Random, g: FieldGeom) -> FieldGeom:
                      g.length * rng.uniform(0.96, 1.08), g.height * rng.uniform(0.8, 1.3))
 
 
-def sample_arrays(seed: int, spec: PreSpec, crops_per_field: int = 2, version: int = LATEST):
-    """Render one sample of data version `version` -> (canvas, target, [(crop, text)])."""
+def extend_geom(rng: random.Random, g: FieldGeom, most: float) -> FieldGeom:
+    """Half of the time, lengthen one or both ends by up to `most` field heights (label unchanged), so
+    the crop takes in what is printed beside the field: a brand name, a logo, the card edge. The
+    recogniser learns that such ink is not a digit (docs/export.md, "crops that run into the
+    neighbouring ink"); the detector's own boxes run into it on real cards."""
+    if rng.random() < 0.5:
+        return g
+    left = rng.uniform(0, most) * g.height if rng.random() < 0.7 else 0.0
+    right = rng.uniform(0, most) * g.height if rng.random() < 0.7 else 0.0
+    shift = (right - left) / 2
+    return FieldGeom(g.cx + g.ux * shift, g.cy + g.uy * shift, g.ux, g.uy, g.length + left + right, g.height)
+
+
+def sample_arrays(seed: int, spec: PreSpec, crops_per_field: int = 2, version: int = LATEST, extend: float = 0.0):
+    """Render one sample of data version `version` -> (canvas, target, [(crop, text)]).
+
+    `extend` > 0 lengthens crops with `extend_geom`, drawing from a random stream of its own, so the
+    jitter (and with `extend` = 0 every crop) stays what it was."""
     s = make_sample(seed, version=version)
     canvas, meta = letterbox_canvas(s.image, spec)
     target = det_target(s, meta.scale, spec)
     rng = random.Random(seed ^ 0x5EED)
+    ext_rng = random.Random(seed ^ 0xE7E7D)
     gray = s.image.convert("L")
     crops = []
     fields = list(zip(s.number_quads, s.number_lines))
@@ -68,15 +85,18 @@ def sample_arrays(seed: int, spec: PreSpec, crops_per_field: int = 2, version: i
     for quad, text in fields:
         g = geom_from_quad(quad)
         for _ in range(crops_per_field):
-            crops.append((crop_field(gray, jitter_geom(rng, g), spec), text))
+            geom = jitter_geom(rng, g)
+            if extend > 0:
+                geom = extend_geom(ext_rng, geom, extend)
+            crops.append((crop_field(gray, geom, spec), text))
     return canvas, target, crops
 
 
 def _shard(args) -> dict:
-    seeds, spec, version = args
+    seeds, spec, version, extend = args
     canv, targ, crops, texts = [], [], [], []
     for sd in seeds:
-        c, t, cr = sample_arrays(sd, spec, version=version)
+        c, t, cr = sample_arrays(sd, spec, version=version, extend=extend)
         canv.append(c)
         targ.append(t.astype(np.float16))
         for crop, text in cr:
@@ -87,13 +107,14 @@ def _shard(args) -> dict:
 
 
 def build_cache(out: Path, seed: int, n: int, spec: PreSpec, workers: int = 2, shard_size: int = 250,
-                progress: bool = True, version: int = LATEST) -> Path:
+                progress: bool = True, version: int = LATEST, extend: float = 0.0) -> Path:
     """Render `n` samples (seeds seed*1_000_003 + i, as `write_dataset`) into npz shards under `out`.
 
-    Existing complete shards are kept, so an interrupted build resumes.
+    Existing complete shards are kept, so an interrupted build resumes. `extend`: see `sample_arrays`.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = shard_jobs(out, seed, n, shard_size)
-    render_shards(jobs, _shard, [(s, spec, version) for _, s in jobs], workers, f"render {out.name}", "img", progress)
+    render_shards(jobs, _shard, [(s, spec, version, extend) for _, s in jobs], workers, f"render {out.name}", "img",
+                  progress)
     return out

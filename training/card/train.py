@@ -53,6 +53,7 @@ class CardRecipe:
     rec_ft_data_version: int = 2  # stage 2's photos when the sizes and versions agree), this data version
     rec_top: int = 0              # channels of the recogniser's frame-level layers (0: 96, the v1-v4 shape)
     rec_top_layers: int = 2       # and how many (1 x 3) layers there
+    rec_crop_extend: float = 0.0  # recogniser crops: half lengthened by up to this many field heights (data.py)
     threads: int = 2
     workers: int = 2
 
@@ -77,6 +78,8 @@ def recipe_digest(recipe: dict, role: str | None = None) -> str:
         keys = [k for k in keys if k != "rec_n_train"]
     if not recipe.get("rec_top") and recipe.get("rec_top_layers", 2) == 2:  # the v1-v4 shape keeps its names
         keys = [k for k in keys if k not in ("rec_top", "rec_top_layers")]
+    if not recipe.get("rec_crop_extend"):  # neither do the v1-v4 crops
+        keys = [k for k in keys if k != "rec_crop_extend"]
     return hashlib.sha256(json.dumps({k: recipe[k] for k in sorted(keys)}).encode()).hexdigest()[:12]
 
 
@@ -178,9 +181,9 @@ def _train_loop(name, model, epochs, steps_per_epoch, batch_fn, lr, out, eval_fn
     return history
 
 
-def _cache_name(kind: str, seed: int, version: int, n: int) -> str:
-    """Rendered-data folder name, e.g. train_s9_v2_n6000."""
-    return f"{kind}_s{seed}{version_tag(version)}_n{n}"
+def _cache_name(kind: str, seed: int, version: int, n: int, extend: float = 0.0) -> str:
+    """Rendered-data folder name, e.g. train_s9_v2_n6000 (train_s7_n18000_x2.0 with lengthened crops)."""
+    return f"{kind}_s{seed}{version_tag(version)}_n{n}" + (f"_x{extend}" if extend else "")
 
 
 def _det_batches(det: CardDet, train: dict, batch: int, spec: PreSpec, dev):
@@ -261,8 +264,9 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
 
     if only in (None, "rec"):
         # the same sample seeds as the detector's set, continued: its first n_train photos are the same
-        rec_dir = cache / _cache_name("train", recipe.seed, recipe.data_version, n_rec)
-        build_cache(rec_dir, recipe.seed, n_rec, spec, recipe.workers, version=recipe.data_version)
+        ext = recipe.rec_crop_extend
+        rec_dir = cache / _cache_name("train", recipe.seed, recipe.data_version, n_rec, ext)
+        build_cache(rec_dir, recipe.seed, n_rec, spec, recipe.workers, version=recipe.data_version, extend=ext)
         train = load_cache(rec_dir, ("crops", "texts"))
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
@@ -271,9 +275,10 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                            recipe.rec_lr, out, rec_eval, dev, recipe.seed, resume)
         if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak
             if recipe.rec_ft_n_train:  # on newer photos: seeds from seed + 2, as the detector's stage 2
-                ft_dir = cache / _cache_name("train", recipe.seed + 2, recipe.rec_ft_data_version, recipe.rec_ft_n_train)
+                ft_dir = cache / _cache_name("train", recipe.seed + 2, recipe.rec_ft_data_version, recipe.rec_ft_n_train,
+                                             ext)
                 build_cache(ft_dir, recipe.seed + 2, recipe.rec_ft_n_train, spec, recipe.workers,
-                            version=recipe.rec_ft_data_version)
+                            version=recipe.rec_ft_data_version, extend=ext)
                 train = load_cache(ft_dir, ("crops", "texts"))
             hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs,
                                       *_rec_batches(rec, train, recipe.rec_batch, spec, dev), recipe.rec_ft_lr, out,
