@@ -66,20 +66,19 @@ class CardRecipe:
         return recipe_digest(dataclasses.asdict(self), role)
 
 
+# Keys that do not rename a model while at these values: keys added after models were named by recipes
+# without them (data versions, the recogniser's shape and crop extension), and rec_n_train 0, which means
+# n_train, the same data.
+_UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0}
+
+
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
     keys = [k for k in recipe if role is None or not k.startswith(("det_", "rec_")) or k.startswith(role + "_")]
     keys = [k for k in keys if k not in ("threads", "workers")]  # speed settings, not results
     for stage in ("rec_ft", "det_ft"):  # an unused stage does not rename the model
         if not recipe.get(stage + "_epochs"):
             keys = [k for k in keys if not k.startswith(stage + "_")]
-    if recipe.get("data_version", 1) == 1:  # the models named before data versions existed keep their names
-        keys = [k for k in keys if k != "data_version"]
-    if not recipe.get("rec_n_train"):  # 0 means n_train: the same data, the same name
-        keys = [k for k in keys if k != "rec_n_train"]
-    if not recipe.get("rec_top") and recipe.get("rec_top_layers", 2) == 2:  # the v1-v4 shape keeps its names
-        keys = [k for k in keys if k not in ("rec_top", "rec_top_layers")]
-    if not recipe.get("rec_crop_extend"):  # neither do the v1-v4 crops
-        keys = [k for k in keys if k != "rec_crop_extend"]
+    keys = [k for k in keys if k not in _UNNAMED or recipe[k] != _UNNAMED[k]]
     return hashlib.sha256(json.dumps({k: recipe[k] for k in sorted(keys)}).encode()).hexdigest()[:12]
 
 
@@ -186,6 +185,13 @@ def _cache_name(kind: str, seed: int, version: int, n: int, extend: float = 0.0)
     return f"{kind}_s{seed}{version_tag(version)}_n{n}" + (f"_x{extend}" if extend else "")
 
 
+def _rendered(cache: Path, kind: str, seed: int, version: int, n: int, spec: PreSpec, workers: int,
+              extend: float = 0.0) -> Path:
+    """The rendered-data folder of these photos, rendered first where it is missing or incomplete."""
+    folder = cache / _cache_name(kind, seed, version, n, extend)
+    return build_cache(folder, seed, n, spec, workers, version=version, extend=extend)
+
+
 def _det_batches(det: CardDet, train: dict, batch: int, spec: PreSpec, dev):
     """(steps per epoch, batch loss function) for detector training on rendered photos `train`."""
     n = len(train["canvas"])
@@ -236,8 +242,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     spec = PreSpec()
     cache = out / "cache"
     n_rec = recipe.rec_n_train or recipe.n_train
-    val_dir = cache / _cache_name("val", recipe.seed + 1, recipe.data_version, recipe.n_val)
-    build_cache(val_dir, recipe.seed + 1, recipe.n_val, spec, recipe.workers, version=recipe.data_version)
+    val_dir = _rendered(cache, "val", recipe.seed + 1, recipe.data_version, recipe.n_val, spec, recipe.workers)
     val = load_cache(val_dir)
     result: dict = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest()}
 
@@ -245,15 +250,13 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         torch.manual_seed(recipe.seed)  # each model seeded on its own: `--only det|rec` runs reproduce a full run
         det = CardDet().to(dev)
         det_eval = lambda: _det_iou(det, val["canvas"], val["target"], spec, dev)  # noqa: E731
-        det_dir = cache / _cache_name("train", recipe.seed, recipe.data_version, recipe.n_train)
-        build_cache(det_dir, recipe.seed, recipe.n_train, spec, recipe.workers, version=recipe.data_version)
+        det_dir = _rendered(cache, "train", recipe.seed, recipe.data_version, recipe.n_train, spec, recipe.workers)
         hist = _train_loop("det", det, recipe.det_epochs, *_det_batches(det, load_cache(det_dir, ("canvas", "target")),
                            recipe.det_batch, spec, dev), recipe.det_lr, out, det_eval, dev, recipe.seed, resume)
         if recipe.det_ft_epochs > 0:  # stage 2: the same detector, fine-tuned on the newer data version
             ft_seed = recipe.seed + 2
-            ft_dir = cache / _cache_name("train", ft_seed, recipe.det_ft_data_version, recipe.det_ft_n_train)
-            build_cache(ft_dir, ft_seed, recipe.det_ft_n_train, spec, recipe.workers,
-                        version=recipe.det_ft_data_version)
+            ft_dir = _rendered(cache, "train", ft_seed, recipe.det_ft_data_version, recipe.det_ft_n_train, spec,
+                               recipe.workers)
             hist = hist + _train_loop("det_ft", det, recipe.det_ft_epochs,
                                       *_det_batches(det, load_cache(ft_dir, ("canvas", "target")), recipe.det_batch,
                                                     spec, dev),
@@ -265,8 +268,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     if only in (None, "rec"):
         # the same sample seeds as the detector's set, continued: its first n_train photos are the same
         ext = recipe.rec_crop_extend
-        rec_dir = cache / _cache_name("train", recipe.seed, recipe.data_version, n_rec, ext)
-        build_cache(rec_dir, recipe.seed, n_rec, spec, recipe.workers, version=recipe.data_version, extend=ext)
+        rec_dir = _rendered(cache, "train", recipe.seed, recipe.data_version, n_rec, spec, recipe.workers, ext)
         train = load_cache(rec_dir, ("crops", "texts"))
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
@@ -275,10 +277,8 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                            recipe.rec_lr, out, rec_eval, dev, recipe.seed, resume)
         if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak
             if recipe.rec_ft_n_train:  # on newer photos: seeds from seed + 2, as the detector's stage 2
-                ft_dir = cache / _cache_name("train", recipe.seed + 2, recipe.rec_ft_data_version, recipe.rec_ft_n_train,
-                                             ext)
-                build_cache(ft_dir, recipe.seed + 2, recipe.rec_ft_n_train, spec, recipe.workers,
-                            version=recipe.rec_ft_data_version, extend=ext)
+                ft_dir = _rendered(cache, "train", recipe.seed + 2, recipe.rec_ft_data_version, recipe.rec_ft_n_train,
+                                   spec, recipe.workers, ext)
                 train = load_cache(ft_dir, ("crops", "texts"))
             hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs,
                                       *_rec_batches(rec, train, recipe.rec_batch, spec, dev), recipe.rec_ft_lr, out,
