@@ -84,13 +84,14 @@ def card_cases(w: _Writer, models: Path) -> list[dict]:
         numbers = card_post.order_lines(numbers[: cfg.max_number_pieces])
         expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
         gray = img.convert("L")
-        crops = [card_pre.crop_field(gray, f.geom, spec) for f in numbers + expiries]
+        geoms = card_pre.read_geoms([f.geom for f in numbers], [f.geom for f in expiries], spec)
+        crops = [card_pre.crop_field(gray, g, spec) for g in geoms]
         case = {"name": name, "kind": "card", "seed": seed, "width": img.width, "height": img.height,
                 "image": w.arr(f"{name}_rgb", np.asarray(img)), "canvas": w.arr(f"{name}_canvas", canvas),
                 "det_in": w.arr(f"{name}_det_in", x), "maps": w.arr(f"{name}_maps", maps),
                 "scale": meta.scale, "grey": w.arr(f"{name}_grey", np.asarray(gray)),
                 "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
-                "crop_geoms": [_geom(f.geom) for f in numbers + expiries]}
+                "crop_geoms": [_geom(g) for g in geoms]}
         if crops:
             t = card_pre.crop_tensor(crops)
             probs = reader.rec.run({reader._rec_in: t})[0]

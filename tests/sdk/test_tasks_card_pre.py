@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pocketocr.tasks.card.pre import FieldGeom, PreSpec, crop_field, crop_tensor, geom_from_quad, letterbox
+from pocketocr.tasks.card.pre import FieldGeom, PreSpec, crop_field, crop_tensor, geom_from_quad, letterbox, read_geoms
 
 SPEC = PreSpec()
 
@@ -42,3 +42,25 @@ def test_crop_tensor_normalises_each_crop():
     x = crop_tensor(crops)
     assert x.shape == (2, 1, 32, 384)
     assert abs(x[1].mean()) < 1e-4 and np.allclose(x[0], 0)
+
+
+def test_expiry_crops_get_wider_margins():
+    # a 100 x 20 field (x 150..250) the detector cut short: a digit-like block at x 134..142 lies outside the
+    # number-style crop (6 px margins) and inside the expiry crop (18 px margins)
+    img = Image.new("L", (400, 200), 255)
+    ImageDraw.Draw(img).rectangle([150, 90, 250, 110], fill=0)
+    ImageDraw.Draw(img).rectangle([134, 90, 142, 110], fill=0)
+    g = FieldGeom(200, 100, 1.0, 0.0, 100, 20)
+    number, expiry = read_geoms([g], [g], SPEC)
+    assert number == g
+    assert (expiry.cx, expiry.cy, expiry.height) == (g.cx, g.cy, g.height)
+    assert np.isclose(expiry.length, g.length + 2 * (SPEC.expiry_pad_x - SPEC.pad_x) * g.height)
+    scale = 32 / (20 * (1 + 2 * SPEC.pad_y))   # crop pixels per source pixel
+    as_number, as_expiry = crop_field(img, number, SPEC), crop_field(img, expiry, SPEC)
+    start = 150 - SPEC.expiry_pad_x * 20       # source x of the expiry crop's first column
+    assert as_expiry[16, round((135 - start) * scale):round((141 - start) * scale)].mean() < 40   # the block
+    assert as_expiry[16, round((144 - start) * scale):round((149 - start) * scale)].mean() > 200  # the gap
+    assert as_number[16, :round(5 * scale)].mean() > 200                 # the number crop starts in the gap
+    # old model files carry no expiry_pad_x: the default applies; a file that sets it wins
+    assert PreSpec.from_metadata({}).expiry_pad_x == SPEC.expiry_pad_x
+    assert PreSpec.from_metadata({"pre.expiry_pad_x": "0.3"}).expiry_pad_x == 0.3

@@ -15,11 +15,13 @@ export interface CardSpec {
   height_unit: number;
   pad_y: number;
   pad_x: number;
+  expiry_pad_x: number;
 }
 
 export const DEFAULT_CARD_SPEC: CardSpec = {
   det_size: 384, det_stride: 4, det_mean: 0.5, det_std: 0.5, pad_value: 128, rec_height: 32, rec_width: 384,
   vocab: "0123456789/", height_unit: 32.0, pad_y: 0.25, pad_x: 0.3,
+  expiry_pad_x: 0.9,
 };
 
 /** PreSpec.from_metadata: `pre.*` keys of the model metadata override the defaults (typed as the defaults). */
@@ -123,6 +125,12 @@ export function cropRows(g: FieldGeom, spec: CardSpec): [number, number] {
   // bilinear taps, plus the pre-shrink's filter support and its window margin (in source pixels)
   const m = 4 + (shrink > 2.0 ? 5 * (shrink / 1.5) : 0);
   return [Math.floor(Math.min(...ys) - m), Math.ceil(Math.max(...ys) + m) + 1];
+}
+
+/** read_geoms in pre.py: number fields as detected, expiry fields lengthened to expiry_pad_x margins. */
+export function readGeoms(numbers: FieldGeom[], expiries: FieldGeom[], spec: CardSpec): FieldGeom[] {
+  const grow = spec.expiry_pad_x - spec.pad_x;
+  return [...numbers, ...expiries.map((g) => ({ ...g, length: g.length + 2 * grow * g.height }))];
 }
 
 /** Cut an oriented field out of a grey image -> (rec_height, rec_width) uint8 (crop_field in pre.py). */

@@ -2,7 +2,7 @@
 
 import type { Raster } from "../pil";
 import { pyRound } from "../num";
-import { type CardSpec, box, cropFields, cropTensor, detTensor, letterboxCanvas, quad } from "./pre";
+import { type CardSpec, box, cropFields, cropTensor, detTensor, letterboxCanvas, quad, readGeoms } from "./pre";
 import { type DecodeConfig, DEFAULT_DECODE, type PieceReading, chooseExpiryAmong, chooseNumberLines, ctcGreedy, findFields, groupLines } from "./post";
 import { brandOf, luhnValid } from "./rules";
 
@@ -55,7 +55,7 @@ export class CardReader {
     // several dates may be printed (VALID FROM / THRU): read up to three, chooseExpiryAmong picks
     const expiries = fields.filter((f) => f.kind === "expiry").sort((a, b) => -a.score - -b.score).slice(0, 3);
     const t3 = now();
-    const crops = cropFields(img, [...numbers, ...expiries].map((f) => f.geom), spec);
+    const crops = cropFields(img, readGeoms(numbers.map((f) => f.geom), expiries.map((f) => f.geom), spec), spec);
     const t3b = now(); // cutting the crops is pre-processing, not inference
     let probs: Tensor = { data: new Float32Array(0), dims: [0, 1, 1] };
     if (crops.length) probs = await this.rec({ data: cropTensor(crops), dims: [crops.length, 1, spec.rec_height, spec.rec_width] });

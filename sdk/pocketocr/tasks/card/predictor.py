@@ -17,7 +17,7 @@ from ...results import CardResult, FieldBox
 from ...zoo import default_model
 from .post import (DecodeConfig, PieceReading, choose_expiry_among, choose_number_lines, ctc_greedy, find_fields,
                    group_lines)
-from .pre import PreSpec, crop_field, crop_tensor, letterbox
+from .pre import PreSpec, crop_field, crop_tensor, letterbox, read_geoms
 from .rules import brand_of, luhn_valid
 
 __all__ = ["CardReader", "read_card", "card_reader"]
@@ -70,7 +70,8 @@ class CardReader:
         expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
         t3 = time.perf_counter()
         gray = img.convert("L")
-        crops = [crop_field(gray, f.geom, self.spec) for f in numbers + expiries]
+        crops = [crop_field(gray, g, self.spec)
+                 for g in read_geoms([f.geom for f in numbers], [f.geom for f in expiries], self.spec)]
         t3b = time.perf_counter()  # cutting the crops is pre-processing, not inference
         probs = self.rec.run({self._rec_in: crop_tensor(crops)})[0] if crops else np.zeros((0, 1, 1), np.float32)
         t4 = time.perf_counter()
