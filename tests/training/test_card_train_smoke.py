@@ -79,7 +79,10 @@ def test_recogniser_trains_on_more_photos(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     import numpy as np
 
-    det_set, rec_set = run / "cache" / "train_s7_n16", run / "cache" / "train_s7_n24"
+    from pocketocr.training.card.train import _cache_name
+
+    extend = json.loads((run / "train_summary.json").read_text())["recipe"]["rec_crop_extend"]
+    det_set, rec_set = run / "cache" / "train_s7_n16", run / "cache" / _cache_name("train", 7, 1, 24, extend)
     assert [p.name for p in det_set.glob("shard_*.npz")] == ["shard_0000.npz"]
     with np.load(det_set / "shard_0000.npz") as a, np.load(rec_set / "shard_0000.npz") as b:
         assert len(a["canvas"]) == 16 and len(b["canvas"]) == 24
@@ -121,8 +124,11 @@ def test_recogniser_fine_tune_on_newer_photos(tmp_path):
                   "--set", "rec_n_train=0", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
                   "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert (run / "cache" / "train_s9_v2_n8").is_dir() and (run / "rec_ft_last.pt").exists()
     summary = json.loads((run / "train_summary.json").read_text())
+    from pocketocr.training.card.train import _cache_name
+
+    ft_set = _cache_name("train", 9, 2, 8, summary["recipe"]["rec_crop_extend"])
+    assert (run / "cache" / ft_set).is_dir() and (run / "rec_ft_last.pt").exists()
     assert len(summary["rec"]["history"]) == 2
     from pocketocr.training.card.train import recipe_digest
 
@@ -149,7 +155,7 @@ def test_recogniser_crop_extension():
     assert [t for _, t in ext] == [t for _, t in plain]                     # labels unchanged
     assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(plain, ext))
     assert _cache_name("train", 7, 1, 100) == "train_s7_n100" and _cache_name("train", 7, 1, 100, 2.0).endswith("_x2.0")
-    base = load_recipe(RECIPE_PATH).__dict__
+    base = {**load_recipe(RECIPE_PATH).__dict__, "rec_crop_extend": 0.0}  # the shipped v5 recipe says 2.0
     old = {k: v for k, v in base.items() if k != "rec_crop_extend"}
     assert recipe_digest(base, "rec") == recipe_digest(old, "rec")
     assert recipe_digest({**base, "rec_crop_extend": 2.0}, "rec") != recipe_digest(base, "rec")
