@@ -44,6 +44,15 @@ def test_train_resume_and_export_smoke(tmp_path):
     assert card["size_bytes"] == int8.stat().st_size and summary["parity"]["passed"] in (True, False)
     det = FormulaDetector(int8)
     assert det.spec.long_side == 1024 and det.model_version == card["version"]
+    assert "percentile" not in card["quantization"]["calibration"]
+
+    # Percentile calibration: pages padded to one size (onnxruntime stacks them), at most 16 of them.
+    export_formula(out, tmp_path / "models_pct", calib=20, percentile=99.999, tflite=False)
+    pct = json.loads((tmp_path / "models_pct" / "formula_det.int8.onnx.json").read_text())
+    assert pct["quantization"]["calibration"].startswith("16 synthetic pages")
+    assert "percentile 99.999" in pct["quantization"]["calibration"]
+    assert pct["sha256"] != card["sha256"]
+    assert FormulaDetector(tmp_path / "models_pct" / "formula_det.int8.onnx").model_version == card["version"]
 
     # The int8 TFLite twin: fixed square input, pages padded to it, the same outputs as the ONNX fp32 model.
     pytest.importorskip("ai_edge_litert")

@@ -64,6 +64,12 @@ def test_recogniser_shape_keys():
     assert big(torch.zeros(1, 1, 32, 384)).shape == small(torch.zeros(1, 1, 32, 384)).shape == (1, 48, 12)
 
 
+def test_export_percentile_is_for_formula_only(tmp_path):
+    res = run_cli("export", "card", "--run", str(tmp_path), "--percentile", "99.9")
+    assert res.returncode == 2 and "--percentile applies to 'formula'" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_unknown_recipe_key_is_rejected(tmp_path):
     res = run_cli("train", "card", "--out", str(tmp_path), "--set", "det_epoch=3")
     assert res.returncode == 2 and "unknown recipe keys ['det_epoch']" in res.stderr

@@ -33,12 +33,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--val-n", type=int, default=None, help="synthetic validation photos for the parity gate")
     p.add_argument("--keep-fp32", action="store_true", help="with 'card'/'formula': also ship the fp32 ONNX models")
     p.add_argument("--json", action="store_true", help="print the whole summary as JSON")
+    p.add_argument("--percentile", type=float, default=None,
+                   help="with 'formula': calibrate int8 ONNX to this percentile of |x| (e.g. 99.999; default min-max)")
     p.add_argument("--allow-parity-failure", action="store_true",
                    help="with 'card': ship even when int8 fails the parity gate (recorded in the model cards)")
     return p
 
 
 def _legacy(args) -> int:
+    if args.percentile is not None and args.target != "formula":
+        err("--percentile applies to 'formula' (the card export always calibrates to percentile 99.999)")
+        return 2
     try:
         if args.target == "card":
             from ..export.card import ParityError
@@ -58,7 +63,8 @@ def _legacy(args) -> int:
     try:
         summary = export_fn(run_dir, args.out or MODELS_DIR, calib=args.calib or 160, val_n=args.val_n,
                             keep_fp32=args.keep_fp32,
-                            **({"allow_parity_failure": True} if args.allow_parity_failure else {}))
+                            **({"allow_parity_failure": True} if args.allow_parity_failure else {}),
+                            **({"percentile": args.percentile} if args.percentile is not None else {}))
     except ParityError as exc:
         err(f"parity gate failed: {exc}")
         return 1
