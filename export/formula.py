@@ -142,20 +142,20 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
     fp32, int8 = work / "formula_det.fp32.onnx", work / "formula_det.int8.onnx"
     _export_onnx(model, fp32, spec)
     side = spec.long_side
+    # Pages padded to the square input: the TFLite calibration, and the percentile one (its first 16 pages).
+    square = _calibration(recipe, run, min(calib, 64), spec, (side, side)) if tflite or percentile else []
     if percentile is None:
         n_calib, calib_note = min(calib, 64), ""
         quantize_qdq(fp32, int8, CalibrationReader("image", _calibration(recipe, run, n_calib, spec)))
     else:
         n_calib, calib_note = min(calib, 16), f", padded to {side}x{side}, percentile {percentile}"
-        quantize_qdq(fp32, int8, CalibrationReader("image", _calibration(recipe, run, n_calib, spec, (side, side))),
-                     percentile=percentile)
+        quantize_qdq(fp32, int8, CalibrationReader("image", square[:n_calib]), percentile=percentile)
     for p, prec in ((fp32, "fp32"), (int8, "int8")):
         set_metadata(p, {**base_meta, "precision": prec})
     files = {"int8": int8}
     if tflite:
         tfl = work / "formula_det.int8.tflite"
-        export_tflite(FormulaTFLiteDet(model).eval(), torch.zeros(1, 1, side, side), tfl, int8=True,
-                      calib=_calibration(recipe, run, min(calib, 64), spec, (side, side)))
+        export_tflite(FormulaTFLiteDet(model).eval(), torch.zeros(1, 1, side, side), tfl, int8=True, calib=square)
         write_sidecar_metadata(tfl, {**base_meta, "precision": "int8"})
         files["tflite_int8"] = tfl
 
