@@ -142,8 +142,10 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
     fp32, int8 = work / "formula_det.fp32.onnx", work / "formula_det.int8.onnx"
     _export_onnx(model, fp32, spec)
     side = spec.long_side
-    # Pages padded to the square input: the TFLite calibration, and the percentile one (its first 16 pages).
-    square = _calibration(recipe, run, min(calib, 64), spec, (side, side)) if tflite or percentile else []
+    # Pages padded to the square input, rendered once: the TFLite calibration, and the percentile one (its
+    # first 16 pages; only those are rendered when there is no TFLite twin).
+    n_square = min(calib, 64) if tflite else min(calib, 16) if percentile is not None else 0
+    square = _calibration(recipe, run, n_square, spec, (side, side)) if n_square else []
     if percentile is None:
         n_calib, calib_note = min(calib, 64), ""
         quantize_qdq(fp32, int8, CalibrationReader("image", _calibration(recipe, run, n_calib, spec)))
