@@ -49,6 +49,17 @@ def test_luhn_repair_uses_the_runner_up():
     assert choice.repaired and choice.needs_review
 
 
+def test_unsure_luhn_repair_is_withheld():
+    # '7' at 0.55 with a weak runner-up '1' at 0.08: the repair is 0.08 likely, too unsure to show,
+    # and the Luhn-invalid greedy reading is not shown either
+    p = _probs("4111171111111111", swap={5: ("1", 0.08)}, conf=0.55)
+    choice = choose_number(*ctc_greedy(p, VOCAB), VOCAB)
+    assert choice.number is None and not choice.repaired and choice.needs_review
+    assert 0 < choice.confidence < DecodeConfig().min_repair_confidence
+    loose = choose_number(*ctc_greedy(p, VOCAB), VOCAB, DecodeConfig(min_repair_confidence=0.0))
+    assert loose.number == "4111111111111111" and loose.repaired
+
+
 def test_no_invented_number_when_unsure():
     # non-Luhn, no plausible candidate, low confidence -> withheld
     p = _probs("4111171111111111", conf=0.5)

@@ -12,13 +12,14 @@ export interface DecodeConfig {
   max_substitutions: number;
   alt_ratio: number;
   min_confidence: number;
+  min_repair_confidence: number;
   review_confidence: number;
   max_number_pieces: number;
 }
 
 export const DEFAULT_DECODE: DecodeConfig = {
   field_threshold: 0.5, expiry_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
-  min_confidence: 0.35, review_confidence: 0.85, max_number_pieces: 6,
+  min_confidence: 0.35, min_repair_confidence: 0.2, review_confidence: 0.85, max_number_pieces: 6,
 };
 
 export interface Detected {
@@ -361,7 +362,9 @@ export function chooseNumber(text: string, confsIn: number[], distsIn: Float32Ar
   for (const [cand, ratio] of cands.slice(1)) {
     if (ratio < cfg.alt_ratio) break;
     if (/^[0-9]+$/.test(cand) && luhnValid(cand) && plausibleLength(cand)) {
-      return { number: cand, confidence: conf * ratio, repaired: true, needsReview: true };
+      // Never invent a number: an unsure repair is withheld (as choose_number).
+      const shown = conf * ratio >= cfg.min_repair_confidence;
+      return { number: shown ? cand : null, confidence: conf * ratio, repaired: shown, needsReview: true };
     }
   }
   const sure = conf >= cfg.review_confidence && digits.length >= 13 && digits.length <= 19;

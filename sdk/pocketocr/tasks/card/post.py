@@ -28,6 +28,7 @@ class DecodeConfig:
     max_substitutions: int = 2        # Luhn repair looks at most this many uncertain digits
     alt_ratio: float = 0.05           # a repaired number must be at least this likely relative to greedy
     min_confidence: float = 0.35      # below this the number is withheld (None)
+    min_repair_confidence: float = 0.2  # a Luhn repair less likely than this is withheld, not shown
     review_confidence: float = 0.85   # below this, or after a repair, the result needs review
     max_number_pieces: int = 6        # a card prints the number in at most 4 lines; more blobs are noise
 
@@ -278,7 +279,10 @@ def choose_number(text: str, confs: list[float], dists: list[np.ndarray], vocab:
         if ratio < cfg.alt_ratio:
             break
         if cand.isdigit() and luhn_valid(cand) and plausible_length(cand):
-            return NumberChoice(cand, conf * ratio, True, True)
+            # Never invent a number: most repairs this unsure are wrong (docs/export.md), and the
+            # Luhn-invalid greedy reading beside a Luhn-valid rival is no safer to show.
+            shown = conf * ratio >= cfg.min_repair_confidence
+            return NumberChoice(cand if shown else None, conf * ratio, shown, True)
     # No Luhn-valid reading nearby: specimen and test cards print such numbers, so show it only when
     # the recogniser is sure of every digit and the length is possible.
     sure = conf >= cfg.review_confidence and 13 <= len(digits) <= 19
