@@ -259,8 +259,9 @@ def _resolve_dataset(req: Requirements) -> tuple[Path, str]:
     if req.dataset != Path("synthetic") and any((req.dataset / f).exists() for f in ("labels.jsonl", "annotations.jsonl")):
         return req.dataset, str(req.dataset)
     if not req.synthetic:
-        raise PocketOCRError(f"{req.file}: dataset folder {req.dataset} is missing (add "
-                             "`synthetic = {n = ..., seed = ...}` to generate one)")
+        how = ("add `synthetic = {n = ..., seed = ...}` to generate one" if req.task == "card" else
+               "the formula trainer writes its validation sets: `pocketocr train formula`")
+        raise PocketOCRError(f"{req.file}: dataset folder {req.dataset} is missing ({how})")
     n, seed = int(req.synthetic.get("n", 100)), int(req.synthetic.get("seed", 4242))
     version = int(req.synthetic.get("version", 1))  # the card generator's data version (1: before versions)
     out = _cache_dir() / (f"{req.task}_s{seed}_n{n}" + ("" if version == 1 else f"_v{version}"))

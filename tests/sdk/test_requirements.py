@@ -119,3 +119,14 @@ def test_formula_requirements_with_a_missing_model(tmp_path):
     assert "nowhere.onnx" in text
     r = run_cli("check", str(_write(tmp_path, text)))
     assert r.returncode == 2 and "[model]" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_formula_requirements_with_a_missing_dataset_say_how_to_get_one(tmp_path):
+    """The shipped formula file names the trainer's validation set; without it, one line says which
+    command writes it (formula pages cannot be generated on the spot like synthetic cards)."""
+    text = (ROOT / "requirements" / "formula.toml").read_text()
+    assert 'dataset = "../runs/formula/val_scan_s12_n60"' in text
+    r = run_cli("check", str(_write(tmp_path, text)))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "val_scan_s12_n60 is missing" in r.stderr and "pocketocr train formula" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
