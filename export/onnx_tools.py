@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,9 +89,11 @@ def quantize_qdq(fp32: Path, int8: Path, reader: CalibrationReader, op_types: li
     quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
     graph = onnx.load(str(pre))
     exclude = sorted(set(input_convs(graph)) | set(output_convs(graph))) if float_edge_convs else []
-    quantize_static(str(pre), str(int8), reader, quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.Percentile if percentile else CalibrationMethod.MinMax,
-                    op_types_to_quantize=op_types, nodes_to_exclude=exclude,
-                    extra_options={"CalibPercentile": percentile} if percentile else {})
+    # onnxruntime's histogram calibrators print their progress: keep stdout for the CLI's --json.
+    with contextlib.redirect_stdout(sys.stderr):
+        quantize_static(str(pre), str(int8), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.Percentile if percentile else CalibrationMethod.MinMax,
+                        op_types_to_quantize=op_types, nodes_to_exclude=exclude,
+                        extra_options={"CalibPercentile": percentile} if percentile else {})
     pre.unlink(missing_ok=True)
