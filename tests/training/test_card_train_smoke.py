@@ -29,9 +29,11 @@ def test_train_resume_and_export(tmp_path):
     res = run_cli(*common, "--set", "det_epochs=2", "--set", "rec_epochs=1", "--only", "det", timeout=600)
     assert res.returncode == 0 and "resuming after epoch 1" in res.stdout + res.stderr
     out = tmp_path / "models"
-    res = run_cli("export", "card", "--run", str(run), "--out", str(out), "--calib", "8", "--val-n", "6",
+    res = run_cli("export", "card", "--run", str(run), "--out", str(out), "--calib", "8", "--val-n", "6", "--json",
                   timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads(res.stdout)  # --json: one object, nothing else on stdout
+    assert set(summary["shipped"]) >= {"det_int8", "rec_int8"} and "passed" in summary["parity"]
     card = json.loads((out / "card_det.int8.onnx.json").read_text())
     assert card["task"] == "card" and card["precision"] == "int8" and len(card["sha256"]) == 64
     assert card["training"]["recipe"]["n_train"] == 24

@@ -1,11 +1,14 @@
 """Pick the decoding thresholds on the synthetic validation sets (never on real pages).
 
 Runs the model once per page, keeps the raw maps, and scores a grid of (threshold, min_score) with the
-eval's matcher. `python -m pocketocr.training.formula.tune MODEL.onnx VAL_DIR [VAL_DIR ...]`
+eval's matcher; prints the best rows, the current defaults marked.
+
+    python -m pocketocr.training.formula.tune MODEL.onnx VAL_DIR [VAL_DIR ...] [--top 10]
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import sys
 from pathlib import Path
@@ -47,6 +50,23 @@ def sweep(model: Path, datasets: list[Path], thresholds=(0.3, 0.4, 0.45, 0.5, 0.
     return sorted(rows, key=lambda r: -r["f1"])
 
 
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pocketocr.training.formula.tune", description=__doc__.splitlines()[0])
+    ap.add_argument("model", type=Path, help="formula detector (.onnx)")
+    ap.add_argument("datasets", type=Path, nargs="+", help="synthetic validation folders (annotations.jsonl)")
+    ap.add_argument("--top", type=int, default=10, help="rows to print")
+    args = ap.parse_args(argv)
+    for path in (args.model, *args.datasets):
+        if not path.exists():
+            print(f"tune: {path}: not found", file=sys.stderr)
+            return 2
+    default = DecodeConfig()
+    print(f"{'threshold':>9} {'min_score':>9} {'precision':>9} {'recall':>7} {'F1@0.5':>7}")
+    for r in sweep(args.model, args.datasets)[:args.top]:
+        mark = "  (default)" if (r["threshold"], r["min_score"]) == (default.threshold, default.min_score) else ""
+        print(f"{r['threshold']:>9} {r['min_score']:>9} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['f1']:>7.3f}{mark}")
+    return 0
+
+
 if __name__ == "__main__":
-    for r in sweep(Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]])[:10]:
-        print(r)
+    raise SystemExit(main())

@@ -71,6 +71,9 @@ def _legacy(args) -> int:
     except FileNotFoundError as exc:
         err(f"missing checkpoint: {exc}")
         return 2
+    if args.json:  # one object on stdout, as the other commands' --json
+        print(json.dumps(summary, indent=2, default=str))
+        return 0
     print(json.dumps(summary.get("parity", {}), indent=2))
     for k, v in summary.get("shipped", {}).items():
         print(f"{k}: {v}")
