@@ -3,7 +3,7 @@ calibrated on synthetic pages), the preprocessing spec inside the model; and an 
 PT2E, fixed square input: the SDK pads pages to it). A parity gate against fp32 on the fixed synthetic
 validation sets, and a model card per shipped file.
 
-`pocketocr export formula --run runs/formula --out sdk/pocketocr/models`
+`pocketocr export formula --run runs/formula --out sdk/pocketocr/models --percentile 99.999 --calib 16` made v3.
 """
 
 from __future__ import annotations
@@ -205,7 +205,9 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
             "params": int(sum(v.numel() for k, v in ck["model"].items() if not k.endswith(
                 ("running_mean", "running_var", "num_batches_tracked")))),
             "training": {"recipe": ck["recipe"], "recipe_hash": ck["recipe_hash"], "seed": ck["recipe"]["seed"],
-                         "command": "pocketocr train formula && pocketocr export formula",
+                         "command": "pocketocr train formula && pocketocr export formula"
+                                    + (f" --percentile {percentile:g}" if percentile is not None else "")
+                                    + (f" --calib {calib}" if calib != 160 else ""),
                          "data": "synthetic only (training/formula: mathtext formulas on rendered pages, scans "
                                  "and simulated photos); no real pages",
                          "best_epoch": ck.get("epoch"), "history": ck.get("history", [])},

@@ -53,6 +53,7 @@ def test_train_resume_and_export_smoke(tmp_path, capsys):
     pct = json.loads((tmp_path / "models_pct" / "formula_det.int8.onnx.json").read_text())
     assert pct["quantization"]["calibration"].startswith("16 synthetic pages")
     assert "percentile 99.999" in pct["quantization"]["calibration"]
+    assert pct["training"]["command"].endswith("pocketocr export formula --percentile 99.999 --calib 20")
     assert pct["sha256"] != card["sha256"]
     assert FormulaDetector(tmp_path / "models_pct" / "formula_det.int8.onnx").model_version == card["version"]
 
@@ -90,3 +91,28 @@ def test_train_resume_and_export_smoke(tmp_path, capsys):
     assert all(r["output_agreement"]["mask_agreement"] > 0.99 for r in multi["parity"])
     for n in names:
         assert json.loads((tmp_path / "multi" / f"{n}.json").read_text())["version"] == multi["version"]
+
+
+def test_threshold_sweep_scores_the_defaults_as_the_eval_does(tmp_path, small_bank, capsys):
+    """`python -m pocketocr.training.formula.tune`: its row for the default thresholds is the eval's F1@0.5."""
+    from pocketocr.cli.main import main as cli_main
+    from pocketocr.tasks.formula.post import DecodeConfig
+    from pocketocr.training.formula.synth import write_dataset
+    from pocketocr.training.formula.tune import main, sweep
+    from pocketocr.zoo import default_model
+
+    ds = write_dataset(tmp_path / "val", 3, 77, small_bank)
+    model = default_model("formula", "det")
+    rows = sweep(model, [ds])
+    assert [r["f1"] for r in rows] == sorted((r["f1"] for r in rows), reverse=True)
+    d = DecodeConfig()
+    at_default = next(r for r in rows if (r["threshold"], r["min_score"]) == (d.threshold, d.min_score))
+    capsys.readouterr()
+    assert cli_main(["eval", "formula", str(ds), "--json", "--no-progress"]) == 0
+    assert at_default["f1"] == pytest.approx(json.loads(capsys.readouterr().out)["f1_50"])
+
+    assert main([str(model), str(ds), "--top", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["threshold", "min_score", "precision", "recall", "F1@0.5"] and len(out) == 4
+    assert main([str(tmp_path / "nope.onnx"), str(ds)]) == 2
+    assert "nope.onnx: not found" in capsys.readouterr().err
