@@ -133,7 +133,16 @@ def test_formula_boxes_edit_consent_events(dist, formula_page, collector_factory
                                  "page_file": str(formula_page), "consent": True, "out": str(ARTIFACTS)}, timeout=400)
     assert out["ok"], (out["error"], out["console"], out["stderr"][-2000:])
     res = out["result"]
-    assert res["boxes_shown"] == python_boxes  # the browser's detection equals the SDK's, box for box
+    # The browser's detection equals the SDK's box for box, to within a pixel: the golden vectors pin pre- and
+    # post-processing exactly, but inference in onnxruntime-web (wasm) and in onnxruntime (x86) is not
+    # bit-identical (other kernels, other summation order), which moved two edges of one formula v3 box by
+    # 0.1-0.2 px (v2 matched exactly).
+    shown = [list(b) for b in res["boxes_shown"]]
+    assert len(shown) == len(python_boxes), (shown, python_boxes)
+    for want in python_boxes:
+        near = [b for b in shown if max(abs(x - y) for x, y in zip(b, want)) <= 1.0]
+        assert near, (want, shown)
+        shown.remove(near[0])
     events = [e for e in col.events() if e.task == "formula"]
     result = [e.body for e in events if e.type == "scan_result"]
     submitted = [e for e in events if e.type == "scan_submitted"]
