@@ -122,3 +122,20 @@ def test_synth_cli_writes_the_chosen_data_version(tmp_path):
     assert res.returncode == 0 and "expiry_place" not in (tmp_path / "v1" / "labels.jsonl").read_text()
     res = run_cli("synth", "card", "--out", str(tmp_path / "v9"), "--n", "1", "--data-version", "9")
     assert res.returncode == 2 and "unknown --data-version 9" in res.stderr and not (tmp_path / "v9").exists()
+
+
+def test_version_3_embossing_is_bolder():
+    """Data version 3 widens embossed strokes (`bold`): the same mask paints more of the card than before."""
+    from PIL import Image, ImageDraw
+
+    from pocketocr.training.card.face import _paint_text
+
+    mask = Image.new("L", (120, 40), 0)
+    ImageDraw.Draw(mask).rectangle((20, 10, 24, 30), fill=255)  # one thin stroke
+    painted = {}
+    for bold in (0, 2):
+        card = Image.new("RGB", (160, 60), (90, 90, 120))
+        emboss = {"dx": 2, "dy": 2, "soft": 0.5, "shadow": 0.8, "light": 0.8, "tip": (220, 220, 225), "bold": bold}
+        _paint_text(random.Random(0), card, mask, (10, 10), "embossed", (220, 220, 225), emboss)
+        painted[bold] = int((np.asarray(card).astype(int) - (90, 90, 120) != 0).any(-1).sum())
+    assert painted[2] > painted[0] * 1.3, painted

@@ -163,6 +163,8 @@ def _paint_text(rng: random.Random, card: Image.Image, mask: Image.Image, pos: t
         return
     assert emboss is not None
     dx, dy = emboss["dx"], emboss["dy"]
+    if emboss.get("bold"):  # data version 3: the raised strokes are wider than the font's
+        mask = mask.filter(ImageFilter.MaxFilter(2 * emboss["bold"] + 1))
     soft = mask.filter(ImageFilter.GaussianBlur(emboss["soft"]))
     shadow = ImageChops.offset(soft, dx, dy)
     light = ImageChops.offset(soft, -dx, -dy)
@@ -232,6 +234,11 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         emboss = {"dx": rng.choice([1, 2, 2, 3]), "dy": rng.choice([1, 2, 2, 3]), "soft": rng.uniform(0.3, 1.2),
                   "shadow": rng.uniform(0.35, 0.8), "light": rng.uniform(0.3, 0.8), "tip": tip}
         ink = tuple(int(c) for c in np.asarray(card).reshape(-1, 3).mean(0)) if tip is None else tip
+        if version >= 3:  # real embossing: a bevel that grows with the digits, and bolder strokes
+            k = size / 40
+            emboss.update(dx=max(1, round(rng.uniform(1.0, 3.5) * k)), dy=max(1, round(rng.uniform(1.0, 3.5) * k)),
+                          soft=rng.uniform(0.4, 1.4) * k, shadow=rng.uniform(0.55, 0.95),
+                          light=rng.uniform(0.5, 0.95), bold=rng.choice([0, 1, 1, 2]))
 
     # Lines of the number: usually one; sometimes two or four stacked (vertical cards, some debit cards).
     groups = list(_split_groups(number, grouping))

@@ -30,6 +30,7 @@ DATA_VERSIONS = {
     1: "the generator of card models v1-v3",
     2: "expiry also at the right end and on the holder-name row (label above), holder labels, "
        "tighter stacked lines",
+    3: "embossing as on real cards: a bevel scaled to the digit size, stronger light and shadow, bolder strokes",
 }
 LATEST = max(DATA_VERSIONS)
 
