@@ -58,7 +58,7 @@ def main() -> int:
     from pocketocr.tasks.card.predictor import CardReader
     from pocketocr.training.card.synth import make_sample
 
-    card = np.asarray(make_sample(503).image.convert("RGB").resize((1280, 960), Image.BILINEAR))
+    card = np.asarray(make_sample(503, version=2).image.convert("RGB").resize((1280, 960), Image.BILINEAR))
     page = None
     formula_model = args.models / "formula_det.int8.onnx"
     if formula_model.exists():

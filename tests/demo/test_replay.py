@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_replay_correction_rate_equals_offline_needs_correction(dist, tmp_path, collector_factory):
     from pocketocr.training.card.synth import write_dataset
 
-    data = write_dataset(tmp_path / "cards", n=8, seed=4242, progress=False)
+    data = write_dataset(tmp_path / "cards", n=8, seed=4242, progress=False, version=2)  # pinned images
     offline = cli("eval", "card", str(data), "--json", "--samples", "--no-progress",
                   "--det-model", str(MODELS / "card_det.int8.onnx"), "--rec-model", str(MODELS / "card_rec.int8.onnx"))
     assert offline.returncode == 0, offline.stderr
