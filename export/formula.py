@@ -29,6 +29,7 @@ from .tflite import FloatStem, FloatTail, export_tflite, write_sidecar_metadata
 __all__ = ["MAX_F1_DROP", "FormulaTFLiteDet", "ParityError", "export_formula", "load_checkpoint"]
 
 MAX_F1_DROP = 0.01  # int8 may lose at most 1 pt of F1@0.5 against fp32 on either synthetic set
+DEFAULT_CALIB = 160  # calibration pages asked for (capped at 64; at 16 with a percentile)
 
 
 class ParityError(RuntimeError):
@@ -111,7 +112,7 @@ def _evaluate(model: Path, dataset: Path) -> dict:
     return rep
 
 
-def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
+def export_formula(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: int | None = None, keep_fp32: bool = False,
                    version: str | None = None, tflite: bool = True, percentile: float | None = None) -> dict:
     """Export `run/formula_det.pt` to int8 ONNX (and int8 TFLite) in `out`, with model cards.
 
@@ -207,7 +208,7 @@ def export_formula(run: Path, out: Path, *, calib: int = 160, val_n: int | None 
             "training": {"recipe": ck["recipe"], "recipe_hash": ck["recipe_hash"], "seed": ck["recipe"]["seed"],
                          "command": "pocketocr train formula && pocketocr export formula"
                                     + (f" --percentile {percentile:g}" if percentile is not None else "")
-                                    + (f" --calib {calib}" if calib != 160 else ""),
+                                    + (f" --calib {calib}" if calib != DEFAULT_CALIB else ""),
                          "data": "synthetic only (training/formula: mathtext formulas on rendered pages, scans "
                                  "and simulated photos); no real pages",
                          "best_epoch": ck.get("epoch"), "history": ck.get("history", [])},

@@ -61,7 +61,8 @@ def _legacy(args) -> int:
         err(f"{run_dir}: no such training run folder")
         return 2
     try:
-        summary = export_fn(run_dir, args.out or MODELS_DIR, calib=args.calib or 160, val_n=args.val_n,
+        summary = export_fn(run_dir, args.out or MODELS_DIR, val_n=args.val_n,  # each exporter owns its calib default
+                            **({"calib": args.calib} if args.calib else {}),
                             keep_fp32=args.keep_fp32,
                             **({"allow_parity_failure": True} if args.allow_parity_failure else {}),
                             **({"percentile": args.percentile} if args.percentile is not None else {}))
