@@ -143,6 +143,17 @@ def test_recogniser_fine_tune_on_newer_photos(tmp_path):
     rec = summary["recipe"]
     assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_ft_n_train": 0}, "rec")
     assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_ft_n_train": 0}, "det")
+    # rec_ft_mix: stage 2 trains on the recogniser's own crops and the newer photos' together
+    mixed = tmp_path / "mixed"
+    res = run_cli("train", "card", "--out", str(mixed), "--only", "rec", "--set", "n_train=8", "--set", "n_val=4",
+                  "--set", "rec_n_train=0", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
+                  "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8",
+                  "--set", "rec_ft_mix=true", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    mixed_hist = json.loads((mixed / "train_summary.json").read_text())["rec"]["history"]
+    own, newer = summary["rec"]["history"][0]["steps"], summary["rec"]["history"][1]["steps"]
+    assert mixed_hist[1]["steps"] in (own + newer, own + newer + 1)  # one concatenated set, floor division
+    assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_ft_mix": True}, "rec")
 
 
 def test_recogniser_crop_extension():

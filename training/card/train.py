@@ -51,6 +51,8 @@ class CardRecipe:
     rec_ft_lr: float = 0.001
     rec_ft_n_train: int = 0       # its photos: 0 the recogniser's own; else seeds from seed + 2 (the detector
     rec_ft_data_version: int = 2  # stage 2's photos when the sizes and versions agree), this data version
+    rec_ft_mix: bool = False      # stage 2 on those photos and the recogniser's own together, so that learning
+                                  # a new data version does not unlearn the old ones
     rec_top: int = 0              # channels of the recogniser's frame-level layers (0: 96, the v1-v4 shape)
     rec_top_layers: int = 2       # and how many (1 x 3) layers there
     rec_crop_extend: float = 0.0  # recogniser crops: half lengthened by up to this many field heights (data.py)
@@ -69,7 +71,8 @@ class CardRecipe:
 # Keys that do not rename a model while at these values: keys added after models were named by recipes
 # without them (data versions, the recogniser's shape and crop extension), and rec_n_train 0, which means
 # n_train, the same data.
-_UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0}
+_UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0,
+            "rec_ft_mix": False}
 
 
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
@@ -173,7 +176,8 @@ def _train_loop(name, model, epochs, steps_per_epoch, batch_fn, lr, out, eval_fn
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
         metric = eval_fn()
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val": metric, "time": time.time()})
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val": metric, "steps": steps_per_epoch,
+                        "time": time.time()})
         print(f"[{name}] epoch {epoch + 1}: loss {np.mean(losses):.4f}, val {metric:.4f}", flush=True)
         save_checkpoint(last, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
               history=history)
@@ -279,7 +283,9 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             if recipe.rec_ft_n_train:  # on newer photos: seeds from seed + 2, as the detector's stage 2
                 ft_dir = _rendered(cache, "train", recipe.seed + 2, recipe.rec_ft_data_version, recipe.rec_ft_n_train,
                                    spec, recipe.workers, ext)
-                train = load_cache(ft_dir, ("crops", "texts"))
+                newer = load_cache(ft_dir, ("crops", "texts"))
+                train = ({k: np.concatenate([train[k], newer[k]]) for k in ("crops", "texts")}
+                         if recipe.rec_ft_mix else newer)
             hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs,
                                       *_rec_batches(rec, train, recipe.rec_batch, spec, dev), recipe.rec_ft_lr, out,
                                       rec_eval, dev, recipe.seed + 2, resume)
