@@ -37,3 +37,34 @@ def test_write_dataset_is_an_eval_dataset(small_bank, tmp_path):
     labels = load_formula_labels(tmp_path)
     assert all(lab.file.exists() for lab in labels)
     assert sum(len(lab.boxes) for lab in labels) > 0
+
+
+def test_data_versions(small_bank):
+    """Version 1 is the default and draws what it always drew; version 2 adds punctuation after formulas,
+    sentence capitals and italic short words; an unknown version is an error."""
+    import random
+
+    from pocketocr.training.formula.synth import DATA_VERSIONS, _Page, _Writer
+
+    v1 = make_page(31, small_bank, photo=False)
+    assert np.array_equal(np.asarray(v1.image), np.asarray(make_page(31, small_bank, photo=False, version=1).image))
+    assert not np.array_equal(np.asarray(v1.image), np.asarray(make_page(31, small_bank, photo=False, version=2).image))
+    with pytest.raises(ValueError, match="data version 9"):
+        make_page(31, small_bank, version=9)
+    assert DATA_VERSIONS == (1, 2)
+
+    def tokens(version):
+        w = _Writer(_Page(800, 1000), small_bank, random.Random(4), 50, 750, 50, 950, 20, ("a", "b", "c"), "en", None,
+                    version)
+        return [t for _ in range(40) for t in w._tokens(60, 0.2)]
+
+    old, new = tokens(1), tokens(2)
+    assert all(t[2] == "" for t in old if t[0] == "m")
+    assert any(t[2] in ".,;:)" and t[2] for t in new if t[0] == "m")           # punctuation outside the box
+    assert any(t[0] == "w" and t[1] == "a" for t in new)                         # the article
+    assert any(t[0] == "w" and t[2] == 1 and t[1] in ("of", "a", "is") for t in new)  # italic short words
+    assert any(t[0] == "w" and t[1][:1].isupper() for t in new) and not any(
+        t[0] == "w" and t[2] == 0 and t[1][:1].isupper() and t[1] not in ("IEEE", "ACM", "SL", "AND", "OR", "II",
+                                                                            "III", "IV", "CPU", "PDF", "A.", "B.",
+                                                                            "Fig.", "Eq.", "No.")
+        for t in old)

@@ -33,6 +33,19 @@ def test_train_resume_and_export_smoke(tmp_path, capsys):
     res = train_formula(load_recipe(RECIPE_PATH, epochs=1, **tiny), out, device="cpu")
     assert len(res["det"]["history"]) == 1
 
+    # Stage 2 (a fine-tune on version-2 pages) added to the finished recipe: stage 1 resumes, it is not redone.
+    ft = tmp_path / "ft"
+    import shutil
+
+    shutil.copytree(out, ft)
+    capsys.readouterr()
+    res = train_formula(load_recipe(RECIPE_PATH, epochs=1, ft_epochs=1, ft_n_train=2, **tiny), ft, device="cpu")
+    printed = capsys.readouterr().out
+    assert "[formula] resuming after epoch 1" in printed and "[formula_ft] epoch 1:" in printed
+    assert [h["stage"] for h in res["det"]["history"]] == ["formula", "formula_ft"]
+    assert (ft / "cache" / "train_s14_v2_n2_L1024").is_dir() and (ft / "formula_ft_last.pt").exists()
+    assert res["recipe_hash"] != load_recipe(RECIPE_PATH, epochs=1, **tiny).digest()
+
     pytest.importorskip("onnx")
     from pocketocr.export.formula import export_formula
     from pocketocr.tasks.formula.predictor import FormulaDetector

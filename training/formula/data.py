@@ -72,7 +72,7 @@ def page_arrays(sample: PageSample, spec: PreSpec, size: int) -> tuple[np.ndarra
 
 
 def _shard(args) -> dict:
-    seeds, spec, size, bank_path, photo = args
+    seeds, spec, size, bank_path, photo, version = args
     from .bank import load_bank
 
     if bank_path not in _BANK:
@@ -80,7 +80,7 @@ def _shard(args) -> dict:
     bank = _BANK[bank_path]
     canv, targ, cap = [], [], []
     for sd in seeds:
-        s = make_page(sd, bank, photo)
+        s = make_page(sd, bank, photo, version)
         c, t = page_arrays(s, spec, size)
         canv.append(c)
         targ.append(t)
@@ -89,12 +89,13 @@ def _shard(args) -> dict:
 
 
 def build_cache(out: Path, seed: int, n: int, spec: PreSpec, bank_path: Path, workers: int = 2,
-                shard_size: int = 100, photo: bool | None = None, progress: bool = True) -> Path:
-    """Render `n` pages (seeds seed * 1_000_003 + i) into npz shards; complete shards are kept (resumable)."""
+                shard_size: int = 100, photo: bool | None = None, progress: bool = True, version: int = 1) -> Path:
+    """Render `n` pages (seeds seed * 1_000_003 + i) of data `version` into npz shards; complete shards are
+    kept (resumable)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     size = spec.long_side
     jobs = shard_jobs(out, seed, n, shard_size)
-    args = [(s, spec, size, str(bank_path), photo) for _, s in jobs]
+    args = [(s, spec, size, str(bank_path), photo, version) for _, s in jobs]
     render_shards(jobs, _shard, args, workers, f"render {out.name}", "page", progress)
     return out

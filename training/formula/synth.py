@@ -8,6 +8,12 @@ multiple-choice options (①-⑤), figures and tables as distractors, and text t
 not (references, tags, numbers, italic emphasis). Photos: perspective, rotation, page curl, desk
 background, partial pages, uneven light and shadow, blur, noise, JPEG.
 
+Data versions (`make_page(..., version=)`): 1 draws the pages v1-v3 of the detector were trained on; 2 adds
+what the v3 detector boxed on the real scans: punctuation set right after inline and display formulas
+(outside the box), sentence-initial capitals and the article "a"/"A", short function words in italics
+("of", "a", "is") and running headers whose title keeps such words in lower case ("Logic as a Language").
+Version 1 pages stay exactly as they were: every random draw of version 2 happens only in version 2.
+
 Box convention (as the real sets): one axis-aligned box per formula piece as typeset on one line, tight
 around the ink; under perspective, the box around the warped piece.
 """
@@ -28,9 +34,13 @@ from ..geometry import homography
 from .bank import BANK_EM, Bank
 from .text import distractor, family_font, font, hangul_font, words
 
-__all__ = ["PageSample", "make_page", "write_dataset"]
+__all__ = ["DATA_VERSIONS", "LATEST", "PageSample", "make_page", "write_dataset"]
 
 CIRCLED = "①②③④⑤"
+DATA_VERSIONS = (1, 2)
+LATEST = DATA_VERSIONS[-1]
+# Short words a detector trained on version 1 takes for italic variables when they are set in italics.
+SHORT = ["a", "of", "as", "is", "in", "on", "to", "by", "if", "or", "an", "at", "it", "we"]
 
 
 @dataclass
@@ -84,8 +94,9 @@ class _Writer:
     """Flows blocks down a column: paragraphs, display formulas, problems, figures, tables."""
 
     def __init__(self, page: _Page, bank: Bank, r: random.Random, x0: float, x1: float, y0: float, y1: float,
-                 em: float, fonts: tuple, lang: str, hfonts: tuple | None):
+                 em: float, fonts: tuple, lang: str, hfonts: tuple | None, version: int = 1):
         self.p, self.bank, self.r = page, bank, r
+        self.version = version
         self.x0, self.x1, self.y, self.y1 = x0, x1, y0, y1
         self.em, self.lang = em, lang
         self.fonts = hfonts if (lang == "ko" and hfonts) else fonts
@@ -99,12 +110,15 @@ class _Writer:
 
     # -- paragraphs -------------------------------------------------------------------------------
     def _tokens(self, n: int, p_math: float, italic: bool = False) -> list[tuple]:
+        """("m", bank index, trailing punctuation) and ("w", word, style 0/1/2) tokens of a paragraph."""
+        if self.version >= 2:
+            return self._tokens_v2(n, p_math, italic)
         r, vocab = self.r, words(self.r, self.lang)
-        toks = []
+        toks: list[tuple] = []
         for _ in range(n):
             x = r.random()
             if x < p_math:
-                toks.append(("m", self.bank.pick(r, display=False)))
+                toks.append(("m", self.bank.pick(r, display=False), ""))
             elif x < p_math + 0.04:
                 toks.append(("w", distractor(r), 0))
             elif x < p_math + 0.08 and self.lang != "ko":
@@ -116,6 +130,37 @@ class _Writer:
                 if r.random() < 0.08:
                     w += r.choice([",", ".", ";", ":"])
                 toks.append(("w", w, 1 if italic else 0))
+        return toks
+
+    def _tokens_v2(self, n: int, p_math: float, italic: bool) -> list[tuple]:
+        """Version 2: real pages set punctuation right after a formula, outside its box ("of P.", "m > 0,"),
+        start sentences with upright capitals ("A set", "By means"), use the article "a", and italicise
+        short words; the v3 detector boxed each of these on the real scans."""
+        r, vocab = self.r, words(self.r, self.lang)
+        cased = self.lang != "ko"
+        toks: list[tuple] = []
+        sentence_start = cased and r.random() < 0.7
+        for _ in range(n):
+            x = r.random()
+            if x < p_math:
+                punct = r.choice([",", ".", ".", ";", ":", ")"]) if r.random() < 0.3 else ""
+                toks.append(("m", self.bank.pick(r, display=False), punct))
+                sentence_start = cased and punct == "."
+                continue
+            if x < p_math + 0.04:
+                toks.append(("w", distractor(r), 0))
+            elif x < p_math + 0.08 and cased:               # italic emphasis, often a short word: not a formula
+                toks.append(("w", r.choice(SHORT) if r.random() < 0.4 else r.choice(vocab), 1))
+            elif x < p_math + 0.09:
+                toks.append(("w", r.choice(vocab), 2))      # bold word
+            else:
+                w = "a" if cased and r.random() < 0.05 else r.choice(vocab)
+                if sentence_start:
+                    w = w[:1].upper() + w[1:]
+                if r.random() < 0.08:
+                    w += r.choice([",", ".", ".", ";", ":"])
+                toks.append(("w", w, 1 if italic else 0))
+            sentence_start = cased and toks[-1][1].endswith(".")
         return toks
 
     def paragraph(self, indent: float = 0.0, p_math: float | None = None, italic: bool = False,
@@ -131,7 +176,9 @@ class _Writer:
         line: list[tuple] = []
 
         def width(t):
-            return self.p.width_of(self.bank, t[1], self.em) if t[0] == "m" else fs[t[2]].getlength(t[1])
+            if t[0] == "m":
+                return self.p.width_of(self.bank, t[1], self.em) + (self.em * 0.04 + fs[0].getlength(t[2]) if t[2] else 0.0)
+            return fs[t[2]].getlength(t[1])
 
         def flush(last: bool):
             if not line or self.full():
@@ -147,6 +194,8 @@ class _Writer:
             for t in line:
                 if t[0] == "m":
                     self.p.formula(self.bank, t[1], xx, base, self.em, "embedded")
+                    if t[2]:  # punctuation set tight after the formula, not part of its box
+                        self.p.text(xx + self.p.width_of(self.bank, t[1], self.em) + self.em * 0.04, base, t[2], fs[0])
                 else:
                     self.p.text(xx, base, t[1], fs[t[2]])
                 xx += width(t) + gap
@@ -207,6 +256,8 @@ class _Writer:
                 self.eq += 1
                 numbered = False
             self.p.formula(bank, i, x, base, em, "isolated")
+            if self.version >= 2 and r.random() < 0.35:  # the sentence goes on through the display, outside the box
+                self.p.text(x + w + em * 0.1, base, r.choice([",", ".", ".", ";"]), font(self.latin[0], self.em))
             if numbered and (k == len(idx) - 1 or r.random() < 0.3):
                 tag = f"({self.eq})" if r.random() < 0.8 else f"({self.eq}{r.choice('ab')})"
                 self.eq += 1
@@ -317,7 +368,7 @@ class _Writer:
         self.y = y0 + rows * rh + self.pitch
 
 
-def _layout(r: random.Random, bank: Bank) -> tuple[_Page, dict[str, str]]:
+def _layout(r: random.Random, bank: Bank, version: int = 1) -> tuple[_Page, dict[str, str]]:
     H = r.randint(1300, 2000)
     W = round(H * r.choice([0.707, 0.773, 0.66, 0.7]))
     page = _Page(W, H)
@@ -332,6 +383,9 @@ def _layout(r: random.Random, bank: Bank) -> tuple[_Page, dict[str, str]]:
     fh = font(fonts[1] if r.random() < 0.6 else fonts[0], em * 0.95)
     if r.random() < 0.8:
         title = " ".join(r.choice(words(r, "en")).capitalize() for _ in range(r.randint(3, 7)))
+        if version >= 2:  # titles keep short words lower case: "The Semantics of Predicate Logic as a Language"
+            title = " ".join(t if i == 0 or r.random() < 0.6 else r.choice(SHORT) + " " + t
+                             for i, t in enumerate(title.split()))
         page.text(mx, my, title, fh)
         page.text(W - mx - fh.getlength(str(r.randint(1, 999))), my, str(r.randint(1, 999)), fh)
     if r.random() < 0.5:
@@ -343,7 +397,7 @@ def _layout(r: random.Random, bank: Bank) -> tuple[_Page, dict[str, str]]:
     prob_k = 1
     for c in range(ncol):
         x0 = mx + c * (colw + gap)
-        w = _Writer(page, bank, r, x0, x0 + colw, my + em * 1.5, H - my * 1.2, em, fonts, lang, hfonts)
+        w = _Writer(page, bank, r, x0, x0 + colw, my + em * 1.5, H - my * 1.2, em, fonts, lang, hfonts, version)
         while not w.full(em * 2):
             x = r.random()
             if kind == "worksheet" and x < 0.55:
@@ -508,24 +562,26 @@ def _simulate(r: random.Random, page: _Page, photo: bool) -> tuple[Image.Image, 
     return img, boxes, cores
 
 
-def make_page(seed: int, bank: Bank, photo: bool | None = None) -> PageSample:
-    """Render one synthetic page (reproducible by seed). photo None: 50/50 scan or photo."""
+def make_page(seed: int, bank: Bank, photo: bool | None = None, version: int = 1) -> PageSample:
+    """Render one synthetic page of data `version` (reproducible by seed). photo None: 50/50 scan or photo."""
+    if version not in DATA_VERSIONS:
+        raise ValueError(f"formula data version {version} unknown; known: {DATA_VERSIONS}")
     r = random.Random(seed)
     if photo is None:
         photo = r.random() < 0.5
-    page, slices = _layout(r, bank)
+    page, slices = _layout(r, bank, version)
     img, boxes, cores = _simulate(r, page, photo)
     slices["capture"] = "photo" if photo else "scan"
     return PageSample(img, boxes, cores, slices)
 
 
-def write_dataset(out: Path, n: int, seed: int, bank: Bank, photo: bool | None = None) -> Path:
-    """Write `n` pages (seeds seed * 1_000_003 + i) as an eval dataset: images/ + annotations.jsonl."""
+def write_dataset(out: Path, n: int, seed: int, bank: Bank, photo: bool | None = None, version: int = 1) -> Path:
+    """Write `n` pages (seeds seed * 1_000_003 + i) of data `version` as an eval dataset: images/ + annotations.jsonl."""
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     lines = []
     for i in range(n):
-        s = make_page(seed * 1_000_003 + i, bank, photo)
+        s = make_page(seed * 1_000_003 + i, bank, photo, version)
         name = f"images/page_{i:05d}.{'jpg' if s.slices['capture'] == 'photo' else 'png'}"
         if name.endswith(".jpg"):
             s.image.save(out / name, quality=92)

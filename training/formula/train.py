@@ -4,6 +4,10 @@ Reproducible: the recipe's seed fixes the formula bank, the pages (page seeds) a
 initialisation and shuffles. Resumable: each finished epoch writes `<out>/formula_last.pt`; rerunning
 continues from there (the page cache and the bank are kept too). The best epoch by synthetic
 validation F1@0.5 is saved as `<out>/formula_det.pt`, which `pocketocr export formula` reads.
+
+An optional second stage (`ft_epochs` > 0) fine-tunes the trained detector on pages of a newer data version
+(`ft_data_version`), mixed with the first stage's pages when `ft_mix` is on, at a lower one-cycle peak
+(`ft_lr`); it checkpoints to `formula_ft_last.pt`, and `formula_det.pt` is then its best epoch.
 """
 
 from __future__ import annotations
@@ -49,12 +53,24 @@ class FormulaRecipe:
     crop: int = 448               # training crop, input pixels (multiple of 32)
     lr: float = 0.004
     width: float = 1.0
+    data_version: int = 1         # synthetic page version (synth.DATA_VERSIONS) of the n_train pages
+    ft_epochs: int = 0            # optional stage 2 (0: off): fine-tune on newer pages
+    ft_n_train: int = 1200        # its pages: seeds from seed + 3, data version ft_data_version
+    ft_data_version: int = 2
+    ft_lr: float = 0.001
+    ft_mix: bool = True           # draw stage 2's crops from the first stage's pages too, half the time
     threads: int = 2
     workers: int = 2
 
     def digest(self) -> str:
-        """Short hash of the recipe: names the data and settings a model was trained with."""
-        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        """Short hash of the recipe: names the data and settings a model was trained with. Keys added after
+        models were named by recipes without them do not count at their old meaning (version 1, no stage 2)."""
+        d = dataclasses.asdict(self)
+        if not d["ft_epochs"]:
+            d = {k: v for k, v in d.items() if not k.startswith("ft_")}
+        if d["data_version"] == 1:
+            del d["data_version"]
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def load_recipe(path: Path | None = None, **overrides) -> FormulaRecipe:
@@ -134,53 +150,56 @@ def page_f1(model: FormulaDet, datasets: list[Path], n: int, spec: PreSpec, devi
     return 2 * tp / max(1, nt + npred)
 
 
-def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume: bool = True) -> dict:
-    """Train the formula detector; returns the checkpoint path and validation history. See module doc."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(recipe.seed)
-    torch.set_num_threads(recipe.threads)
-    dev = pick_device(device)
-    spec = PreSpec()
-    t_start = time.time()
-    bank_path = out / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz"
-    if not bank_path.exists():
-        print(f"rendering the formula bank -> {bank_path}", flush=True)
-        load_bank(bank_path, recipe.seed, recipe.bank_inline, recipe.bank_display, recipe.workers)
-    cache = out / "cache" / f"train_s{recipe.seed}_n{recipe.n_train}_L{spec.long_side}"
-    build_cache(cache, recipe.seed, recipe.n_train, spec, bank_path, recipe.workers)
-    vals = validation_sets(recipe, out)
-    print(f"data ready in {time.time() - t_start:.0f} s", flush=True)
-    train = load_cache(cache)
-    canv, targ = train["canvas"], train["target"]
-    n = len(canv)
-    # Crop centres are drawn near formula cores 70% of the time: most of a page is plain text.
-    core_cells = [np.argwhere(t[0:2].max(0) > 0.5) for t in targ]
+def _cache_name(seed: int, version: int, n: int, spec: PreSpec) -> str:
+    """Page-cache folder name, e.g. train_s11_n2400_L1024 (train_s14_v2_n1200_L1024 for version 2)."""
+    return f"train_s{seed}" + (f"_v{version}" if version != 1 else "") + f"_n{n}_L{spec.long_side}"
 
-    model = FormulaDet(recipe.width).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=1e-4)
-    total = max(1, recipe.epochs * recipe.steps_per_epoch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=total, pct_start=0.1)
+
+def _core_cells(targ: np.ndarray) -> list[np.ndarray]:
+    # Crop centres are drawn near formula cores 70% of the time: most of a page is plain text.
+    return [np.argwhere(t[0:2].max(0) > 0.5) for t in targ]
+
+
+@dataclass
+class _Stage:
+    """One one-cycle training run over page sets `sources` ((canvas, target, core cells) each)."""
+
+    name: str
+    epochs: int
+    lr: float
+    pct_start: float
+    seed: int
+    sources: list
+
+
+def _run_stage(stage: _Stage, model: FormulaDet, recipe: FormulaRecipe, name_hash: str, last: Path, best_path: Path,
+               vals: dict[str, Path], spec: PreSpec, dev, resume: bool, t_start: float) -> list[dict]:
+    """Train `model` for the stage's epochs, resumable from `last` when it carries `name_hash`; the best epoch
+    by synthetic validation F1@0.5 goes to `best_path`. Returns the stage's history."""
+    opt = torch.optim.AdamW(model.parameters(), lr=stage.lr, weight_decay=1e-4)
+    total = max(1, stage.epochs * recipe.steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=stage.lr, total_steps=total, pct_start=stage.pct_start)
     start, history = 0, []
-    last = out / "formula_last.pt"
     if resume and last.exists():
         st = torch.load(last, map_location=dev, weights_only=False)
-        if st.get("recipe_hash") == recipe.digest():
+        if st.get("recipe_hash") == name_hash:
             model.load_state_dict(st["model"])
             opt.load_state_dict(st["opt"])
             sched.load_state_dict(st["sched"])
             start, history = st["epoch"] + 1, st.get("history", [])
-            print(f"[formula] resuming after epoch {start}", flush=True)
+            print(f"[{stage.name}] resuming after epoch {start}", flush=True)
         else:
-            print("[formula] formula_last.pt is from another recipe: starting over", flush=True)
+            print(f"[{stage.name}] {last.name} is from another recipe: starting over", flush=True)
     c, s4 = recipe.crop, spec.stride
-    size = canv.shape[1]
     best = max([h["val_f1_50"] for h in history], default=-1.0)
-    for epoch in range(start, recipe.epochs):
-        rng = np.random.default_rng(recipe.seed * 1000 + epoch)
-        bar = tqdm(range(recipe.steps_per_epoch), desc=f"formula {epoch + 1}/{recipe.epochs}", unit="step")
+    for epoch in range(start, stage.epochs):
+        rng = np.random.default_rng(stage.seed * 1000 + epoch)
+        bar = tqdm(range(recipe.steps_per_epoch), desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="step")
         losses, parts = [], []
         for step in bar:
+            # stage 1 has one source and draws exactly as before sources existed (v1-v3 reproduce)
+            canv, targ, core_cells = stage.sources[0 if len(stage.sources) == 1 else rng.integers(len(stage.sources))]
+            n, size = len(canv), canv.shape[1]
             idx = rng.integers(0, n, recipe.batch)
             xs = np.empty((recipe.batch, c, c), np.uint8)
             ts = np.empty((recipe.batch, 6, c // s4, c // s4), np.float32)
@@ -209,15 +228,69 @@ def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}",
                                 iou=f"{np.mean([p['iou'] for p in parts[-50:]]):.3f}")
         f1 = page_f1(model, [vals["scan"], vals["photo"]], recipe.n_val_epoch, spec, dev)
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_f1_50": f1,
+        history.append({"epoch": epoch + 1, "stage": stage.name, "loss": float(np.mean(losses)), "val_f1_50": f1,
                         "minutes": round((time.time() - t_start) / 60, 1)})
-        print(f"[formula] epoch {epoch + 1}: loss {np.mean(losses):.4f}, synthetic val F1@0.5 {f1:.4f}", flush=True)
+        print(f"[{stage.name}] epoch {epoch + 1}: loss {np.mean(losses):.4f}, synthetic val F1@0.5 {f1:.4f}",
+              flush=True)
         save_checkpoint(last, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
-              history=history, recipe_hash=recipe.digest())
+                        history=history, recipe_hash=name_hash)
         if f1 >= best:
             best = f1
-            save_checkpoint(out / "formula_best.pt", model=model.state_dict(), epoch=epoch)
-    best_state = torch.load(out / "formula_best.pt", map_location="cpu", weights_only=False)
+            save_checkpoint(best_path, model=model.state_dict(), epoch=epoch)
+    if not best_path.exists():
+        raise FileNotFoundError(f"{best_path} is missing: delete {last} to train the stage again")
+    return history
+
+
+def _stage1_digest(recipe: FormulaRecipe) -> str:
+    """The first stage's name: the recipe without its stage 2, so adding a fine-tune resumes the first stage
+    from its checkpoints instead of training it again."""
+    return dataclasses.replace(recipe, ft_epochs=0).digest()
+
+
+def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume: bool = True) -> dict:
+    """Train the formula detector; returns the checkpoint path and validation history. See module doc."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(recipe.seed)
+    torch.set_num_threads(recipe.threads)
+    dev = pick_device(device)
+    spec = PreSpec()
+    t_start = time.time()
+    bank_path = out / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz"
+    if not bank_path.exists():
+        print(f"rendering the formula bank -> {bank_path}", flush=True)
+        load_bank(bank_path, recipe.seed, recipe.bank_inline, recipe.bank_display, recipe.workers)
+    cache = out / "cache" / _cache_name(recipe.seed, recipe.data_version, recipe.n_train, spec)
+    build_cache(cache, recipe.seed, recipe.n_train, spec, bank_path, recipe.workers, version=recipe.data_version)
+    vals = validation_sets(recipe, out)
+    print(f"data ready in {time.time() - t_start:.0f} s", flush=True)
+    train = load_cache(cache)
+    canv, targ = train["canvas"], train["target"]
+    core_cells = _core_cells(targ)
+
+    model = FormulaDet(recipe.width).to(dev)
+    stage1 = _Stage("formula", recipe.epochs, recipe.lr, 0.1, recipe.seed, [(canv, targ, core_cells)])
+    history = _run_stage(stage1, model, recipe, _stage1_digest(recipe), out / "formula_last.pt",
+                         out / "formula_best.pt", vals, spec, dev, resume, t_start)
+    best_path = out / "formula_best.pt"
+    if recipe.ft_epochs > 0:
+        ft_cache = out / "cache" / _cache_name(recipe.seed + 3, recipe.ft_data_version, recipe.ft_n_train, spec)
+        build_cache(ft_cache, recipe.seed + 3, recipe.ft_n_train, spec, bank_path, recipe.workers,
+                    version=recipe.ft_data_version)
+        newer = load_cache(ft_cache)
+        sources = [(newer["canvas"], newer["target"], _core_cells(newer["target"]))]
+        if recipe.ft_mix:
+            sources.append((canv, targ, core_cells))
+        stage2 = _Stage("formula_ft", recipe.ft_epochs, recipe.ft_lr, 0.15, recipe.seed + 3, sources)
+        best_ft = out / "formula_ft_best.pt"
+        # stage 2 starts from stage 1's best epoch (the model stage 1 alone would ship) and keeps its own best:
+        # the validation pages are version 1, the pages it learns from newer
+        model.load_state_dict(torch.load(out / "formula_best.pt", map_location=dev, weights_only=False)["model"])
+        history = history + _run_stage(stage2, model, recipe, recipe.digest(), out / "formula_ft_last.pt", best_ft,
+                                       vals, spec, dev, resume, t_start)
+        best_path = best_ft
+    best_state = torch.load(best_path, map_location="cpu", weights_only=False)
     save_checkpoint(out / "formula_det.pt", model=best_state["model"], arch="formula_det", width=recipe.width,
           epoch=best_state["epoch"] + 1, recipe=dataclasses.asdict(recipe), recipe_hash=recipe.digest(),
           spec=dataclasses.asdict(spec), history=history)
