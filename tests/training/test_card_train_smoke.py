@@ -123,6 +123,21 @@ def test_detector_fine_tune_stage(tmp_path):
     # an unused stage does not rename the detector, whatever its other keys say
     assert recipe_digest(off, "det") == recipe_digest({**off, "det_ft_lr": 9.0}, "det")
 
+    # det_ft2_*: a third stage added to the finished run resumes stages 1 and 2 and trains on the version-3
+    # photos of stage 2's seeds, mixed with stage 2's photos (twice the steps of either alone)
+    res = run_cli("train", "card", "--out", str(run), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
+                  "--set", "det_batch=4", "--set", "workers=1", "--set", "threads=1", "--set", "det_epochs=1",
+                  "--set", "det_ft_epochs=1", "--set", "det_ft_n_train=8", "--set", "det_ft_data_version=2",
+                  "--set", "det_ft2_epochs=1", "--set", "det_ft2_n_train=8", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "[det] resuming after epoch 1" in res.stdout and "[det_ft] resuming after epoch 1" in res.stdout
+    assert (run / "cache" / "train_s9_v3_n8").is_dir() and (run / "det_ft2_last.pt").exists()
+    hist = json.loads((run / "train_summary.json").read_text())["det"]["history"]
+    assert len(hist) == 3 and hist[2]["steps"] == 2 * hist[1]["steps"] == 4
+    three = json.loads((run / "train_summary.json").read_text())["recipe"]
+    assert recipe_digest(three, "det") != recipe_digest(rec, "det")
+    assert recipe_digest({**three, "det_ft2_epochs": 0}, "det") == recipe_digest(rec, "det")
+
 
 def test_recogniser_fine_tune_on_newer_photos(tmp_path):
     """rec_ft_n_train > 0: the recogniser's second stage reads crops of the seed + 2 photos (data version

@@ -47,6 +47,11 @@ class CardRecipe:
     det_ft_n_train: int = 6000    # its photos: seeds from seed + 2, data version det_ft_data_version
     det_ft_data_version: int = 2
     det_ft_lr: float = 0.0015
+    det_ft2_epochs: int = 0       # optional detector stage 3: fine-tune the stage-2 detector again (0: off)
+    det_ft2_n_train: int = 6000   # its photos: seeds from seed + 2 (stage 2's seeds), data version det_ft2_data_version
+    det_ft2_data_version: int = 3
+    det_ft2_lr: float = 0.001
+    det_ft2_mix: bool = True      # with stage 2's photos too, so that learning the newer version keeps the older
     rec_ft_epochs: int = 0        # optional second, gentler one-cycle stage (0: off)
     rec_ft_lr: float = 0.001
     rec_ft_n_train: int = 0       # its photos: 0 the recogniser's own; else seeds from seed + 2 (the detector
@@ -78,7 +83,7 @@ _UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers":
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
     keys = [k for k in recipe if role is None or not k.startswith(("det_", "rec_")) or k.startswith(role + "_")]
     keys = [k for k in keys if k not in ("threads", "workers")]  # speed settings, not results
-    for stage in ("rec_ft", "det_ft"):  # an unused stage does not rename the model
+    for stage in ("rec_ft", "det_ft", "det_ft2"):  # an unused stage does not rename the model
         if not recipe.get(stage + "_epochs"):
             keys = [k for k in keys if not k.startswith(stage + "_")]
     keys = [k for k in keys if k not in _UNNAMED or recipe[k] != _UNNAMED[k]]
@@ -257,14 +262,25 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         det_dir = _rendered(cache, "train", recipe.seed, recipe.data_version, recipe.n_train, spec, recipe.workers)
         hist = _train_loop("det", det, recipe.det_epochs, *_det_batches(det, load_cache(det_dir, ("canvas", "target")),
                            recipe.det_batch, spec, dev), recipe.det_lr, out, det_eval, dev, recipe.seed, resume)
+        ft_seed = recipe.seed + 2
         if recipe.det_ft_epochs > 0:  # stage 2: the same detector, fine-tuned on the newer data version
-            ft_seed = recipe.seed + 2
             ft_dir = _rendered(cache, "train", ft_seed, recipe.det_ft_data_version, recipe.det_ft_n_train, spec,
                                recipe.workers)
             hist = hist + _train_loop("det_ft", det, recipe.det_ft_epochs,
                                       *_det_batches(det, load_cache(ft_dir, ("canvas", "target")), recipe.det_batch,
                                                     spec, dev),
                                       recipe.det_ft_lr, out, det_eval, dev, ft_seed, resume)
+        if recipe.det_ft2_epochs > 0:  # stage 3: again, on a newer version (v6: version 3's embossing)
+            ft2_dir = _rendered(cache, "train", ft_seed, recipe.det_ft2_data_version, recipe.det_ft2_n_train, spec,
+                                recipe.workers)
+            photos = load_cache(ft2_dir, ("canvas", "target"))
+            if recipe.det_ft2_mix and recipe.det_ft_epochs > 0:
+                older = load_cache(ft_dir, ("canvas", "target"))
+                photos = {k: np.concatenate([older[k], photos[k]]) for k in photos}
+                del older
+            hist = hist + _train_loop("det_ft2", det, recipe.det_ft2_epochs,
+                                      *_det_batches(det, photos, recipe.det_batch, spec, dev),
+                                      recipe.det_ft2_lr, out, det_eval, dev, recipe.seed + 4, resume)
         save_checkpoint(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(spec), history=hist)
         result["det"] = {"path": str(out / "card_det.pt"), "history": hist}
