@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from ..geometry import homography
 from .bank import BANK_EM, Bank
-from .text import distractor, family_font, font, hangul_font, words
+from .text import citation, distractor, family_font, font, hangul_font, words
 
 __all__ = ["DATA_VERSIONS", "LATEST", "PageSample", "make_page", "write_dataset"]
 
@@ -148,7 +148,7 @@ class _Writer:
                 sentence_start = cased and punct == "."
                 continue
             if x < p_math + 0.04:
-                toks.append(("w", distractor(r), 0))
+                toks.append(("w", citation(r) if cased and r.random() < 0.3 else distractor(r), 0))
             elif x < p_math + 0.08 and cased:               # italic emphasis, often a short word: not a formula
                 toks.append(("w", r.choice(SHORT) if r.random() < 0.4 else r.choice(vocab), 1))
             elif x < p_math + 0.09:
@@ -164,13 +164,16 @@ class _Writer:
         return toks
 
     def paragraph(self, indent: float = 0.0, p_math: float | None = None, italic: bool = False,
-                  lead: tuple | None = None) -> None:
+                  lead: tuple | None = None, toks: list[tuple] | None = None) -> None:
+        """Flow a paragraph of `toks` (default: drawn by `_tokens`); word style 3 is small capitals."""
         r = self.r
-        p_math = r.choice([0.03, 0.06, 0.1, 0.15, 0.2, 0.3]) if p_math is None else p_math
-        toks = self._tokens(r.randint(12, 90), p_math, italic)
+        if toks is None:
+            p_math = r.choice([0.03, 0.06, 0.1, 0.15, 0.2, 0.3]) if p_math is None else p_math
+            toks = self._tokens(r.randint(12, 90), p_math, italic)
         if lead:
             toks = [lead] + toks
         fs = {k: font(self.fonts[k], self.em) for k in range(3)}
+        fs[3] = font(self.fonts[0], self.em * 0.8)
         space = fs[0].getlength(" ") * r.uniform(0.9, 1.3)
         x = self.x0 + indent
         line: list[tuple] = []
@@ -267,6 +270,35 @@ class _Writer:
         self.y += self.em * r.uniform(0.2, 0.8)
 
     # -- other blocks -----------------------------------------------------------------------------
+    def references(self) -> None:
+        """Version 2: a bibliography, as at the end of a paper: "[12] KOWALSKI, R. A. Predicate logic as a
+        programming language. Proc. IFIP 74 (1974), 569-574." Initials, small-capital names, volume and
+        page numbers and years look like math to a detector and are not formulas."""
+        r = self.r
+        self.heading("References" if r.random() < 0.8 else "REFERENCES")
+        em = self.em
+        self.em = em * r.uniform(0.8, 0.95)
+        k = r.randint(1, 30)
+        for _ in range(r.randint(3, 9)):
+            if self.full(self.em * 2):
+                break
+            toks: list[tuple] = [("w", f"[{k}]" if r.random() < 0.6 else f"{k}.", 0)]
+            for a in range(r.randint(1, 3)):
+                name = r.choice(words(r, "en")).upper()
+                inits = " ".join(f"{r.choice('ABCDEFGHJKLMNPRSTW')}." for _ in range(r.randint(1, 2)))
+                toks += [("w", name + ",", 3), ("w", inits + (" AND" if a == 0 and r.random() < 0.3 else ""), 0)]
+            title = [r.choice(words(r, "en")) for _ in range(r.randint(3, 9))]
+            toks += [("w", w.capitalize() if i == 0 else w, 0) for i, w in enumerate(title)]
+            toks[-1] = (toks[-1][0], toks[-1][1] + ".", 0)
+            journal = r.choice(["J. ACM", "Comm. ACM", "Proc. IFIP", "Inform. Process. Lett.", "Math. Ann.",
+                                "Ann. of Math.", "SIAM J. Comput.", "Machine Intelligence"])
+            toks += [("w", w, 1) for w in journal.split()]
+            vol = f"{r.randint(1, 40)}, {r.randint(1, 12)} ({r.randint(1950, 1990)}),"
+            toks += [("w", w, 0) for w in vol.split()] + [("w", f"{r.randint(1, 400)}-{r.randint(401, 900)}.", 0)]
+            self.paragraph(toks=toks)
+            k += 1
+        self.em = em
+
     def heading(self, s: str) -> None:
         if self.full(self.em):
             return
@@ -399,6 +431,9 @@ def _layout(r: random.Random, bank: Bank, version: int = 1) -> tuple[_Page, dict
         x0 = mx + c * (colw + gap)
         w = _Writer(page, bank, r, x0, x0 + colw, my + em * 1.5, H - my * 1.2, em, fonts, lang, hfonts, version)
         while not w.full(em * 2):
+            if version >= 2 and kind == "paper" and r.random() < 0.04:
+                w.references()
+                continue
             x = r.random()
             if kind == "worksheet" and x < 0.55:
                 w.problem(prob_k)

@@ -10,7 +10,7 @@ import random
 
 from PIL import ImageFont
 
-__all__ = ["FAMILIES", "HANGUL", "distractor", "family_font", "hangul_font", "words"]
+__all__ = ["FAMILIES", "HANGUL", "citation", "distractor", "family_font", "hangul_font", "words"]
 
 EN = ["the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "be", "by", "on", "this", "are", "we", "which", "from", "or", "an", "can", "at", "not", "if", "then", "there", "each", "given", "set", "let", "such", "program", "clause", "statement", "procedure", "computation", "goal", "variable", "function", "semantics", "logic", "theorem", "proof", "model", "interpretation", "denotation", "called", "following", "shown", "defined", "where", "value", "any", "every", "all", "only", "one", "two", "three", "first", "second", "new", "more", "most", "general", "example", "case", "section", "result", "above", "below", "since", "thus", "hence", "therefore", "implies", "holds", "obtain", "equation", "solution", "problem", "order", "method", "term", "list", "element", "constant", "relation", "operational", "fixpoint", "least", "greatest", "lemma", "corollary", "definition", "consider", "suppose", "assume", "satisfies", "follows", "consequence", "derivation", "resolution", "sequence", "language", "predicate", "system", "approach", "paper", "show", "prove", "note", "observe", "similarly", "respectively", "finite", "infinite", "number", "space", "point", "line", "curve", "area", "length", "positive", "negative", "integer", "real", "complex", "matrix"]
 DE = ["die", "der", "und", "ist", "eine", "Gleichung", "für", "alle", "mit", "Lösung", "gilt", "über", "Menge", "daß", "Funktion", "wobei", "jede", "Beweis"]
@@ -84,6 +84,17 @@ def font(name: str, size: int) -> ImageFont.FreeTypeFont:
 
 def words(r: random.Random, lang: str) -> list[str]:
     return {"en": EN, "ko": KO, "de": DE + EN[:40], "fr": FR + EN[:40], "es": ES + EN[:40]}[lang]
+
+
+def citation(r: random.Random) -> str:
+    """A citation list or reference range, as papers set them: "[6, 7, 15]", "[5, 18]", "[3-5]", "(1)"."""
+    x = r.random()
+    if x < 0.6:
+        return "[" + ", ".join(str(n) for n in sorted(r.sample(range(1, 40), r.randint(2, 4)))) + "]"
+    if x < 0.8:
+        a = r.randint(1, 30)
+        return f"[{a}-{a + r.randint(1, 4)}]"
+    return f"({r.randint(1, 12)})"
 
 
 def distractor(r: random.Random) -> str:
