@@ -68,3 +68,21 @@ def test_data_versions(small_bank):
                                                                             "III", "IV", "CPU", "PDF", "A.", "B.",
                                                                             "Fig.", "Eq.", "No.")
         for t in old)
+
+
+def test_version_2_references_and_citations(small_bank):
+    """The bibliography block draws text only (no formula boxes), with small-capital names and initials;
+    citation lists look like "[6, 7, 15]"."""
+    import random
+
+    from pocketocr.training.formula.synth import _Page, _Writer
+    from pocketocr.training.formula.text import citation, family_font
+
+    r = random.Random(3)
+    assert all(c[0] in "[(" and c[-1] in "])" for c in (citation(r) for _ in range(50)))
+    assert any("," in citation(r) for _ in range(50))
+    page = _Page(900, 1300)
+    w = _Writer(page, small_bank, random.Random(5), 60, 840, 60, 1240, 20, family_font(r, "serif"), "en", None, 2)
+    w.references()
+    assert page.pieces == [] and w.y > 200  # several entries written, none of them boxed
+    assert np.asarray(page.ink).max() == 255  # ink was drawn
