@@ -213,6 +213,9 @@ def decode_cases(w: _Writer) -> list[dict]:
         ([["12"], ["4012", "8888"], ["8888", "1881"]], ["VALID"]),
         ([["3782"], ["822463"], ["10005"], ["777"], ["11/30"]], []),
         ([["4111111111111112"], ["4111111111111111"]], ["109/27", "12/26"]),
+        ([["17", "4012888888881881"]], []),                      # a stray piece before the number: left out
+        ([["4111", "1111", "1111", "1111", "38"], ["12/26"]], []),  # ... and after it
+        ([["4012888888881881", "1234"]], []),                    # 4 characters: too long to leave out
     ]
     for n, (lines, exps) in enumerate(layouts):
         arrays, line_readings, k = [], [], 0

@@ -186,6 +186,33 @@ def test_a_sure_line_beats_a_repaired_merge_with_a_stray_piece():
     assert choice.number == line and not choice.repaired and [p.text for p in used] == [line]
 
 
+def test_short_stray_pieces_at_a_line_end_are_left_out():
+    """A brand name or logo beside the number read as a short piece: the line cannot be shown whole, so the
+    number is the line without it; a whole line that can be shown keeps every piece; a piece longer than
+    max_stray_chars is never left out; max_stray_chars = 0 turns it off."""
+    from dataclasses import replace
+
+    from pocketocr.tasks.card.post import DecodeConfig, choose_number_lines
+
+    number = "4012888888881881"
+    choice, used = choose_number_lines([[_reading("17"), _reading(number)]], VOCAB)
+    assert choice.number == number and [p.text for p in used] == [number]
+    groups = [_reading(number[k:k + 4]) for k in range(0, 16, 4)]
+    choice, used = choose_number_lines([groups + [_reading("38")]], VOCAB)
+    assert choice.number == number and len(used) == 4
+    choice, _ = choose_number_lines([[_reading(number), _reading("1234")]], VOCAB)
+    assert choice.number is None
+    # off, the sure but Luhn-invalid whole line is shown, stray digits and all (the decoder before max_stray_chars)
+    choice, _ = choose_number_lines([[_reading("17"), _reading(number)]], VOCAB, replace(DecodeConfig(), max_stray_chars=0))
+    assert choice.number == "17" + number
+    # a Luhn-valid line whose last piece is short keeps it
+    choice, used = choose_number_lines([[_reading(number[:15]), _reading(number[15:])]], VOCAB)
+    assert len(used) == 2 and choice.number == number
+    # a sure but Luhn-invalid whole line loses to the Luhn-valid line without its stray piece
+    choice, used = choose_number_lines([[_reading("4111111111111111"), _reading("0")]], VOCAB)
+    assert choice.number == "4111111111111111" and len(used) == 1
+
+
 def test_latest_date_is_the_expiry():
     from pocketocr.tasks.card.post import choose_expiry_among
     value, _, piece = choose_expiry_among([_reading("09/18"), _reading("09/21")], [])

@@ -15,11 +15,13 @@ export interface DecodeConfig {
   min_repair_confidence: number;
   review_confidence: number;
   max_number_pieces: number;
+  max_stray_chars: number;
 }
 
 export const DEFAULT_DECODE: DecodeConfig = {
   field_threshold: 0.5, expiry_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
   min_confidence: 0.35, min_repair_confidence: 0.2, review_confidence: 0.85, max_number_pieces: 6,
+  max_stray_chars: 3,
 };
 
 export interface Detected {
@@ -201,22 +203,39 @@ function keyGreater(a: (boolean | number)[], b: (boolean | number)[]): boolean {
   return false;
 }
 
-/** The number among runs of 1..maxStack consecutive lines (choose_number_lines). */
+/** (pieces left out at the start, at the end) of a run of lines (_stray_options). */
+function strayOptions(run: PieceReading[], first: number, last: number, maxChars: number): [number, number][] {
+  const out: [number, number][] = [[0, 0]];
+  if (maxChars <= 0) return out;
+  for (let a = 0; a < Math.min(first, 3); a++) {
+    for (let b = 0; b < Math.min(last, 3); b++) {
+      const left = [...run.slice(0, a), ...run.slice(run.length - b)];
+      if ((a || b) && a + b < run.length && left.every((p) => p.text.length <= maxChars)) out.push([a, b]);
+    }
+  }
+  return out;
+}
+
+/** The number among runs of 1..maxStack consecutive lines, short stray end pieces left out (choose_number_lines). */
 export function chooseNumberLines(lines: PieceReading[][], vocab: string, cfg: DecodeConfig = DEFAULT_DECODE,
   maxStack = 4): [NumberChoice, PieceReading[]] {
   let best: [(boolean | number)[], NumberChoice, PieceReading[]] | null = null;
   for (let i = 0; i < lines.length; i++) {
     for (let j = i + 1; j <= Math.min(lines.length, i + maxStack); j++) {
-      const pieces = lines.slice(i, j).flat();
-      const text = pieces.map((p) => p.text).join("");
-      const confs = pieces.flatMap((p) => p.confs);
-      const dists = pieces.flatMap((p) => p.dists);
-      const choice = chooseNumber(text, confs, dists, vocab, cfg);
-      const score = (pairwiseSumF64(pieces.map((p) => p.det.score)) / pieces.length) * choice.confidence;
-      const shown = choice.number !== null;
-      // shown, then fewer lines, then Luhn-valid > repaired > sure (as choose_number_lines)
-      const key = [shown, -(j - i), shown && !choice.repaired && luhnValid(choice.number ?? ""), shown && choice.repaired, score];
-      if (best === null || keyGreater(key, best[0])) best = [key, choice, pieces];
+      const run = lines.slice(i, j).flat();
+      for (const [a, b] of strayOptions(run, lines[i].length, lines[j - 1].length, cfg.max_stray_chars)) {
+        const pieces = run.slice(a, run.length - b);
+        const text = pieces.map((p) => p.text).join("");
+        const confs = pieces.flatMap((p) => p.confs);
+        const dists = pieces.flatMap((p) => p.dists);
+        const choice = chooseNumber(text, confs, dists, vocab, cfg);
+        const score = (pairwiseSumF64(pieces.map((p) => p.det.score)) / pieces.length) * choice.confidence;
+        const shown = choice.number !== null;
+        // shown, then fewer lines, then Luhn-valid, then fewer pieces left out, then repaired > sure (as choose_number_lines)
+        const key = [shown, -(j - i), shown && !choice.repaired && luhnValid(choice.number ?? ""), -(a + b),
+          shown && choice.repaired, score];
+        if (best === null || keyGreater(key, best[0])) best = [key, choice, pieces];
+      }
     }
   }
   if (best === null) return [{ number: null, confidence: 0.0, repaired: false, needsReview: true }, []];

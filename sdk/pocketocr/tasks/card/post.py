@@ -31,6 +31,9 @@ class DecodeConfig:
     min_repair_confidence: float = 0.2  # a Luhn repair less likely than this is withheld, not shown
     review_confidence: float = 0.85   # below this, or after a repair, the result needs review
     max_number_pieces: int = 6        # a card prints the number in at most 4 lines; more blobs are noise
+    # Up to two pieces this short at either end of a number line may be left out when the whole line cannot
+    # be shown: a brand name, logo or the card edge beside the number read as digits ("17|4123 4123 ...").
+    max_stray_chars: int = 3          # 0: never leave pieces out
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,11 @@ def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: Decode
     The detector may also mark a name, a small printed IIN or a receipt line as "number"; reading each
     run separately and ranking (shown > withheld, then fewer lines, then Luhn-valid > repaired > sure
     but not Luhn-valid, then detector score x confidence) keeps such pieces out of the number instead
-    of withholding it. Fewer lines come before Luhn: nearly every card prints its number on one line,
+    of withholding it. Within a run, up to two short pieces (`max_stray_chars`) at the start of its first
+    line and the end of its last may be left out, ranked after Luhn: a Luhn-valid reading without a stray
+    "17" beats the sure but invalid reading with it, and otherwise fewer pieces left out come first
+    (1 000 + 1 000 synthetic photos: number exact +0.9 / +0.7 pt, two fewer wrong numbers shown; ranked
+    before Luhn instead, +0.8 / +0.5 pt and one more wrong number). Fewer lines come before Luhn: nearly every card prints its number on one line,
     and a specimen number read with confidence on one line must not lose to that line plus a stray
     piece that a one-digit repair makes Luhn-valid (seen on the real development set: a sure
     16-digit line and a small "4000" under it merged into a wrong 19-digit number).
@@ -185,20 +192,36 @@ def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: Decode
     best: tuple | None = None
     for i in range(len(lines)):
         for j in range(i + 1, min(len(lines), i + max_stack) + 1):
-            pieces = [p for line in lines[i:j] for p in line]
-            text = "".join(p.text for p in pieces)
-            confs = [c for p in pieces for c in p.confs]
-            dists = [d for p in pieces for d in p.dists]
-            choice = choose_number(text, confs, dists, vocab, cfg)
-            score = float(np.mean([p.det.score for p in pieces])) * choice.confidence
-            shown = choice.number is not None
-            key = (shown, -(j - i), shown and not choice.repaired and luhn_valid(choice.number or ""),
-                   shown and choice.repaired, score)
-            if best is None or key > best[0]:
-                best = (key, choice, pieces)
+            run = [p for line in lines[i:j] for p in line]
+            for a, b in _stray_options(run, len(lines[i]), len(lines[j - 1]), cfg.max_stray_chars):
+                pieces = run[a:len(run) - b]
+                text = "".join(p.text for p in pieces)
+                confs = [c for p in pieces for c in p.confs]
+                dists = [d for p in pieces for d in p.dists]
+                choice = choose_number(text, confs, dists, vocab, cfg)
+                score = float(np.mean([p.det.score for p in pieces])) * choice.confidence
+                shown = choice.number is not None
+                luhn_ok = shown and not choice.repaired and luhn_valid(choice.number or "")
+                key = (shown, -(j - i), luhn_ok, -(a + b), shown and choice.repaired, score)
+                if best is None or key > best[0]:
+                    best = (key, choice, pieces)
     if best is None:
         return NumberChoice(None, 0.0, False, True), []
     return best[1], best[2]
+
+
+def _stray_options(run: list[PieceReading], first: int, last: int, max_chars: int) -> list[tuple[int, int]]:
+    """(pieces left out at the start, at the end) of a run of lines whose first line has `first` pieces and
+    last line `last`: (0, 0), then up to two pieces each end, all of at most `max_chars` characters."""
+    out = [(0, 0)]
+    if max_chars <= 0:
+        return out
+    for a in range(min(first, 3)):
+        for b in range(min(last, 3)):
+            if (a or b) and a + b < len(run) and all(
+                    len(p.text) <= max_chars for p in run[:a] + run[len(run) - b:]):
+                out.append((a, b))
+    return out
 
 
 def ctc_greedy(probs: np.ndarray, vocab: str) -> tuple[str, list[float], list[np.ndarray]]:
