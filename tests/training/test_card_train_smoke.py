@@ -194,3 +194,15 @@ def test_recogniser_crop_extension():
     assert recipe_digest(base, "rec") == recipe_digest(old, "rec")
     assert recipe_digest({**base, "rec_crop_extend": 2.0}, "rec") != recipe_digest(base, "rec")
     assert recipe_digest({**base, "rec_crop_extend": 2.0}, "det") == recipe_digest(base, "det")
+
+
+def test_take_gathers_rows_across_parts():
+    """_take: rows numbered across several loaded caches, as one concatenated array would give them."""
+    import numpy as np
+
+    from pocketocr.training.card.train import _take
+
+    parts = [{"x": np.arange(5) * 10}, {"x": np.arange(3) * 10 + 50}, {"x": np.arange(4) * 10 + 80}]
+    whole = np.concatenate([p["x"] for p in parts])
+    for idx in ([0, 4, 5, 7, 8, 11], [6], [0, 1, 2], [9, 10, 11]):
+        assert np.array_equal(_take(parts, "x", np.array(idx)), whole[idx])

@@ -201,20 +201,55 @@ def _rendered(cache: Path, kind: str, seed: int, version: int, n: int, spec: Pre
     return build_cache(folder, seed, n, spec, workers, version=version, extend=extend)
 
 
-def _det_batches(det: CardDet, train: dict, batch: int, spec: PreSpec, dev):
-    """(steps per epoch, batch loss function) for detector training on rendered photos `train`."""
-    n = len(train["canvas"])
+def _take(parts: list[dict], key: str, idx: np.ndarray) -> np.ndarray:
+    """Rows `idx` (sorted, numbered across the parts in order) of `key`, without concatenating the parts."""
+    out, start = [], 0
+    for part in parts:
+        n = len(part[key])
+        sel = idx[(idx >= start) & (idx < start + n)] - start
+        if len(sel):
+            out.append(part[key][sel])
+        start += n
+    return np.concatenate(out)
+
+
+def _det_batches(det: CardDet, parts: list[dict], batch: int, spec: PreSpec, dev):
+    """(steps per epoch, batch loss function) for detector training on rendered photos: the `parts` together
+    (each a loaded cache; kept apart, so mixing data versions costs no copy of several GB)."""
+    n = sum(len(p["canvas"]) for p in parts)
     state: dict[str, np.ndarray] = {}
 
     def det_batch(rng, step):
         if step == 0:  # a new epoch: a new shuffle from this epoch's seeded rng
             state["perm"] = rng.permutation(n)
         idx = np.sort(state["perm"][step * batch:(step + 1) * batch])
-        x = torch.from_numpy(det_tensor(_photometric(train["canvas"][idx], rng), spec)).to(dev)
-        t = torch.from_numpy(train["target"][idx].astype(np.float32)).to(dev)
+        x = torch.from_numpy(det_tensor(_photometric(_take(parts, "canvas", idx), rng), spec)).to(dev)
+        t = torch.from_numpy(_take(parts, "target", idx).astype(np.float32)).to(dev)
         return _det_loss(det(x, raw=True), t)
 
     return max(1, n // batch), det_batch
+
+
+def _finished(out: Path, name: str, epochs: int, resume: bool, device) -> dict | None:
+    """The checkpoint of stage `name` when it has run all `epochs` already: its photos need not be loaded."""
+    last = out / f"{name}_last.pt"
+    if not (resume and last.exists()):
+        return None
+    st = torch.load(last, map_location=device, weights_only=False)
+    return st if st["epoch"] + 1 >= epochs else None
+
+
+def _det_stage(name: str, det: CardDet, epochs: int, lr: float, seed: int, dirs: list[Path], recipe, out: Path,
+               det_eval, spec: PreSpec, dev, resume: bool) -> list[dict]:
+    """One detector stage on the photos of `dirs`; a finished stage only restores its weights."""
+    done = _finished(out, name, epochs, resume, dev)
+    if done is not None:
+        det.load_state_dict(done["model"])
+        print(f"[{name}] resuming after epoch {done['epoch'] + 1}")
+        return done.get("history", [])
+    parts = [load_cache(d, ("canvas", "target")) for d in dirs]
+    return _train_loop(name, det, epochs, *_det_batches(det, parts, recipe.det_batch, spec, dev), lr, out, det_eval,
+                       dev, seed, resume)
 
 
 def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev):
@@ -260,27 +295,20 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         det = CardDet().to(dev)
         det_eval = lambda: _det_iou(det, val["canvas"], val["target"], spec, dev)  # noqa: E731
         det_dir = _rendered(cache, "train", recipe.seed, recipe.data_version, recipe.n_train, spec, recipe.workers)
-        hist = _train_loop("det", det, recipe.det_epochs, *_det_batches(det, load_cache(det_dir, ("canvas", "target")),
-                           recipe.det_batch, spec, dev), recipe.det_lr, out, det_eval, dev, recipe.seed, resume)
+        hist = _det_stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed, [det_dir], recipe, out, det_eval,
+                          spec, dev, resume)
         ft_seed = recipe.seed + 2
         if recipe.det_ft_epochs > 0:  # stage 2: the same detector, fine-tuned on the newer data version
             ft_dir = _rendered(cache, "train", ft_seed, recipe.det_ft_data_version, recipe.det_ft_n_train, spec,
                                recipe.workers)
-            hist = hist + _train_loop("det_ft", det, recipe.det_ft_epochs,
-                                      *_det_batches(det, load_cache(ft_dir, ("canvas", "target")), recipe.det_batch,
-                                                    spec, dev),
-                                      recipe.det_ft_lr, out, det_eval, dev, ft_seed, resume)
+            hist = hist + _det_stage("det_ft", det, recipe.det_ft_epochs, recipe.det_ft_lr, ft_seed, [ft_dir], recipe,
+                                     out, det_eval, spec, dev, resume)
         if recipe.det_ft2_epochs > 0:  # stage 3: again, on a newer version (v6: version 3's embossing)
             ft2_dir = _rendered(cache, "train", ft_seed, recipe.det_ft2_data_version, recipe.det_ft2_n_train, spec,
                                 recipe.workers)
-            photos = load_cache(ft2_dir, ("canvas", "target"))
-            if recipe.det_ft2_mix and recipe.det_ft_epochs > 0:
-                older = load_cache(ft_dir, ("canvas", "target"))
-                photos = {k: np.concatenate([older[k], photos[k]]) for k in photos}
-                del older
-            hist = hist + _train_loop("det_ft2", det, recipe.det_ft2_epochs,
-                                      *_det_batches(det, photos, recipe.det_batch, spec, dev),
-                                      recipe.det_ft2_lr, out, det_eval, dev, recipe.seed + 4, resume)
+            dirs = [ft_dir, ft2_dir] if recipe.det_ft2_mix and recipe.det_ft_epochs > 0 else [ft2_dir]
+            hist = hist + _det_stage("det_ft2", det, recipe.det_ft2_epochs, recipe.det_ft2_lr, recipe.seed + 4, dirs,
+                                     recipe, out, det_eval, spec, dev, resume)
         save_checkpoint(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(spec), history=hist)
         result["det"] = {"path": str(out / "card_det.pt"), "history": hist}
