@@ -68,6 +68,7 @@ def _quantize(fp32: Path, int8: Path, reader: CalibrationReader) -> None:
 # export repeats exactly when the generator gains a version.
 CALIB_DATA_VERSION = 2
 CALIB_PERCENTILE = 99.999
+DEFAULT_CALIB = 160  # calibration photos; the model cards' command names any other number
 
 
 def calibration_source(seed: int, n: int) -> str:
@@ -116,7 +117,7 @@ def val_dataset_dir(run: Path, recipe: dict, n: int) -> tuple[Path, int]:
     return run / f"val_dataset_s{recipe['seed'] + 1}{version_tag(version)}_n{n}", version
 
 
-def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = None, keep_fp32: bool = False,
+def export_card(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: int | None = None, keep_fp32: bool = False,
                 version: str | None = None, extra_eval: dict[str, Path] | None = None,
                 allow_parity_failure: bool = False) -> dict:
     """Export `run/card_det.pt` and `run/card_rec.pt` to int8 ONNX in `out`, with model cards.
@@ -194,7 +195,8 @@ def export_card(run: Path, out: Path, *, calib: int = 160, val_n: int | None = N
                 "params": int(sum(v.numel() for k, v in ck["model"].items() if not k.endswith(
                     ("running_mean", "running_var", "num_batches_tracked")))),
                 "training": {"recipe": ck["recipe"], "recipe_hash": hashes[role], "seed": ck["recipe"]["seed"],
-                             "command": "pocketocr train card && pocketocr export card",
+                             "command": "pocketocr train card && pocketocr export card"
+                                        + (f" --calib {calib}" if calib != DEFAULT_CALIB else ""),
                              "data": "synthetic only (training/card); no real card images",
                              "history": ck.get("history", [])},
                 "quantization": onnx_quantization_notes(recipe["seed"] + 2, calib),

@@ -468,6 +468,8 @@ def _speed_note(p: Path, speed: dict[str, float]) -> dict:
 
 def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, row: ParityRow | None,
                       quant: dict | None, speed: dict[str, float], calib: int) -> None:
+    from . import card as onnx_card
+
     doc = {
         "name": f"card_{role}", "task": "card", "role": role, "format": p.suffix.lstrip("."), "precision": prec,
         "version": card.version, "file": p.name, "sha256": sha256_of(p), "size_bytes": p.stat().st_size,
@@ -476,7 +478,8 @@ def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, r
         "params": card.params[role],
         "training": {"recipe": card.recipes[role][0], "recipe_hash": card.recipes[role][1],
                      "seed": card.recipes[role][0].get("seed"),
-                     "command": "pocketocr train card && pocketocr export runs/card --to onnx,ort,tflite --int8",
+                     "command": "pocketocr train card && pocketocr export runs/card --to onnx,ort,tflite --int8"
+                                + (f" --calib {calib}" if calib != onnx_card.DEFAULT_CALIB else ""),
                      "data": "synthetic only (training/card); no real card images", "history": card.history[role]},
         "quantization": quant,
         "metrics": {"parity_vs_checkpoint": row.to_dict() if row else "not verified (export --no-verify)"},
