@@ -16,11 +16,11 @@ pytestmark = [pytest.mark.train, pytest.mark.slow]
 
 def test_train_resume_and_export(tmp_path):
     run = tmp_path / "run"
-    # rec_n_train=0 and det_ft_epochs=0: the recipe file's 18 000 recogniser photos and 6000 fine-tuning
-    # photos would otherwise be rendered for this tiny run
+    # rec_n_train=0, det_ft_epochs=0 and rec_ft_epochs=0: the recipe file's 18 000 recogniser photos and
+    # 6000 fine-tuning photos would otherwise be rendered for this tiny run
     # rec_top/rec_top_layers: a non-default recogniser shape, so the exporter must rebuild it from the recipe
     common = ["train", "card", "--out", str(run), "--set", "n_train=24", "--set", "rec_n_train=0", "--set", "n_val=8",
-              "--set", "det_ft_epochs=0", "--set", "rec_top=48", "--set", "rec_top_layers=3",
+              "--set", "det_ft_epochs=0", "--set", "rec_ft_epochs=0", "--set", "rec_top=48", "--set", "rec_top_layers=3",
               "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1", "--set", "threads=1"]
     res = run_cli(*common, "--set", "det_epochs=1", "--set", "rec_epochs=1", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -37,6 +37,7 @@ def test_train_resume_and_export(tmp_path):
     card = json.loads((out / "card_det.int8.onnx.json").read_text())
     assert card["task"] == "card" and card["precision"] == "int8" and len(card["sha256"]) == 64
     assert card["training"]["recipe"]["n_train"] == 24
+    assert card["training"]["command"].endswith("pocketocr export card --calib 8")  # the release repeats exactly
     rec_card = json.loads((out / "card_rec.int8.onnx.json").read_text())
     assert rec_card["training"]["recipe"]["rec_top"] == 48
     assert "parity_vs_fp32" in card["metrics"]
@@ -83,7 +84,7 @@ def test_recogniser_trains_on_more_photos(tmp_path):
     res = run_cli("train", "card", "--out", str(run), "--set", "n_train=16", "--set", "rec_n_train=24",
                   "--set", "n_val=8", "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1",
                   "--set", "threads=1", "--set", "det_epochs=1", "--set", "rec_epochs=1", "--set", "det_ft_epochs=0",
-                  timeout=600)
+                  "--set", "rec_ft_epochs=0", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     import numpy as np
 
@@ -145,7 +146,8 @@ def test_recogniser_fine_tune_on_newer_photos(tmp_path):
     run = tmp_path / "run"
     res = run_cli("train", "card", "--out", str(run), "--only", "rec", "--set", "n_train=8", "--set", "n_val=4",
                   "--set", "rec_n_train=0", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
-                  "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8", timeout=600)
+                  "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8",
+                  "--set", "rec_ft_data_version=2", "--set", "rec_ft_mix=false", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads((run / "train_summary.json").read_text())
     from pocketocr.training.card.train import _cache_name
@@ -163,12 +165,14 @@ def test_recogniser_fine_tune_on_newer_photos(tmp_path):
     res = run_cli("train", "card", "--out", str(mixed), "--only", "rec", "--set", "n_train=8", "--set", "n_val=4",
                   "--set", "rec_n_train=0", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
                   "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8",
-                  "--set", "rec_ft_mix=true", timeout=600)
+                  "--set", "rec_ft_data_version=2", "--set", "rec_ft_mix=true", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     mixed_hist = json.loads((mixed / "train_summary.json").read_text())["rec"]["history"]
     own, newer = summary["rec"]["history"][0]["steps"], summary["rec"]["history"][1]["steps"]
     assert mixed_hist[1]["steps"] in (own + newer, own + newer + 1)  # one concatenated set, floor division
     assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_ft_mix": True}, "rec")
+    assert recipe_digest({**rec, "rec_ft_epochs": 0}, "rec") == recipe_digest({**rec, "rec_ft_epochs": 0,
+                                                                               "rec_ft_mix": True}, "rec")
 
 
 def test_recogniser_crop_extension():
