@@ -143,11 +143,14 @@ def test_detector_fine_tune_stage(tmp_path):
 def test_recogniser_fine_tune_on_newer_photos(tmp_path):
     """rec_ft_n_train > 0: the recogniser's second stage reads crops of the seed + 2 photos (data version
     rec_ft_data_version), the same photos as the detector's stage 2."""
+    def train_rec(out, mix: str):
+        return run_cli("train", "card", "--out", str(out), "--only", "rec", "--set", "n_train=8", "--set", "n_val=4",
+                       "--set", "rec_n_train=0", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
+                       "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8",
+                       "--set", "rec_ft_data_version=2", "--set", f"rec_ft_mix={mix}", timeout=600)
+
     run = tmp_path / "run"
-    res = run_cli("train", "card", "--out", str(run), "--only", "rec", "--set", "n_train=8", "--set", "n_val=4",
-                  "--set", "rec_n_train=0", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
-                  "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8",
-                  "--set", "rec_ft_data_version=2", "--set", "rec_ft_mix=false", timeout=600)
+    res = train_rec(run, "false")
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads((run / "train_summary.json").read_text())
     from pocketocr.training.card.train import _cache_name
@@ -162,10 +165,7 @@ def test_recogniser_fine_tune_on_newer_photos(tmp_path):
     assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_ft_n_train": 0}, "det")
     # rec_ft_mix: stage 2 trains on the recogniser's own crops and the newer photos' together
     mixed = tmp_path / "mixed"
-    res = run_cli("train", "card", "--out", str(mixed), "--only", "rec", "--set", "n_train=8", "--set", "n_val=4",
-                  "--set", "rec_n_train=0", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
-                  "--set", "rec_epochs=1", "--set", "rec_ft_epochs=1", "--set", "rec_ft_n_train=8",
-                  "--set", "rec_ft_data_version=2", "--set", "rec_ft_mix=true", timeout=600)
+    res = train_rec(mixed, "true")
     assert res.returncode == 0, res.stderr[-2000:]
     mixed_hist = json.loads((mixed / "train_summary.json").read_text())["rec"]["history"]
     own, newer = summary["rec"]["history"][0]["steps"], summary["rec"]["history"][1]["steps"]
