@@ -3,7 +3,7 @@ calibrated on synthetic pages), the preprocessing spec inside the model; and an 
 PT2E, fixed square input: the SDK pads pages to it). A parity gate against fp32 on the fixed synthetic
 validation sets, and a model card per shipped file.
 
-`pocketocr export formula --run runs/formula --out sdk/pocketocr/models --percentile 99.999 --calib 16` made v3.
+`pocketocr export formula --run runs/formula --out sdk/pocketocr/models --percentile 99.999 --calib 16` made v3 and v4.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 import torch
 
-__all__ = ["load_recipe_file", "pick_device", "save_checkpoint", "shard_jobs", "render_shards", "load_shards"]
+__all__ = ["load_recipe_file", "pick_device", "save_checkpoint", "start_run", "shard_jobs", "render_shards", "load_shards"]
 
 R = TypeVar("R")
 
@@ -34,6 +34,15 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def start_run(out: Path, seed: int, threads: int, device: str) -> tuple[Path, torch.device]:
+    """What every training command does first: the run folder, the torch seed and threads, the device."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    return out, pick_device(device)
 
 
 def save_checkpoint(path: Path, **state) -> None:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 
-from ..common import load_recipe_file, pick_device, save_checkpoint
+from ..common import load_recipe_file, save_checkpoint, start_run
 from .data import build_cache, load_cache
 from .models import CardDet, CardRec, rec_arch_kwargs
 from .synth import version_tag
@@ -278,11 +278,7 @@ def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev):
 def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool = True,
                only: str | None = None) -> dict:
     """Train both card models; returns paths and validation history. See module doc."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(recipe.seed)
-    torch.set_num_threads(recipe.threads)
-    dev = pick_device(device)
+    out, dev = start_run(out, recipe.seed, recipe.threads, device)
     spec = PreSpec()
     cache = out / "cache"
     n_rec = recipe.rec_n_train or recipe.n_train

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from .bank import load_bank
-from ..common import load_recipe_file, pick_device, save_checkpoint
+from ..common import load_recipe_file, save_checkpoint, start_run
 from .data import build_cache, load_cache
 from .models import FormulaDet
 from .synth import write_dataset
@@ -250,11 +250,7 @@ def _stage1_digest(recipe: FormulaRecipe) -> str:
 
 def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume: bool = True) -> dict:
     """Train the formula detector; returns the checkpoint path and validation history. See module doc."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(recipe.seed)
-    torch.set_num_threads(recipe.threads)
-    dev = pick_device(device)
+    out, dev = start_run(out, recipe.seed, recipe.threads, device)
     spec = PreSpec()
     t_start = time.time()
     bank_path = out / f"bank_s{recipe.seed}_{recipe.bank_inline}_{recipe.bank_display}.npz"
