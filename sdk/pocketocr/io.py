@@ -44,6 +44,9 @@ def _check_size(img: Image.Image, name: str) -> None:
         raise ImageError(f"{name}: {w}x{h} is too small to read (min side {MIN_SIDE} px)")
 
 
+_ORIENTATION = 0x0112  # the EXIF orientation tag
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     if getattr(img, "n_frames", 1) > 1:  # animated GIF/WebP/TIFF: the first frame
         img.seek(0)
@@ -59,7 +62,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         bg = Image.new("RGB", rgba.size, (255, 255, 255))
         bg.paste(rgba, mask=rgba.getchannel("A"))
         return bg
-    return img.convert("RGB")
+    return img if img.mode == "RGB" else img.convert("RGB")  # convert() copies even an RGB image
 
 
 def load_image(src: ImageInput) -> Image.Image:
@@ -108,7 +111,8 @@ def load_image(src: ImageInput) -> Image.Image:
                 _check_size(img, name)  # from the header, before any pixel is decoded
                 img.load()
         _check_size(img, name)
-        img = ImageOps.exif_transpose(img) or img
+        if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even an upright image
+            img = ImageOps.exif_transpose(img) or img
         return _to_rgb(img)
     except ImageError:
         raise

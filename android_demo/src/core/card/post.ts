@@ -38,7 +38,7 @@ export interface Maps {
   width: number;
 }
 
-/** 8-connected components, same visiting order as `_components` (row-major seeds, DFS with a stack). */
+/** 8-connected components as tasks/components.py gives them: in the raster order of their first cell, each one's cells in raster order. */
 function components(mask: Uint8Array, h: number, w: number): [number, number][][] {
   const seen = new Uint8Array(h * w);
   const comps: [number, number][][] = [];
@@ -61,6 +61,7 @@ function components(mask: Uint8Array, h: number, w: number): [number, number][][
           }
         }
       }
+      pts.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       comps.push(pts);
     }
   }

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..components import components
 from .pre import DetMeta, FieldGeom, PreSpec
 from .rules import luhn_valid, parse_expiry, plausible_length
 
@@ -43,29 +44,6 @@ class Detected:
     score: float
 
 
-def _components(mask: np.ndarray) -> list[np.ndarray]:
-    """8-connected components of a small boolean map, as (K, 2) arrays of (row, col)."""
-    h, w = mask.shape
-    seen = np.zeros_like(mask, dtype=bool)
-    comps = []
-    for r0, c0 in zip(*np.nonzero(mask)):
-        if seen[r0, c0]:
-            continue
-        stack, pts = [(r0, c0)], []
-        seen[r0, c0] = True
-        while stack:
-            r, c = stack.pop()
-            pts.append((r, c))
-            for dr in (-1, 0, 1):
-                for dc in (-1, 0, 1):
-                    rr, cc = r + dr, c + dc
-                    if 0 <= rr < h and 0 <= cc < w and mask[rr, cc] and not seen[rr, cc]:
-                        seen[rr, cc] = True
-                        stack.append((rr, cc))
-        comps.append(np.asarray(pts))
-    return comps
-
-
 def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfig = DecodeConfig()) -> list[Detected]:
     """Detector output (5, h, w) -> fields in source pixels.
 
@@ -77,7 +55,7 @@ def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfi
     for ch, kind in ((0, "number"), (1, "expiry")):
         prob = maps[ch]
         thr = cfg.field_threshold if kind == "number" else cfg.expiry_threshold
-        for comp in _components(prob > thr):
+        for comp in components(prob > thr):
             if len(comp) < cfg.min_cells:
                 continue
             rows, cols = comp[:, 0], comp[:, 1]

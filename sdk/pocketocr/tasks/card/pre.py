@@ -79,7 +79,8 @@ def letterbox_canvas(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, DetMe
     w, h = img.size
     scale = s / max(w, h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = img.convert("RGB").resize((nw, nh), Image.BILINEAR)
+    rgb = img if img.mode == "RGB" else img.convert("RGB")  # convert() copies even an RGB image
+    small = rgb.resize((nw, nh), Image.BILINEAR)
     canvas = np.full((s, s, 3), spec.pad_value, np.uint8)
     canvas[:nh, :nw] = np.asarray(small)
     return canvas, DetMeta(scale, (w, h))
