@@ -21,6 +21,7 @@ import argparse
 import json
 import random
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,39 @@ def _result(r) -> dict:
     return d
 
 
+@dataclass
+class _CardPass:
+    arrays: dict            # what the JS test replays: canvas, tensors, maps, fields, crops, probabilities
+    maps: np.ndarray
+    meta: card_pre.DetMeta
+    sure: bool              # the pass showed number and expiry, neither needing review (no second read)
+
+
+def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _CardPass:
+    """Every stage of one detector + recogniser pass of CardReader.read over `img`."""
+    spec, cfg = reader.spec, reader.config
+    canvas, meta = card_pre.letterbox_canvas(img, spec)
+    x = card_pre.det_tensor(canvas[None], spec)
+    maps = reader.det.run({reader._det_in: x})[0]
+    fields = card_post.find_fields(maps[0], meta, spec, cfg)
+    numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
+    numbers = card_post.order_lines(numbers[: cfg.max_number_pieces])
+    expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
+    gray = img.convert("L")
+    geoms = card_pre.read_geoms([f.geom for f in numbers], [f.geom for f in expiries], spec)
+    crops = [card_pre.crop_field(gray, g, spec) for g in geoms]
+    arrays = {"canvas": w.arr(f"{name}_canvas", canvas), "det_in": w.arr(f"{name}_det_in", x),
+              "maps": w.arr(f"{name}_maps", maps), "scale": meta.scale, "grey": w.arr(f"{name}_grey", np.asarray(gray)),
+              "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
+              "crop_geoms": [_geom(g) for g in geoms]}
+    if crops:
+        t = card_pre.crop_tensor(crops)
+        probs = reader.rec.run({reader._rec_in: t})[0]
+        arrays.update(crops=w.arr(f"{name}_crops", np.stack(crops)), rec_in=w.arr(f"{name}_rec_in", t),
+                      probs=w.arr(f"{name}_probs", probs))
+    return _CardPass(arrays, maps, meta, reader._read_pass(img, (0, 0)).sure)
+
+
 def card_cases(w: _Writer, models: Path) -> list[dict]:
     from pocketocr.training.card.synth import make_sample
 
@@ -76,32 +110,24 @@ def card_cases(w: _Writer, models: Path) -> list[dict]:
             img = img.resize((round(img.width * 1.7), round(img.height * 1.7)), Image.BILINEAR)
             k = img.width / s.image.width
         name = f"card_{seed}"
-        canvas, meta = card_pre.letterbox_canvas(img, spec)
-        x = card_pre.det_tensor(canvas[None], spec)
-        maps = reader.det.run({reader._det_in: x})[0]
-        fields = card_post.find_fields(maps[0], meta, spec, cfg)
-        numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
-        numbers = card_post.order_lines(numbers[: cfg.max_number_pieces])
-        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
-        gray = img.convert("L")
-        geoms = card_pre.read_geoms([f.geom for f in numbers], [f.geom for f in expiries], spec)
-        crops = [card_pre.crop_field(gray, g, spec) for g in geoms]
+        first = _card_pass(w, name, img, reader)
         case = {"name": name, "kind": "card", "seed": seed, "width": img.width, "height": img.height,
-                "image": w.arr(f"{name}_rgb", np.asarray(img)), "canvas": w.arr(f"{name}_canvas", canvas),
-                "det_in": w.arr(f"{name}_det_in", x), "maps": w.arr(f"{name}_maps", maps),
-                "scale": meta.scale, "grey": w.arr(f"{name}_grey", np.asarray(gray)),
-                "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
-                "crop_geoms": [_geom(g) for g in geoms]}
-        if crops:
-            t = card_pre.crop_tensor(crops)
-            probs = reader.rec.run({reader._rec_in: t})[0]
-            case.update(crops=w.arr(f"{name}_crops", np.stack(crops)), rec_in=w.arr(f"{name}_rec_in", t),
-                        probs=w.arr(f"{name}_probs", probs))
+                "image": w.arr(f"{name}_rgb", np.asarray(img)), **first.arrays}
+        # the second read of CardReader.read: the square around what the first pass marked, unless it was sure
+        region = card_post.zoom_region(first.maps[0], first.meta, spec, cfg)
+        case["zoom_region"] = list(region) if region else None
+        case["zoom"] = None
+        if region and cfg.zoom and not first.sure:
+            zoomed = card_pre.zoom_crop(img, region, spec)
+            second = _card_pass(w, f"{name}_zoom", zoomed, reader)
+            case["zoom"] = {"box": list(region), "width": zoomed.width, "height": zoomed.height,
+                            "image": w.arr(f"{name}_zoom_rgb", np.asarray(zoomed)), **second.arrays}
         case["result"] = _result(reader.read(img))
         # the labelled number fields, cut by the Python crop (independent of the detector)
         quads = s.number_quads + ([s.expiry_quad] if s.expiry_quad else [])
         label_geoms = [card_pre.geom_from_quad([[x * k, y * k] for x, y in q]) for q in quads]
         case["label_geoms"] = [_geom(g) for g in label_geoms]
+        gray = img.convert("L")
         case["label_crops"] = w.arr(f"{name}_label_crops", np.stack([card_pre.crop_field(gray, g, spec) for g in label_geoms]))
         cases.append(case)
     return cases

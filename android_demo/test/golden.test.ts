@@ -11,8 +11,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cardSpecFromMetadata, cropField, cropFields, cropTensor, detTensor, letterboxCanvas, type FieldGeom } from "../src/core/card/pre";
-import { chooseExpiry, chooseExpiryAmong, chooseNumber, chooseNumberLines, ctcCandidates, ctcGreedy, findFields, orderLines, type PieceReading } from "../src/core/card/post";
+import { cardSpecFromMetadata, cropField, cropFields, cropTensor, detTensor, letterboxCanvas, zoomCrop, type FieldGeom } from "../src/core/card/pre";
+import { chooseExpiry, chooseExpiryAmong, chooseNumber, chooseNumberLines, ctcCandidates, ctcGreedy, findFields, orderLines, zoomRegion,
+  type PieceReading } from "../src/core/card/post";
 import { CardReader, type Tensor } from "../src/core/card/reader";
 import { formulaSpecFromMetadata, formulaTensor, pageCanvas } from "../src/core/formula/pre";
 import { DEFAULT_FORMULA_DECODE, decodeFormulas } from "../src/core/formula/post";
@@ -83,6 +84,19 @@ describe("card pre-processing", () => {
       fast.forEach((cr: Uint8Array, i: number) => expect(countDiff(cr, golden.subarray(i * per, (i + 1) * per))).toBe(0));
       expect(maxAbs(cropTensor(crops), load(c.rec_in))).toBeLessThan(1e-5);
     });
+    it(`${c.name}: zoom region and zoomed square`, () => {
+      const maps = load(c.maps) as Float32Array;
+      const region = zoomRegion({ data: maps, channels: c.maps.shape[1], height: c.maps.shape[2], width: c.maps.shape[3] },
+        { scale: c.scale, srcSize: [c.width, c.height] }, cardSpec);
+      expect(region).toEqual(c.zoom_region);
+      if (!c.zoom) return;
+      const zoomed = zoomCrop(rgb(c), c.zoom.box, cardSpec);
+      expect([zoomed.width, zoomed.height]).toEqual([c.zoom.width, c.zoom.height]);
+      expect(countDiff(zoomed.data, load(c.zoom.image))).toBe(0);
+      const { canvas, meta } = letterboxCanvas(zoomed, cardSpec);
+      expect(meta.scale).toBe(c.zoom.scale);
+      expect(countDiff(canvas, load(c.zoom.canvas))).toBe(0);
+    });
     it(`${c.name}: the whole read on the Python model outputs gives the SDK's CardResult`, async () => {
       const maps = load(c.maps) as Float32Array;
       const fields = findFields({ data: maps, channels: c.maps.shape[1], height: c.maps.shape[2], width: c.maps.shape[3] },
@@ -92,15 +106,26 @@ describe("card pre-processing", () => {
         expect(f.score).toBe(c.fields[i].score);
         expectGeom(f.geom, c.fields[i].geom);
       });
-      // replay the models from the golden outputs: the reader must reach the SDK's result
-      const det = async (): Promise<Tensor> => ({ data: maps, dims: c.maps.shape });
+      // replay the models from the golden outputs, pass by pass (the zoomed pass second): the reader must reach
+      // the SDK's result
+      const passes = [c, ...(c.zoom ? [c.zoom] : [])];
+      let detCalls = 0;
+      const det = async (): Promise<Tensor> => {
+        const p = passes[detCalls++];
+        return { data: load(p.maps) as Float32Array, dims: p.maps.shape };
+      };
       // the reader's own crops (expiry fields widened by readGeoms) must be the SDK's recogniser input; its
       // geometry comes from the TS findFields (equal within 1e-4), which may move a crop pixel by one grey level
+      const recPasses = passes.filter((p) => p.probs);
+      let recCalls = 0;
       const rec = async (t: Tensor): Promise<Tensor> => {
-        expect(meanAbs(t.data, load(c.rec_in))).toBeLessThan(1e-3);
-        return { data: load(c.probs) as Float32Array, dims: c.probs.shape };
+        const p = recPasses[recCalls++];
+        expect(meanAbs(t.data, load(p.rec_in))).toBeLessThan(1e-3);
+        return { data: load(p.probs) as Float32Array, dims: p.probs.shape };
       };
       const r = await new CardReader(det, rec, cardSpec).read(rgb(c));
+      expect(detCalls).toBe(passes.length);
+      expect(recCalls).toBe(recPasses.length);
       const want = c.result;
       expect(r.number).toBe(want.number);
       expect(r.expiry).toBe(want.expiry);

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from pocketocr.tasks.card import post as card_post
 from pocketocr.tasks.card.pre import DetMeta, PreSpec
+from pocketocr.tasks.card.predictor import pick_passes
 
 from .conftest import APP, MODELS, ROOT, _needs_node
 
@@ -42,24 +43,40 @@ def test_golden_stages_compose_to_the_sdk_result(golden):
     if not cards:
         pytest.skip("card models not shipped yet: only the decode and formula cases are generated")
     spec, cfg = PreSpec.from_metadata(index["card_spec"]), card_post.DecodeConfig()
+    zoomed = 0
     for c in cards:
-        maps = _load(golden, c["maps"])[0]
-        fields = card_post.find_fields(maps, DetMeta(c["scale"], (c["width"], c["height"])), spec, cfg)
-        assert [f.kind for f in fields] == [f["kind"] for f in c["fields"]]
-        numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
-        lines = card_post.group_lines(numbers[: cfg.max_number_pieces])
-        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
-        if "probs" not in c:
-            assert c["result"]["number"] is None and c["result"]["expiry"] is None
-            continue
-        probs = iter(_load(golden, c["probs"]))
-        readings = [[card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in line]
-                    for line in lines]
-        choice, used = card_post.choose_number_lines(readings, spec.vocab, cfg)
-        exps = [card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in expiries]
-        unused = [r for line in readings for r in line if r not in used]
-        expiry, _, _ = card_post.choose_expiry_among(exps, unused)
+        passes = []
+        for p in [c] + ([c["zoom"]] if c["zoom"] else []):
+            passes.append(_decode_pass(golden, p, spec, cfg))
+        zoomed += len(passes) > 1
+        if c["zoom"] is None:
+            assert c["zoom_region"] is None or passes[0].sure
+        num, exp = pick_passes(passes, cfg.min_confidence)
+        choice, expiry = num.choice, exp.expiry
         assert (choice.number, expiry) == (c["result"]["number"], c["result"]["expiry"])
+    assert zoomed, "no card case takes the zoomed second pass: the vectors do not pin it"
+
+
+def _decode_pass(golden, c, spec, cfg):
+    """One pass of CardReader.read decoded from its stored maps and probabilities."""
+    from types import SimpleNamespace
+
+    maps = _load(golden, c["maps"])[0]
+    fields = card_post.find_fields(maps, DetMeta(c["scale"], (c["width"], c["height"])), spec, cfg)
+    assert [f.kind for f in fields] == [f["kind"] for f in c["fields"]]
+    numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
+    lines = card_post.group_lines(numbers[: cfg.max_number_pieces])
+    expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
+    probs = iter(_load(golden, c["probs"])) if "probs" in c else iter(())
+    readings = [[card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in line]
+                for line in lines]
+    choice, used = card_post.choose_number_lines(readings, spec.vocab, cfg)
+    exps = [card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in expiries]
+    unused = [r for line in readings for r in line if r not in used]
+    expiry, exp_conf, _ = card_post.choose_expiry_among(exps, unused, cfg.min_expiry_confidence)
+    sure = (choice.number is not None and not choice.needs_review
+            and expiry is not None and exp_conf >= cfg.review_confidence)
+    return SimpleNamespace(choice=choice, expiry=expiry, exp_conf=exp_conf, sure=sure)
 
 
 def test_browser_port_matches_golden_vectors(golden):

@@ -220,3 +220,52 @@ def test_latest_date_is_the_expiry():
     # a date the detector mislabelled as number is the fallback
     value, _, _ = choose_expiry_among([], [_reading("12/27"), _reading("1234")])
     assert value == "12/27"
+
+
+def test_unsure_dates_are_not_dates():
+    from pocketocr.tasks.card.post import choose_expiry_among
+    unsure = _reading("09/27", conf=0.25)
+    value, conf, _ = choose_expiry_among([unsure], [], min_confidence=0.3)
+    assert value is None and conf == 0.0
+    # an unsure later date does not win over a sure earlier one
+    value, _, _ = choose_expiry_among([_reading("09/24"), unsure], [], min_confidence=0.3)
+    assert value == "09/24"
+    assert choose_expiry_among([unsure], [])[0] == "09/27"  # the threshold is the caller's (0: off)
+    assert DecodeConfig().min_expiry_confidence == 0.3
+
+
+def _maps_with_blob(h=96, w=96, rows=slice(40, 44), cols=slice(30, 60), value=0.9):
+    maps = np.zeros((5, h, w), np.float32)
+    maps[0, rows, cols] = value
+    return maps
+
+
+def test_zoom_region_is_a_square_around_the_marked_cells():
+    from pocketocr.tasks.card.post import zoom_region
+    meta = DetMeta(scale=384 / 1600, src_size=(1600, 1200))
+    cfg = DecodeConfig()
+    x0, y0, x1, y1 = zoom_region(_maps_with_blob(), meta, SPEC, cfg)
+    cell = SPEC.det_stride / meta.scale                 # 16.67 source pixels per detector cell
+    side = 30 * cell * (1 + 2 * cfg.zoom_margin)        # the blob is 30 cells wide, 4 tall
+    assert x1 - x0 == y1 - y0 == int(np.ceil(side))
+    assert abs((x0 + x1) / 2 - 45 * cell) <= 1 and abs((y0 + y1) / 2 - 42 * cell) <= 1
+    # the expiry channel counts too; number cells at the threshold do not
+    maps = _maps_with_blob(value=cfg.zoom_threshold)
+    maps[1, 10:12, 20:22] = 0.8
+    x0, y0, x1, y1 = zoom_region(maps, meta, SPEC, cfg)
+    assert (x0 + x1) / 2 == pytest.approx(21 * cell, abs=1) and (y0 + y1) / 2 == pytest.approx(11 * cell, abs=1)
+    assert x1 - x0 == int(np.ceil(2 * cell * (1 + 2 * cfg.zoom_margin)))
+
+
+def test_zoom_region_none_when_nothing_or_everything_is_marked():
+    from pocketocr.tasks.card.post import zoom_region
+    meta = DetMeta(scale=384 / 1600, src_size=(1600, 1200))
+    assert zoom_region(np.zeros((5, 96, 96), np.float32), meta, SPEC) is None
+    assert zoom_region(_maps_with_blob(rows=slice(40, 41), cols=slice(30, 32)), meta, SPEC) is None  # 2 < min_cells
+    # a print as wide as the photo: the square would not be smaller than the photo
+    assert zoom_region(_maps_with_blob(cols=slice(2, 94)), meta, SPEC) is None
+    # a square of 0.94 of the photo's side is hardly a zoom: no second read unless zoom_max_side allows it
+    from dataclasses import replace
+    wide = _maps_with_blob(cols=slice(10, 70))
+    assert zoom_region(wide, meta, SPEC) is None
+    assert zoom_region(wide, meta, SPEC, replace(DecodeConfig(), zoom_max_side=1.0)) is not None

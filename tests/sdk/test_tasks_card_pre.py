@@ -1,7 +1,8 @@
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pocketocr.tasks.card.pre import FieldGeom, PreSpec, crop_field, crop_tensor, geom_from_quad, letterbox, read_geoms
+from pocketocr.tasks.card.pre import (FieldGeom, PreSpec, crop_field, crop_tensor, geom_from_quad, letterbox, read_geoms,
+                                      zoom_crop)
 
 SPEC = PreSpec()
 
@@ -64,3 +65,16 @@ def test_expiry_crops_get_wider_margins():
     # old model files carry no expiry_pad_x: the default applies; a file that sets it wins
     assert PreSpec.from_metadata({}).expiry_pad_x == SPEC.expiry_pad_x
     assert PreSpec.from_metadata({"pre.expiry_pad_x": "0.3"}).expiry_pad_x == 0.3
+
+
+def test_zoom_crop_copies_the_square_and_fills_past_the_edges_with_grey():
+    rng = np.random.default_rng(3)
+    arr = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    img = Image.fromarray(arr)
+    inside = zoom_crop(img, (10, 5, 40, 35), SPEC)
+    assert inside.size == (30, 30) and (np.asarray(inside) == arr[5:35, 10:40]).all()
+    past = np.asarray(zoom_crop(img, (-10, 40, 30, 80), SPEC))   # reaches past the left and bottom edges
+    assert past.shape == (40, 40, 3)
+    assert (past[:20, 10:] == arr[40:60, 0:30]).all()
+    assert (past[:, :10] == SPEC.pad_value).all() and (past[20:] == SPEC.pad_value).all()
+    assert zoom_crop(img.convert("L"), (0, 0, 8, 8), SPEC).mode == "RGB"

@@ -66,3 +66,38 @@ def test_bad_input_raises_image_error(reader, tmp_path):
     p.write_bytes(b"\xff\xd8\xff")
     with pytest.raises(ImageError, match="x.jpg"):
         reader.read(p)
+
+
+def _small_in_frame(name: str, factor: float) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """A bundled example shrunk to `factor` and pasted onto a noisy grey frame of its old size: a card held
+    far from the camera. Returns the frame and the card's rectangle in it."""
+    img = Image.open(EXAMPLES / "images" / name).convert("RGB")
+    small = img.resize((round(img.width * factor), round(img.height * factor)), Image.BILINEAR)
+    rng = np.random.default_rng(0)
+    frame = Image.fromarray(rng.integers(90, 150, (img.height, img.width, 3), dtype=np.uint8))
+    dx, dy = img.width // 3, img.height // 4
+    frame.paste(small, (dx, dy))
+    return frame, (dx, dy, dx + small.width, dy + small.height)
+
+
+def test_zoomed_second_pass_reads_small_cards_and_maps_boxes_back(reader):
+    """The second pass reads the square around the first pass's marks; its boxes are in the photo's pixels."""
+    from dataclasses import replace
+
+    from pocketocr.tasks.card.post import DecodeConfig
+    one_pass = CardReader(config=replace(DecodeConfig(), zoom=False))
+    truth = {r["file"].split("/")[-1]: r["number"] for r in _labels()}
+    cases = [("example_3.jpg", 0.4), ("example_4.jpg", 0.3), ("example_5.jpg", 0.3), ("example_6.jpg", 0.3)]
+    zoomed_hits = one_pass_hits = 0
+    for name, factor in cases:
+        frame, (x0, y0, x1, y1) = _small_in_frame(name, factor)
+        r = reader.read(frame)
+        one_pass_hits += one_pass.read(frame).number == truth[name]
+        if r.number != truth[name]:
+            continue
+        zoomed_hits += 1
+        for b in r.boxes["number"]:
+            bx0, by0, bx1, by1 = b.box
+            assert x0 - 5 <= bx0 < bx1 <= x1 + 5 and y0 - 5 <= by0 < by1 <= y1 + 5, (name, b.box, (x0, y0, x1, y1))
+    assert zoomed_hits >= 3, f"the zoomed pass read only {zoomed_hits} of {len(cases)} small cards"
+    assert one_pass_hits < zoomed_hits, "the one-pass reader reads these as well: the cases no longer test the zoom"

@@ -16,12 +16,18 @@ export interface DecodeConfig {
   review_confidence: number;
   max_number_pieces: number;
   max_stray_chars: number;
+  min_expiry_confidence: number;
+  zoom: boolean;
+  zoom_threshold: number;
+  zoom_margin: number;
+  zoom_max_side: number;
 }
 
 export const DEFAULT_DECODE: DecodeConfig = {
   field_threshold: 0.5, expiry_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
   min_confidence: 0.35, min_repair_confidence: 0.2, review_confidence: 0.85, max_number_pieces: 6,
-  max_stray_chars: 3,
+  max_stray_chars: 3, min_expiry_confidence: 0.3, zoom: true, zoom_threshold: 0.3, zoom_margin: 0.25,
+  zoom_max_side: 0.85,
 };
 
 export interface Detected {
@@ -127,6 +133,32 @@ export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: Decod
     }
   }
   return out;
+}
+
+/**
+ * The square (x0, y0, x1, y1) in source pixels around every cell of either field channel above zoom_threshold,
+ * widened by zoom_margin of its side each way; null when fewer than min_cells cells are marked or the square's side
+ * is zoom_max_side of the frame's long side or more (zoom_region in post.py).
+ */
+export function zoomRegion(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: DecodeConfig = DEFAULT_DECODE): [number, number, number, number] | null {
+  const { height: h, width: w, data } = maps;
+  const plane = h * w;
+  const thr = Math.fround(cfg.zoom_threshold); // numpy compares float32 maps with a float32 threshold
+  let n = 0, r0 = Infinity, r1 = -Infinity, c0 = Infinity, c1 = -Infinity;
+  for (let i = 0; i < plane; i++) {
+    if (!(data[i] > thr || data[plane + i] > thr)) continue;
+    const r = Math.floor(i / w), c = i % w;
+    n++;
+    r0 = Math.min(r0, r); r1 = Math.max(r1, r); c0 = Math.min(c0, c); c1 = Math.max(c1, c);
+  }
+  if (n < cfg.min_cells) return null;
+  const cell = spec.det_stride / meta.scale;
+  const x0 = c0 * cell, x1 = (c1 + 1) * cell, y0 = r0 * cell, y1 = (r1 + 1) * cell;
+  const side = Math.max(x1 - x0, y1 - y0) * (1 + 2 * cfg.zoom_margin);
+  if (side >= cfg.zoom_max_side * Math.max(...meta.srcSize)) return null;
+  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  const left = Math.floor(cx - side / 2), top = Math.floor(cy - side / 2), k = Math.ceil(side);
+  return [left, top, left + k, top + k];
 }
 
 /** Cell indices of each text line in one blob of stacked number lines (split_stacked; see post.py for why). */
@@ -409,14 +441,16 @@ export function chooseExpiry(text: string, confs: number[]): [string | null, num
 
 /**
  * The expiry among the dates read on the card (choose_expiry_among): "expiry" fields first, then number
- * pieces that read as a slashed MM/YY; among several valid dates the latest (YY, MM) wins.
+ * pieces that read as a slashed MM/YY; among several valid dates the latest (YY, MM) wins; a date read below
+ * minConfidence is not a date.
  */
-export function chooseExpiryAmong(expiryFields: PieceReading[], otherPieces: PieceReading[]): [string | null, number, PieceReading | null] {
+export function chooseExpiryAmong(expiryFields: PieceReading[], otherPieces: PieceReading[],
+  minConfidence = 0.0): [string | null, number, PieceReading | null] {
   for (const [group, needSlash] of [[expiryFields, false], [otherPieces, true]] as const) {
     let best: [string, string, number, PieceReading] | null = null; // (key, value, conf, piece)
     for (const p of group) {
       const [value, conf] = chooseExpiry(p.text, p.confs);
-      if (value !== null && (!needSlash || p.text.includes("/"))) {
+      if (value !== null && conf >= minConfidence && (!needSlash || p.text.includes("/"))) {
         const key = value.slice(3) + value.slice(0, 2); // (YY, MM) as one comparable string
         if (best === null || key > best[0]) best = [key, value, conf, p];
       }

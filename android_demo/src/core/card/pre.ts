@@ -87,6 +87,22 @@ export function letterboxCanvas(img: Raster, spec: CardSpec): { canvas: Uint8Arr
   return { canvas, meta: { scale, srcSize: [w, h] } };
 }
 
+/**
+ * The RGB square `box` (x0, y0, x1, y1, integer source pixels) of the frame, filled with the letterbox grey
+ * where it reaches past the frame's edges (zoom_crop in pre.py).
+ */
+export function zoomCrop(img: Raster, zbox: [number, number, number, number], spec: CardSpec): Raster {
+  const [x0, y0, x1, y1] = zbox;
+  const w = x1 - x0, h = y1 - y0;
+  const data = new Uint8Array(w * h * 3).fill(spec.pad_value);
+  const ix0 = Math.max(0, x0), iy0 = Math.max(0, y0), ix1 = Math.min(img.width, x1), iy1 = Math.min(img.height, y1);
+  for (let y = iy0; y < iy1 && ix0 < ix1; y++) {
+    const src = (y * img.width + ix0) * 3;
+    data.set(img.data.subarray(src, src + (ix1 - ix0) * 3), ((y - y0) * w + (ix0 - x0)) * 3);
+  }
+  return { width: w, height: h, channels: 3, data };
+}
+
 /** (S, S, 3) uint8 -> (1, 3, S, S) float32, x = (v / 255 - mean) / std in float32 as numpy does. */
 export function detTensor(canvas: Uint8Array, spec: CardSpec): Float32Array {
   const s = spec.det_size, n = s * s;

@@ -2,8 +2,9 @@
 
 import type { Raster } from "../pil";
 import { pyRound } from "../num";
-import { type CardSpec, box, cropFields, cropTensor, detTensor, letterboxCanvas, quad, readGeoms } from "./pre";
-import { type DecodeConfig, DEFAULT_DECODE, type PieceReading, chooseExpiryAmong, chooseNumberLines, ctcGreedy, findFields, groupLines } from "./post";
+import { type CardSpec, type DetMeta, box, cropFields, cropTensor, detTensor, letterboxCanvas, quad, readGeoms, zoomCrop } from "./pre";
+import { type DecodeConfig, DEFAULT_DECODE, type Detected, type Maps, type NumberChoice, type PieceReading, chooseExpiryAmong,
+  chooseNumberLines, ctcGreedy, findFields, groupLines, zoomRegion } from "./post";
 import { brandOf, luhnValid } from "./rules";
 
 export interface Tensor {
@@ -30,6 +31,40 @@ export interface CardResult {
   timings_ms: { pre: number; infer: number; post: number; total: number };
 }
 
+/** What one detector + recogniser pass chose, and where its image sits in the frame (_Pass in predictor.py). */
+interface Pass {
+  choice: NumberChoice;
+  used: PieceReading[];
+  expiry: string | null;
+  expConf: number;
+  expPiece: PieceReading | null;
+  sure: boolean; // number and expiry shown, neither needs review
+  maps: Maps;
+  meta: DetMeta;
+  offset: [number, number];
+  pre: number; // ms
+  infer: number;
+  post: number;
+}
+
+/**
+ * (the pass whose number is used, the pass whose expiry is used), as pick_passes in predictor.py: shown beats
+ * withheld, then the higher confidence, ties to the later (zoomed) pass, whose number counts only at min_confidence.
+ */
+export function pickPasses<P extends Pick<Pass, "choice" | "expiry" | "expConf">>(passes: P[], minConfidence: number): [P, P] {
+  const eligible = [passes[0], ...passes.slice(1).filter((p) => p.choice.number !== null && p.choice.confidence >= minConfidence)];
+  let num = eligible[0], exp = passes[0];
+  for (const p of eligible.slice(1)) {
+    const a = [Number(p.choice.number !== null), p.choice.confidence], b = [Number(num.choice.number !== null), num.choice.confidence];
+    if (a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1])) num = p;
+  }
+  for (const p of passes.slice(1)) {
+    const a = [Number(p.expiry !== null), p.expConf], b = [Number(exp.expiry !== null), exp.expConf];
+    if (a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1])) exp = p;
+  }
+  return [num, exp];
+}
+
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 export class CardReader {
@@ -38,17 +73,47 @@ export class CardReader {
   constructor(private det: Runner, private rec: Runner, readonly spec: CardSpec,
     readonly config: DecodeConfig = DEFAULT_DECODE, readonly votesNeeded = 5) {}
 
-  /** Read one RGB frame (CardReader.read). */
+  /**
+   * Read one RGB frame (CardReader.read). When the first pass is not sure of both fields, a second pass reads the
+   * square around what it marked (zoomRegion) and each field comes from the pass that is surer of it.
+   */
   async read(img: Raster): Promise<CardResult> {
+    const spec = this.spec, cfg = this.config;
+    const t0 = now();
+    const passes = [await this.readPass(img, [0, 0])];
+    const zbox = passes[0].sure || !cfg.zoom ? null : zoomRegion(passes[0].maps, passes[0].meta, spec, cfg);
+    if (zbox) passes.push(await this.readPass(zoomCrop(img, zbox, spec), [zbox[0], zbox[1]]));
+    const [num, exp] = pickPasses(passes, cfg.min_confidence);
+    const choice = num.choice, expiry = exp.expiry, expConf = exp.expConf;
+    const number = choice.number;
+    const needsReview = number === null || choice.needsReview || (expiry !== null && expConf < cfg.review_confidence);
+    const fb = (p: Pass, det: Detected): FieldBox => {
+      const g = { ...det.geom, cx: det.geom.cx + p.offset[0], cy: det.geom.cy + p.offset[1] };
+      return { box: box(g), quad: quad(g) };
+    };
+    const ms = (v: number) => Math.round(v * 1000) / 1000;
+    const sum = (k: "pre" | "infer" | "post") => ms(passes.reduce((a, p) => a + p[k], 0));
+    return {
+      number, expiry, brand: number ? brandOf(number) : null, luhn_valid: Boolean(number && luhnValid(number)),
+      confidence: { number: pyRound(choice.confidence, 4), expiry: pyRound(expConf, 4) },
+      needs_review: Boolean(needsReview),
+      boxes: { number: num.used.map((p) => fb(num, p.det)), expiry: exp.expPiece ? [fb(exp, exp.expPiece.det)] : [] },
+      timings_ms: { pre: sum("pre"), infer: sum("infer"), post: sum("post"), total: ms(now() - t0) },
+    };
+  }
+
+  /** Detector, crops, recogniser and decoder over one image: the frame, or the zoomed square at `offset` in it. */
+  private async readPass(img: Raster, offset: [number, number]): Promise<Pass> {
     const spec = this.spec, cfg = this.config;
     const t0 = now();
     const { canvas, meta } = letterboxCanvas(img, spec);
     const x = detTensor(canvas, spec);
     const t1 = now();
-    const maps = await this.det({ data: x, dims: [1, 3, spec.det_size, spec.det_size] });
+    const out = await this.det({ data: x, dims: [1, 3, spec.det_size, spec.det_size] });
     const t2 = now();
-    const [, C, h, w] = maps.dims;
-    const fields = findFields({ data: maps.data.subarray(0, C * h * w), channels: C, height: h, width: w }, meta, spec, cfg);
+    const [, C, h, w] = out.dims;
+    const maps: Maps = { data: out.data.subarray(0, C * h * w), channels: C, height: h, width: w };
+    const fields = findFields(maps, meta, spec, cfg);
     const sortedNumbers = fields.filter((f) => f.kind === "number").sort((a, b) => -a.score * a.geom.length - -b.score * b.geom.length);
     const lines = groupLines(sortedNumbers.slice(0, cfg.max_number_pieces));
     const numbers = lines.flat();
@@ -61,26 +126,18 @@ export class CardReader {
     if (crops.length) probs = await this.rec({ data: cropTensor(crops), dims: [crops.length, 1, spec.rec_height, spec.rec_width] });
     const t4 = now();
     const [, T, K] = probs.dims;
-    const reading = (det: (typeof fields)[number], i: number): PieceReading =>
+    const reading = (det: Detected, i: number): PieceReading =>
       ({ det, ...ctcGreedy(probs.data.subarray(i * T * K, (i + 1) * T * K), T, K, spec.vocab) });
     let k = 0;
     const lineReadings = lines.map((line) => line.map((f) => reading(f, k++)));
     const [choice, used] = chooseNumberLines(lineReadings, spec.vocab, cfg);
     const expReadings = expiries.map((f, i) => reading(f, numbers.length + i));
     const unused = lineReadings.flat().filter((r) => !used.includes(r));
-    const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused);
-    const number = choice.number;
-    const needsReview = number === null || choice.needsReview || (expiry !== null && expConf < cfg.review_confidence);
+    const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused, cfg.min_expiry_confidence);
+    const sure = choice.number !== null && !choice.needsReview && expiry !== null && expConf >= cfg.review_confidence;
     const t5 = now();
-    const fb = (f: { geom: Parameters<typeof box>[0] }): FieldBox => ({ box: box(f.geom), quad: quad(f.geom) });
-    const ms = (a: number, b: number) => Math.round((b - a) * 1000) / 1000;
-    return {
-      number, expiry, brand: number ? brandOf(number) : null, luhn_valid: Boolean(number && luhnValid(number)),
-      confidence: { number: pyRound(choice.confidence, 4), expiry: pyRound(expConf, 4) },
-      needs_review: Boolean(needsReview),
-      boxes: { number: used.map((p) => fb(p.det)), expiry: expPiece ? [fb(expPiece.det)] : [] },
-      timings_ms: { pre: ms(t0, t1) + ms(t3, t3b), infer: ms(t1, t2) + ms(t3b, t4), post: ms(t2, t3) + ms(t4, t5), total: ms(t0, t5) },
-    };
+    return { choice, used, expiry, expConf, expPiece, sure, maps, meta, offset,
+      pre: (t1 - t0) + (t3b - t3), infer: (t2 - t1) + (t4 - t3b), post: (t3 - t2) + (t5 - t4) };
   }
 
   /** Video mode (CardReader.feed): the accepted result once `votesNeeded` frames agree on the number, else null. */

@@ -16,7 +16,7 @@ from ..components import components
 from .pre import DetMeta, FieldGeom, PreSpec
 from .rules import luhn_valid, parse_expiry, plausible_length
 
-__all__ = ["DecodeConfig", "Detected", "PieceReading", "find_fields", "group_lines", "order_lines", "choose_number_lines", "ctc_greedy", "ctc_candidates",
+__all__ = ["DecodeConfig", "Detected", "zoom_region", "PieceReading", "find_fields", "group_lines", "order_lines", "choose_number_lines", "ctc_greedy", "ctc_candidates",
            "choose_number", "choose_expiry", "choose_expiry_among", "NumberChoice"]
 
 
@@ -35,6 +35,16 @@ class DecodeConfig:
     # Up to two pieces this short at either end of a number line may be left out when the whole line cannot
     # be shown: a brand name, logo or the card edge beside the number read as digits ("17|4123 4123 ...").
     max_stray_chars: int = 3          # 0: never leave pieces out
+    # A second read of a square crop around what the first pass marked, when the first is not sure of both
+    # fields: a card far from the camera fills the crop and the detector sees it at its trained scale.
+    # Below this an expiry is withheld: on 2 000 synthetic photos, 1 of the 95 dates shown under 0.3 was right.
+    min_expiry_confidence: float = 0.3
+    zoom: bool = True
+    zoom_threshold: float = 0.3       # cells of either field channel above this outline the card's print
+    zoom_margin: float = 0.25         # added around that outline, as a fraction of its longer side, each way
+    # No second read when the square is at least this share of the photo's long side: the card already fills
+    # the frame (a re-read at nearly the same scale gained 1 pt of expiry on synthetic photos for a whole read).
+    zoom_max_side: float = 0.85
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,27 @@ def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfi
                 out.append(Detected(kind, FieldGeom(cx / s, cy / s, float(ux), float(uy), (a1 - a0) / s, height / s),
                                     score))
     return out
+
+
+def zoom_region(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfig = DecodeConfig()
+                ) -> tuple[int, int, int, int] | None:
+    """The square (x0, y0, x1, y1) in source pixels, possibly reaching past the photo's edges, around every
+    detector cell of either field channel above `zoom_threshold`, widened by `zoom_margin` of its side each
+    way; None when fewer than `min_cells` cells are marked or the square's side is `zoom_max_side` of the
+    photo's long side or more."""
+    mask = (maps[0] > cfg.zoom_threshold) | (maps[1] > cfg.zoom_threshold)
+    if int(mask.sum()) < cfg.min_cells:
+        return None
+    rows, cols = np.nonzero(mask)
+    cell = spec.det_stride / meta.scale
+    x0, x1 = cols.min() * cell, (cols.max() + 1) * cell
+    y0, y1 = rows.min() * cell, (rows.max() + 1) * cell
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * cfg.zoom_margin)
+    if side >= cfg.zoom_max_side * max(meta.src_size):
+        return None
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left, top, n = int(math.floor(cx - side / 2)), int(math.floor(cy - side / 2)), int(math.ceil(side))
+    return left, top, left + n, top + n
 
 
 def split_stacked(across: np.ndarray, p: np.ndarray, height: float, stride: int,
@@ -307,19 +338,20 @@ def choose_expiry(text: str, confs: list[float]) -> tuple[str | None, float]:
     return None, 0.0
 
 
-def choose_expiry_among(expiry_fields: list[PieceReading], other_pieces: list[PieceReading]
-                        ) -> tuple[str | None, float, PieceReading | None]:
+def choose_expiry_among(expiry_fields: list[PieceReading], other_pieces: list[PieceReading],
+                        min_confidence: float = 0.0) -> tuple[str | None, float, PieceReading | None]:
     """The expiry among the dates read on the card.
 
     Fields the detector calls "expiry" come first; pieces it called "number" but that read as a
     slashed MM/YY (a date it mislabelled) are the fallback. Among several valid dates the latest wins:
-    VALID FROM and MEMBER SINCE dates always precede the expiry.
+    VALID FROM and MEMBER SINCE dates always precede the expiry. A date read below `min_confidence` is
+    not a date (`DecodeConfig.min_expiry_confidence`).
     """
     for group, need_slash in ((expiry_fields, False), (other_pieces, True)):
         dates = []
         for p in group:
             value, conf = choose_expiry(p.text, p.confs)
-            if value is not None and (not need_slash or "/" in p.text):
+            if value is not None and conf >= min_confidence and (not need_slash or "/" in p.text):
                 dates.append(((value[3:], value[:2]), value, conf, p))
         if dates:
             _, value, conf, piece = max(dates, key=lambda d: d[0])

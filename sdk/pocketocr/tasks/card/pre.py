@@ -14,7 +14,7 @@ from PIL import Image
 
 from ..spec import MetadataSpec
 
-__all__ = ["PreSpec", "DetMeta", "FieldGeom", "letterbox", "letterbox_canvas", "det_tensor", "crop_field", "crop_tensor", "geom_from_quad",
+__all__ = ["PreSpec", "DetMeta", "FieldGeom", "letterbox", "zoom_crop", "letterbox_canvas", "det_tensor", "crop_field", "crop_tensor", "geom_from_quad",
            "read_geoms"]
 
 
@@ -69,6 +69,9 @@ class FieldGeom:
         q = np.asarray(self.quad())
         return (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
 
+    def shifted(self, dx: float, dy: float) -> "FieldGeom":
+        return replace(self, cx=self.cx + dx, cy=self.cy + dy)
+
     def flipped(self) -> "FieldGeom":
         return FieldGeom(self.cx, self.cy, -self.ux, -self.uy, self.length, self.height)
 
@@ -84,6 +87,18 @@ def letterbox_canvas(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, DetMe
     canvas = np.full((s, s, 3), spec.pad_value, np.uint8)
     canvas[:nh, :nw] = np.asarray(small)
     return canvas, DetMeta(scale, (w, h))
+
+
+def zoom_crop(img: Image.Image, box: tuple[int, int, int, int], spec: PreSpec) -> Image.Image:
+    """The RGB square `box` (x0, y0, x1, y1, integer source pixels) of the photo; where it reaches past the
+    photo's edges it is filled with the letterbox grey, so the second read sees the card where it is."""
+    x0, y0, x1, y1 = box
+    w, h = img.size
+    out = Image.new("RGB", (x1 - x0, y1 - y0), (spec.pad_value,) * 3)
+    inner = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+    if inner[0] < inner[2] and inner[1] < inner[3]:
+        out.paste((img if img.mode == "RGB" else img.convert("RGB")).crop(inner), (inner[0] - x0, inner[1] - y0))
+    return out
 
 
 def det_tensor(canvases: np.ndarray, spec: PreSpec) -> np.ndarray:
