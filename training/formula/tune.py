@@ -25,7 +25,7 @@ __all__ = ["sweep"]
 
 
 def sweep(model: Path, datasets: list[Path], thresholds=(0.3, 0.4, 0.45, 0.5, 0.6),
-          min_scores=(0.4, 0.5, 0.55, 0.6, 0.7)) -> list[dict]:
+          min_scores=(0.4, 0.5, 0.55, 0.6, 0.7, 0.75, 0.8, 0.85)) -> list[dict]:
     det = FormulaDetector(model)
     pages = []
     for ds in datasets:
