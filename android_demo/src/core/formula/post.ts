@@ -12,7 +12,7 @@ export interface FormulaDecodeConfig {
   clamp: boolean;
 }
 
-export const DEFAULT_FORMULA_DECODE: FormulaDecodeConfig = { threshold: 0.6, min_score: 0.8, min_cells: 1, min_side: 2.0, max_log: 7.0, clamp: false };
+export const DEFAULT_FORMULA_DECODE: FormulaDecodeConfig = { threshold: 0.45, min_score: 0.55, min_cells: 1, min_side: 2.0, max_log: 7.0, clamp: false };
 
 export interface Detection {
   box: [number, number, number, number];

@@ -22,11 +22,8 @@ __all__ = ["DecodeConfig", "Detection", "decode", "label_components"]
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    # Chosen with `python -m pocketocr.training.formula.tune` on the synthetic validation pages of data versions 1
-    # and 2 (version 2 draws the italic words, capitals and citations the real pages' false alarms came from):
-    # pooled F1@0.5 0.790 against 0.776 for the v1-v4 defaults 0.45 / 0.55 (docs/formula.md).
-    threshold: float = 0.6       # core probability for a cell (max over classes)
-    min_score: float = 0.8       # mean core probability of a kept component
+    threshold: float = 0.45      # core probability for a cell (max over classes)
+    min_score: float = 0.55      # mean core probability of a kept component
     min_cells: int = 1           # a single italic letter at 1024 px is 1-2 cells
     min_side: float = 2.0        # boxes thinner than this (source pixels) are dropped
     max_log: float = 7.0         # clamp of the box channels before exp (distance <= box_unit * e^7)
