@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from pocketocr.tasks.card import post as card_post
 from pocketocr.tasks.card.pre import DetMeta, PreSpec
-from pocketocr.tasks.card.predictor import pick_passes
+from pocketocr.tasks.card.predictor import needs_review, pick_passes
 
 from .conftest import APP, MODELS, ROOT, _needs_node
 
@@ -74,8 +74,7 @@ def _decode_pass(golden, c, spec, cfg):
     exps = [card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in expiries]
     unused = [r for line in readings for r in line if r not in used]
     expiry, exp_conf, _ = card_post.choose_expiry_among(exps, unused, cfg.min_expiry_confidence)
-    sure = (choice.number is not None and not choice.needs_review
-            and expiry is not None and exp_conf >= cfg.review_confidence)
+    sure = expiry is not None and not needs_review(choice, expiry, exp_conf, cfg)
     return SimpleNamespace(choice=choice, expiry=expiry, exp_conf=exp_conf, sure=sure)
 
 

@@ -65,6 +65,11 @@ export function pickPasses<P extends Pick<Pass, "choice" | "expiry" | "expConf">
   return [num, exp];
 }
 
+/** A person should check the result: no number, a number the decoder flags, or an unsure expiry (needs_review). */
+function needsReviewOf(choice: NumberChoice, expiry: string | null, expConf: number, cfg: DecodeConfig): boolean {
+  return choice.number === null || choice.needsReview || (expiry !== null && expConf < cfg.review_confidence);
+}
+
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 export class CardReader {
@@ -86,7 +91,6 @@ export class CardReader {
     const [num, exp] = pickPasses(passes, cfg.min_confidence);
     const choice = num.choice, expiry = exp.expiry, expConf = exp.expConf;
     const number = choice.number;
-    const needsReview = number === null || choice.needsReview || (expiry !== null && expConf < cfg.review_confidence);
     const fb = (p: Pass, det: Detected): FieldBox => {
       const g = { ...det.geom, cx: det.geom.cx + p.offset[0], cy: det.geom.cy + p.offset[1] };
       return { box: box(g), quad: quad(g) };
@@ -96,7 +100,7 @@ export class CardReader {
     return {
       number, expiry, brand: number ? brandOf(number) : null, luhn_valid: Boolean(number && luhnValid(number)),
       confidence: { number: pyRound(choice.confidence, 4), expiry: pyRound(expConf, 4) },
-      needs_review: Boolean(needsReview),
+      needs_review: needsReviewOf(choice, expiry, expConf, cfg),
       boxes: { number: num.used.map((p) => fb(num, p.det)), expiry: exp.expPiece ? [fb(exp, exp.expPiece.det)] : [] },
       timings_ms: { pre: sum("pre"), infer: sum("infer"), post: sum("post"), total: ms(now() - t0) },
     };
@@ -134,7 +138,7 @@ export class CardReader {
     const expReadings = expiries.map((f, i) => reading(f, numbers.length + i));
     const unused = lineReadings.flat().filter((r) => !used.includes(r));
     const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused, cfg.min_expiry_confidence);
-    const sure = choice.number !== null && !choice.needsReview && expiry !== null && expConf >= cfg.review_confidence;
+    const sure = expiry !== null && !needsReviewOf(choice, expiry, expConf, cfg);
     const t5 = now();
     return { choice, used, expiry, expConf, expPiece, sure, maps, meta, offset,
       pre: (t1 - t0) + (t3b - t3), infer: (t2 - t1) + (t4 - t3b), post: (t3 - t2) + (t5 - t4) };
