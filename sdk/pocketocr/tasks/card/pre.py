@@ -76,14 +76,17 @@ class FieldGeom:
         return FieldGeom(self.cx, self.cy, -self.ux, -self.uy, self.length, self.height)
 
 
+def _rgb(img: Image.Image) -> Image.Image:
+    return img if img.mode == "RGB" else img.convert("RGB")  # convert() copies even an RGB image
+
+
 def letterbox_canvas(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, DetMeta]:
     """Resize the long side to det_size and pad bottom/right: (S, S, 3) uint8 and the scale."""
     s = spec.det_size
     w, h = img.size
     scale = s / max(w, h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    rgb = img if img.mode == "RGB" else img.convert("RGB")  # convert() copies even an RGB image
-    small = rgb.resize((nw, nh), Image.BILINEAR)
+    small = _rgb(img).resize((nw, nh), Image.BILINEAR)
     canvas = np.full((s, s, 3), spec.pad_value, np.uint8)
     canvas[:nh, :nw] = np.asarray(small)
     return canvas, DetMeta(scale, (w, h))
@@ -97,7 +100,7 @@ def zoom_crop(img: Image.Image, box: tuple[int, int, int, int], spec: PreSpec) -
     out = Image.new("RGB", (x1 - x0, y1 - y0), (spec.pad_value,) * 3)
     inner = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
     if inner[0] < inner[2] and inner[1] < inner[3]:
-        out.paste((img if img.mode == "RGB" else img.convert("RGB")).crop(inner), (inner[0] - x0, inner[1] - y0))
+        out.paste(_rgb(img).crop(inner), (inner[0] - x0, inner[1] - y0))
     return out
 
 
