@@ -102,12 +102,45 @@ def test_find_fields_maps_back_to_source_pixels():
     fields = find_fields(maps, meta, SPEC)
     num = [f for f in fields if f.kind == "number"][0]
     exp = [f for f in fields if f.kind == "expiry"][0]
-    # number cells 10..79 at stride 4 -> x 40..320 in input pixels -> 80..640 in source pixels
-    assert num.geom.box()[0] == pytest.approx(80, abs=1)
+    # number cells 10..79 at stride 4 -> x 40..320 in input pixels -> 80..640 in source pixels, moved
+    # right and down by half a cell (field_shift: 2 input pixels, 4 source pixels)
+    assert num.geom.box()[0] == pytest.approx(80 + 4, abs=1)
     assert num.geom.length == pytest.approx(280 * 2, abs=1)
     assert num.geom.height == pytest.approx(24, abs=0.5)
-    assert num.geom.cy == pytest.approx(((40 + 42) / 2 + 0.5) * 4 * 2, abs=1)
+    assert num.geom.cy == pytest.approx(((40 + 42) / 2 + 0.5) * 4 * 2 + 4, abs=1)
     assert exp.geom.length < num.geom.length
+    unshifted = [f for f in find_fields(maps, meta, SPEC, DecodeConfig(field_shift=0.0)) if f.kind == "number"][0]
+    assert (num.geom.cx - unshifted.geom.cx, num.geom.cy - unshifted.geom.cy) == pytest.approx((4, 4))
+
+
+def _tilted_line(degrees: float, reads: tuple[float, float] = (1.0, 0.0)) -> np.ndarray:
+    """A 70-cell, 3-cell-thick number line tilted by `degrees`, whose direction channels say `reads`."""
+    n = SPEC.det_size // SPEC.det_stride
+    m = np.zeros((5, n, n), np.float32)
+    t = np.tan(np.radians(degrees))
+    for c in range(10, 80):
+        r = int(round(40 + (c - 10) * t))
+        m[0, r - 1:r + 2, c] = 0.95
+        m[2, r - 1:r + 2, c] = 12.0 / SPEC.height_unit
+        m[3, r - 1:r + 2, c], m[4, r - 1:r + 2, c] = reads
+    return m
+
+
+def test_a_long_field_reads_along_the_axis_of_its_cells():
+    """The direction channels are a few degrees off on long fields; the axis of the blob is not (axis_ratio)."""
+    meta = DetMeta(1.0, (384, 384))
+    (f,) = find_fields(_tilted_line(8.0), meta, SPEC)
+    assert np.degrees(np.arctan2(f.geom.uy, f.geom.ux)) == pytest.approx(8.0, abs=0.5)
+    (off,) = find_fields(_tilted_line(8.0), meta, SPEC, DecodeConfig(axis_ratio=0.0))
+    assert (off.geom.ux, off.geom.uy) == pytest.approx((1.0, 0.0))
+    # the channels still say which way the text reads (an upside-down card reads right to left)
+    (back,) = find_fields(_tilted_line(8.0, reads=(-1.0, 0.0)), meta, SPEC)
+    assert np.degrees(np.arctan2(back.geom.uy, back.geom.ux)) == pytest.approx(8.0 - 180.0, abs=0.5)
+    # a blob barely longer than thick keeps the channels' direction
+    square = _maps({0: [(40, 10, 44, 13)]})
+    square[4, 40:44, 10:13] = 0.2
+    (sq,) = find_fields(square, meta, SPEC)
+    assert np.degrees(np.arctan2(sq.geom.uy, sq.geom.ux)) == pytest.approx(np.degrees(np.arctan2(0.2, 1.0)), abs=0.1)
 
 
 def test_stacked_lines_that_touch_are_split():
@@ -118,7 +151,7 @@ def test_stacked_lines_that_touch_are_split():
     meta = DetMeta(1.0, (384, 384))
     fields = find_fields(maps, meta, SPEC)
     assert len(fields) == 4
-    assert [round(f.geom.cy) for f in order_lines(fields)] == [(20 + 4 * i + 1 + 0.5) * 4 for i in range(4)]
+    assert [round(f.geom.cy) for f in order_lines(fields)] == [(20 + 4 * i + 1 + 0.5) * 4 + 2 for i in range(4)]
     # a thick single line with a shallow dip is not cut
     one = _maps({0: [(20, 10, 28, 40)]}, height_px=12)
     one[0, 24, 10:40] = 0.9

@@ -21,13 +21,15 @@ export interface DecodeConfig {
   zoom_threshold: number;
   zoom_margin: number;
   zoom_max_side: number;
+  field_shift: number;
+  axis_ratio: number;
 }
 
 export const DEFAULT_DECODE: DecodeConfig = {
   field_threshold: 0.5, expiry_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
   min_confidence: 0.35, min_repair_confidence: 0.2, review_confidence: 0.85, max_number_pieces: 6,
   max_stray_chars: 3, min_expiry_confidence: 0.3, zoom: true, zoom_threshold: 0.3, zoom_margin: 0.25,
-  zoom_max_side: 0.85,
+  zoom_max_side: 0.85, field_shift: 0.5, axis_ratio: 4.0,
 };
 
 export interface Detected {
@@ -74,6 +76,36 @@ function components(mask: Uint8Array, h: number, w: number): [number, number][][
   return comps;
 }
 
+/**
+ * The principal axis of a blob's cells weighted by probability, pointing the way `direction` reads; `direction`
+ * itself when the blob is not `ratio` times longer (in variance) than it is thick (_cell_axis).
+ */
+function cellAxis(pts: [number, number][], p: Float32Array, direction: [number, number], ratio: number): [number, number] {
+  let total = 0;
+  for (let k = 0; k < pts.length; k++) total += p[k];
+  let mc = 0, mr = 0;
+  pts.forEach(([r, c], k) => {
+    mc += c * (p[k] / total);
+    mr += r * (p[k] / total);
+  });
+  let sxx = 0, syy = 0, sxy = 0;
+  pts.forEach(([r, c], k) => {
+    const x = c - mc, y = r - mr, w = p[k] / total;
+    sxx += x * x * w;
+    syy += y * y * w;
+    sxy += x * y * w;
+  });
+  const mean = (sxx + syy) / 2, half = Math.hypot((sxx - syy) / 2, sxy);
+  if (half <= 0 || mean + half <= ratio * Math.max(mean - half, 1e-9)) return direction;
+  const angle = 0.5 * Math.atan2(2 * sxy, sxx - syy);
+  let ax = Math.cos(angle), ay = Math.sin(angle);
+  if (ax * direction[0] + ay * direction[1] < 0) {
+    ax = -ax;
+    ay = -ay;
+  }
+  return [ax, ay];
+}
+
 /** Detector output (5, h, w) -> fields in source pixels (find_fields). */
 export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: DecodeConfig = DEFAULT_DECODE): Detected[] {
   const out: Detected[] = [];
@@ -100,7 +132,9 @@ export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: Decod
       d1 = f(d1);
       // numpy: d is a float32 pair, so its norm and the unit direction are float32 too
       const nrm = f(Math.hypot(d0, d1));
-      const [ux, uy] = nrm > 1e-6 ? [f(d0 / nrm), f(d1 / nrm)] : [1.0, 0.0];
+      let [ux, uy] = nrm > 1e-6 ? [f(d0 / nrm), f(d1 / nrm)] : [1.0, 0.0];
+      // three cells say little about an axis
+      if (cfg.axis_ratio > 0 && pts.length >= 4) [ux, uy] = cellAxis(pts, p, [ux, uy], cfg.axis_ratio);
       let height = medianF32(Float32Array.from(idx, (i) => data[2 * plane + i])) * spec.height_unit;
       height = Math.max(height, stride * 0.75);
       const along = new Float64Array(pts.length);
@@ -125,8 +159,9 @@ export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: Decod
         const cAlong = (a0 + a1) / 2;
         const wsum = pairwiseSumF64(Float64Array.from(pp));
         const cAcross = pairwiseSumF64(Float64Array.from(part, (k, j) => across[k] * pp[j])) / wsum;
-        const cx = cAlong * ux - cAcross * uy;
-        const cy = cAlong * uy + cAcross * ux;
+        // the detector's fields sit half a cell up and left of the text (DecodeConfig.field_shift)
+        const cx = cAlong * ux - cAcross * uy + cfg.field_shift * stride;
+        const cy = cAlong * uy + cAcross * ux + cfg.field_shift * stride;
         const s = meta.scale;
         out.push({ kind, geom: { cx: cx / s, cy: cy / s, ux, uy, length: (a1 - a0) / s, height: height / s }, score });
       }

@@ -18,7 +18,7 @@ from ...io import ImageInput, load_image
 from ...results import CardResult, FieldBox
 from ...zoo import default_model
 from .post import (DecodeConfig, NumberChoice, PieceReading, choose_expiry_among, choose_number_lines, ctc_greedy,
-                   find_fields, group_lines, zoom_region)
+                   find_fields, select_fields, zoom_region)
 from .pre import DetMeta, PreSpec, crop_field, crop_tensor, letterbox, read_geoms, zoom_crop
 from .rules import brand_of, luhn_valid
 
@@ -130,12 +130,8 @@ class CardReader:
         t1 = time.perf_counter()
         maps = self.det.run({self._det_in: x})[0][0]
         t2 = time.perf_counter()
-        fields = find_fields(maps, meta, self.spec, self.config)
-        numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
-        lines = group_lines(numbers[: self.config.max_number_pieces])
+        lines, expiries = select_fields(find_fields(maps, meta, self.spec, self.config), self.config)
         numbers = [f for line in lines for f in line]
-        # Several dates may be printed (VALID FROM / THRU): read up to three, choose_expiry_among picks.
-        expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
         t3 = time.perf_counter()
         gray = img.convert("L")
         crops = [crop_field(gray, g, self.spec)
