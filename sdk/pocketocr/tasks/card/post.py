@@ -29,7 +29,7 @@ class DecodeConfig:
     max_substitutions: int = 2        # Luhn repair looks at most this many uncertain digits
     alt_ratio: float = 0.05           # a repaired number must be at least this likely relative to greedy
     min_confidence: float = 0.35      # below this the number is withheld (None)
-    min_repair_confidence: float = 0.2  # a Luhn repair less likely than this is withheld, not shown
+    min_repair_confidence: float = 0.35  # a Luhn repair less likely than this is withheld, not shown
     review_confidence: float = 0.85   # below this, or after a repair, the result needs review
     max_number_pieces: int = 6        # a card prints the number in at most 4 lines; more blobs are noise
     # Up to two pieces this short at either end of a number line may be left out when the whole line cannot
