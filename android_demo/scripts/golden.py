@@ -88,6 +88,18 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
         probs = reader.rec.run({reader._rec_in: t})[0]
         arrays.update(crops=w.arr(f"{name}_crops", np.stack(crops)), rec_in=w.arr(f"{name}_rec_in", t),
                       probs=w.arr(f"{name}_probs", probs))
+        # expiry fields that read no date are read again from a longer crop (a second recogniser call)
+        readings = [card_post.PieceReading(f, *card_post.ctc_greedy(p, spec.vocab))
+                    for f, p in zip(expiries, probs[len(numbers):])]
+        again = card_post.expiry_retries(readings, cfg)
+        if again:
+            rgeoms = card_pre.retry_geoms([expiries[i].geom for i in again], spec, cfg.expiry_retry_length)
+            rt = card_pre.crop_tensor([card_pre.crop_field(gray, g, spec) for g in rgeoms])
+            arrays["retry"] = {"idx": again, "crop_geoms": [_geom(g) for g in rgeoms],
+                               "crops": w.arr(f"{name}_retry_crops", np.stack([card_pre.crop_field(gray, g, spec)
+                                                                                for g in rgeoms])),
+                               "rec_in": w.arr(f"{name}_retry_rec_in", rt),
+                               "probs": w.arr(f"{name}_retry_probs", reader.rec.run({reader._rec_in: rt})[0])}
     return _CardPass(arrays, maps, meta)
 
 

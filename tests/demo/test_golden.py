@@ -43,18 +43,20 @@ def test_golden_stages_compose_to_the_sdk_result(golden):
     if not cards:
         pytest.skip("card models not shipped yet: only the decode and formula cases are generated")
     spec, cfg = PreSpec.from_metadata(index["card_spec"]), card_post.DecodeConfig()
-    zoomed = 0
+    zoomed = retried = 0
     for c in cards:
         passes = []
         for p in [c] + ([c["zoom"]] if c["zoom"] else []):
             passes.append(_decode_pass(golden, p, spec, cfg))
         zoomed += len(passes) > 1
+        retried += sum("retry" in p for p in [c] + ([c["zoom"]] if c["zoom"] else []))
         if c["zoom"] is None:
             assert c["zoom_region"] is None or passes[0].sure
         num, exp = pick_passes(passes, cfg.min_confidence)
         choice, expiry = num.choice, exp.expiry
         assert (choice.number, expiry) == (c["result"]["number"], c["result"]["expiry"])
     assert zoomed, "no card case takes the zoomed second pass: the vectors do not pin it"
+    assert retried, "no card pass reads an expiry again: the vectors do not pin the retry"
 
 
 def _decode_pass(golden, c, spec, cfg):
@@ -72,6 +74,12 @@ def _decode_pass(golden, c, spec, cfg):
                 for line in lines]
     choice, used = card_post.choose_number_lines(readings, spec.vocab, cfg)
     exps = [card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in expiries]
+    again = card_post.expiry_retries(exps, cfg)
+    assert again == (c["retry"]["idx"] if "retry" in c else [])
+    if again:
+        retried = _load(golden, c["retry"]["probs"])
+        exps = card_post.retry_expiries(exps, {i: card_post.PieceReading(expiries[i], *card_post.ctc_greedy(p, spec.vocab))
+                                               for i, p in zip(again, retried)}, cfg)
     unused = [r for line in readings for r in line if r not in used]
     expiry, exp_conf, _ = card_post.choose_expiry_among(exps, unused, cfg.min_expiry_confidence)
     sure = expiry is not None and not needs_review(choice, expiry, exp_conf, cfg)

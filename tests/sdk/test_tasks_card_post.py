@@ -302,3 +302,32 @@ def test_zoom_region_none_when_nothing_or_everything_is_marked():
     wide = _maps_with_blob(cols=slice(10, 70))
     assert zoom_region(wide, meta, SPEC) is None
     assert zoom_region(wide, meta, SPEC, replace(DecodeConfig(), zoom_max_side=1.0)) is not None
+
+
+def test_an_expiry_that_reads_no_date_is_read_again_from_a_longer_crop():
+    from dataclasses import replace
+
+    from pocketocr.tasks.card.post import expiry_retries, retry_expiries
+    from pocketocr.tasks.card.pre import read_geoms, retry_geoms
+
+    cfg = DecodeConfig()
+    short, long = FieldGeom(100, 50, 1.0, 0.0, 20, 10), FieldGeom(100, 50, 1.0, 0.0, 90, 10)
+    margins = 2 * (SPEC.expiry_pad_x - SPEC.pad_x) * 10
+    # the blob covered only part of the date: the retry reaches 6.5 heights about its centre, plus the margins
+    assert [g.length for g in retry_geoms([short, long], SPEC, cfg.expiry_retry_length)] == pytest.approx(
+        [65 + margins, 90 + margins])
+    assert retry_geoms([short], SPEC, 0.0) == read_geoms([], [short], SPEC)
+    assert retry_geoms([short], SPEC, 6.5)[0].cx == short.cx
+
+    def reading(text, conf):
+        r = _reading(text, conf=conf)
+        return replace(r, det=replace(r.det, kind="expiry"))
+
+    first = [reading("/27", 0.9), reading("06/27", 0.9), reading("1999", 0.9)]
+    assert expiry_retries(first, cfg) == [0, 2]
+    assert expiry_retries(first, DecodeConfig(expiry_retry_length=0.0)) == []
+    # a longer crop takes in more print: its date counts only from expiry_retry_confidence
+    sure, unsure = reading("06/27", 0.95), reading("11/29", 0.6)
+    out = retry_expiries(first, {0: sure, 2: unsure}, cfg)
+    assert out[0] is sure and out[1] is first[1] and out[2] is first[2]
+    assert retry_expiries(first, {0: reading("7", 0.99)}, cfg)[0] is first[0]  # still no date

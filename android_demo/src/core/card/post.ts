@@ -23,13 +23,15 @@ export interface DecodeConfig {
   zoom_max_side: number;
   field_shift: number;
   axis_ratio: number;
+  expiry_retry_length: number;
+  expiry_retry_confidence: number;
 }
 
 export const DEFAULT_DECODE: DecodeConfig = {
   field_threshold: 0.5, expiry_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
   min_confidence: 0.35, min_repair_confidence: 0.35, review_confidence: 0.85, max_number_pieces: 6,
   max_stray_chars: 3, min_expiry_confidence: 0.3, zoom: true, zoom_threshold: 0.3, zoom_margin: 0.25,
-  zoom_max_side: 0.85, field_shift: 0.5, axis_ratio: 4.0,
+  zoom_max_side: 0.85, field_shift: 0.5, axis_ratio: 4.0, expiry_retry_length: 6.5, expiry_retry_confidence: 0.8,
 };
 
 export interface Detected {
@@ -493,4 +495,25 @@ export function chooseExpiryAmong(expiryFields: PieceReading[], otherPieces: Pie
     if (best) return [best[1], best[2], best[3]];
   }
   return [null, 0.0, null];
+}
+
+/** Which expiry fields to read again from a longer crop: those whose reading holds no MM/YY date (expiry_retries). */
+export function expiryRetries(readings: PieceReading[], cfg: DecodeConfig = DEFAULT_DECODE): number[] {
+  if (cfg.expiry_retry_length <= 0) return [];
+  const out: number[] = [];
+  readings.forEach((r, i) => {
+    if (chooseExpiry(r.text, r.confs)[0] === null) out.push(i);
+  });
+  return out;
+}
+
+/** Each retried field's second reading in place of the first where its date is read at expiry_retry_confidence (retry_expiries). */
+export function retryExpiries(readings: PieceReading[], retried: Map<number, PieceReading>,
+  cfg: DecodeConfig = DEFAULT_DECODE): PieceReading[] {
+  const out = [...readings];
+  for (const [i, again] of retried) {
+    const [value, conf] = chooseExpiry(again.text, again.confs);
+    if (value !== null && conf >= cfg.expiry_retry_confidence) out[i] = again;
+  }
+  return out;
 }

@@ -149,6 +149,14 @@ export function readGeoms(numbers: FieldGeom[], expiries: FieldGeom[], spec: Car
   return [...numbers, ...expiries.map((g) => ({ ...g, length: g.length + 2 * grow * g.height }))];
 }
 
+/**
+ * The expiry fields' second crops (retry_geoms in pre.py): each at least `minHeights` field heights long about its
+ * centre, plus the expiry margins of readGeoms.
+ */
+export function retryGeoms(expiries: FieldGeom[], spec: CardSpec, minHeights: number): FieldGeom[] {
+  return readGeoms([], expiries.map((g) => ({ ...g, length: Math.max(g.length, minHeights * g.height) })), spec);
+}
+
 /** Cut an oriented field out of a grey image -> (rec_height, rec_width) uint8 (crop_field in pre.py). */
 export function cropField(grey: Raster, g: FieldGeom, spec: CardSpec): Uint8Array {
   const H = spec.rec_height, W = spec.rec_width;

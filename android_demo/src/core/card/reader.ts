@@ -2,9 +2,9 @@
 
 import type { Raster } from "../pil";
 import { pyRound } from "../num";
-import { type CardSpec, type DetMeta, box, cropFields, cropTensor, detTensor, letterboxCanvas, quad, readGeoms, zoomCrop } from "./pre";
+import { type CardSpec, type DetMeta, box, cropFields, cropTensor, detTensor, letterboxCanvas, quad, readGeoms, retryGeoms, zoomCrop } from "./pre";
 import { type DecodeConfig, DEFAULT_DECODE, type Detected, type Maps, type NumberChoice, type PieceReading, chooseExpiryAmong,
-  chooseNumberLines, ctcGreedy, findFields, groupLines, zoomRegion } from "./post";
+  chooseNumberLines, ctcGreedy, expiryRetries, findFields, groupLines, retryExpiries, zoomRegion } from "./post";
 import { brandOf, luhnValid } from "./rules";
 
 export interface Tensor {
@@ -135,13 +135,29 @@ export class CardReader {
     let k = 0;
     const lineReadings = lines.map((line) => line.map((f) => reading(f, k++)));
     const [choice, used] = chooseNumberLines(lineReadings, spec.vocab, cfg);
-    const expReadings = expiries.map((f, i) => reading(f, numbers.length + i));
+    let expReadings = expiries.map((f, i) => reading(f, numbers.length + i));
+    const again = expiryRetries(expReadings, cfg);
+    let retryPre = 0, retryInfer = 0;
+    if (again.length) { // expiry fields that read no date: once more from a longer crop
+      const t6 = now();
+      const retry = cropFields(img, retryGeoms(again.map((i) => expiries[i].geom), spec, cfg.expiry_retry_length), spec);
+      const t7 = now();
+      const rp = await this.rec({ data: cropTensor(retry), dims: [retry.length, 1, spec.rec_height, spec.rec_width] });
+      const t8 = now();
+      const [, RT, RK] = rp.dims;
+      const retried = new Map(again.map((i, j): [number, PieceReading] =>
+        [i, { det: expiries[i], ...ctcGreedy(rp.data.subarray(j * RT * RK, (j + 1) * RT * RK), RT, RK, spec.vocab) }]));
+      expReadings = retryExpiries(expReadings, retried, cfg);
+      retryPre = t7 - t6; // its crops count as pre-processing, its recogniser as inference
+      retryInfer = t8 - t7;
+    }
     const unused = lineReadings.flat().filter((r) => !used.includes(r));
     const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused, cfg.min_expiry_confidence);
     const sure = expiry !== null && !needsReviewOf(choice, expiry, expConf, cfg);
     const t5 = now();
     return { choice, used, expiry, expConf, expPiece, sure, maps, meta, offset,
-      pre: (t1 - t0) + (t3b - t3), infer: (t2 - t1) + (t4 - t3b), post: (t3 - t2) + (t5 - t4) };
+      pre: (t1 - t0) + (t3b - t3) + retryPre, infer: (t2 - t1) + (t4 - t3b) + retryInfer,
+      post: (t3 - t2) + (t5 - t4) - retryPre - retryInfer };
   }
 
   /** Video mode (CardReader.feed): the accepted result once `votesNeeded` frames agree on the number, else null. */

@@ -15,7 +15,7 @@ from PIL import Image
 from ..spec import MetadataSpec
 
 __all__ = ["PreSpec", "DetMeta", "FieldGeom", "letterbox", "zoom_crop", "letterbox_canvas", "det_tensor", "crop_field", "crop_tensor", "geom_from_quad",
-           "read_geoms"]
+           "read_geoms", "retry_geoms"]
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,13 @@ def read_geoms(numbers: list[FieldGeom], expiries: list[FieldGeom], spec: PreSpe
     so that crop_field leaves them `expiry_pad_x` field heights of margin each side instead of `pad_x`."""
     grow = spec.expiry_pad_x - spec.pad_x
     return numbers + [replace(g, length=g.length + 2 * grow * g.height) for g in expiries]
+
+
+def retry_geoms(expiries: list[FieldGeom], spec: PreSpec, min_heights: float) -> list[FieldGeom]:
+    """The expiry fields' second crops (`DecodeConfig.expiry_retry_length`): each at least `min_heights` field
+    heights long about its centre, plus the expiry margins of `read_geoms`. The detector's blob for a date often
+    covers only part of it ("/27" of "06/27"), off centre, so the retry reaches well past both ends."""
+    return read_geoms([], [replace(g, length=max(g.length, min_heights * g.height)) for g in expiries], spec)
 
 
 def crop_tensor(crops: list[np.ndarray]) -> np.ndarray:

@@ -18,8 +18,8 @@ from ...io import ImageInput, load_image
 from ...results import CardResult, FieldBox
 from ...zoo import default_model
 from .post import (DecodeConfig, NumberChoice, PieceReading, choose_expiry_among, choose_number_lines, ctc_greedy,
-                   find_fields, select_fields, zoom_region)
-from .pre import DetMeta, PreSpec, crop_field, crop_tensor, letterbox, read_geoms, zoom_crop
+                   expiry_retries, find_fields, retry_expiries, select_fields, zoom_region)
+from .pre import DetMeta, PreSpec, crop_field, crop_tensor, letterbox, read_geoms, retry_geoms, zoom_crop
 from .rules import brand_of, luhn_valid
 
 __all__ = ["CardReader", "read_card", "card_reader"]
@@ -143,12 +143,25 @@ class CardReader:
         line_readings = [[next(readings) for _ in line] for line in lines]
         choice, used = choose_number_lines(line_readings, self.spec.vocab, self.config)
         exp_readings = [PieceReading(f, *ctc_greedy(p, self.spec.vocab)) for f, p in zip(expiries, probs[len(numbers):])]
+        again = expiry_retries(exp_readings, self.config)
+        retry_pre = retry_infer = 0.0
+        if again:  # expiry fields that read no date: once more from a longer crop
+            t6 = time.perf_counter()
+            retry = [crop_field(gray, g, self.spec)
+                     for g in retry_geoms([expiries[i].geom for i in again], self.spec, self.config.expiry_retry_length)]
+            t7 = time.perf_counter()
+            rprobs = self.rec.run({self._rec_in: crop_tensor(retry)})[0]
+            t8 = time.perf_counter()
+            exp_readings = retry_expiries(exp_readings, {i: PieceReading(expiries[i], *ctc_greedy(p, self.spec.vocab))
+                                                         for i, p in zip(again, rprobs)}, self.config)
+            retry_pre, retry_infer = t7 - t6, t8 - t7  # its crops count as pre-processing, its recogniser as inference
         unused = [r for line in line_readings for r in line if r not in used]
         expiry, exp_conf, exp_piece = choose_expiry_among(exp_readings, unused, self.config.min_expiry_confidence)
         sure = expiry is not None and not needs_review(choice, expiry, exp_conf, self.config)
         t5 = time.perf_counter()
         return _Pass(choice, used, expiry, exp_conf, exp_piece, sure, maps, meta, offset,
-                     pre=(t1 - t0) + (t3b - t3), infer=(t2 - t1) + (t4 - t3b), post=(t3 - t2) + (t5 - t4))
+                     pre=(t1 - t0) + (t3b - t3) + retry_pre, infer=(t2 - t1) + (t4 - t3b) + retry_infer,
+                     post=(t3 - t2) + (t5 - t4) - retry_pre - retry_infer)
 
     def feed(self, frame: ImageInput) -> CardResult | None:
         """Video mode: read a frame and vote. Returns the accepted result once `votes_needed` frames
