@@ -73,9 +73,8 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
     x = card_pre.det_tensor(canvas[None], spec)
     maps = reader.det.run({reader._det_in: x})[0]
     fields = card_post.find_fields(maps[0], meta, spec, cfg)
-    numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
-    numbers = card_post.order_lines(numbers[: cfg.max_number_pieces])
-    expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
+    lines, expiries = card_post.select_fields(fields, cfg)
+    numbers = [f for line in lines for f in line]
     gray = img.convert("L")
     geoms = card_pre.read_geoms([f.geom for f in numbers], [f.geom for f in expiries], spec)
     crops = [card_pre.crop_field(gray, g, spec) for g in geoms]
@@ -88,7 +87,18 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
         probs = reader.rec.run({reader._rec_in: t})[0]
         arrays.update(crops=w.arr(f"{name}_crops", np.stack(crops)), rec_in=w.arr(f"{name}_rec_in", t),
                       probs=w.arr(f"{name}_probs", probs))
-        # expiry fields that read no date are read again from a longer crop (a second recogniser call)
+        # no number to show: each number line read again as one longer crop (a second recogniser call)
+        pieces = iter(card_post.PieceReading(f, *card_post.ctc_greedy(p, spec.vocab)) for f, p in zip(numbers, probs))
+        choice, _ = card_post.choose_number_lines([[next(pieces) for _ in line] for line in lines], spec.vocab, cfg)
+        if choice.number is None and lines and cfg.number_retry_extend > 0:
+            lgeoms = [card_pre.line_geom([f.geom for f in line], cfg.number_retry_extend) for line in lines]
+            lcrops = [card_pre.crop_field(gray, g, spec) for g in lgeoms]
+            lt = card_pre.crop_tensor(lcrops)
+            arrays["number_retry"] = {"crop_geoms": [_geom(g) for g in lgeoms],
+                                      "crops": w.arr(f"{name}_number_retry_crops", np.stack(lcrops)),
+                                      "rec_in": w.arr(f"{name}_number_retry_rec_in", lt),
+                                      "probs": w.arr(f"{name}_number_retry_probs", reader.rec.run({reader._rec_in: lt})[0])}
+        # expiry fields that read no date are read again from a longer crop (one more recogniser call)
         readings = [card_post.PieceReading(f, *card_post.ctc_greedy(p, spec.vocab))
                     for f, p in zip(expiries, probs[len(numbers):])]
         again = card_post.expiry_retries(readings, cfg)

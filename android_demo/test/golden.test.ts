@@ -83,6 +83,11 @@ describe("card pre-processing", () => {
       const fast = cropFields(rgb(c), c.crop_geoms, cardSpec);
       fast.forEach((cr: Uint8Array, i: number) => expect(countDiff(cr, golden.subarray(i * per, (i + 1) * per))).toBe(0));
       expect(maxAbs(cropTensor(crops), load(c.rec_in))).toBeLessThan(1e-5);
+      if (c.number_retry) {  // the whole-line crops read when no number could be shown
+        const whole = load(c.number_retry.crops) as Uint8Array;
+        cropFields(rgb(c), c.number_retry.crop_geoms, cardSpec).forEach((cr: Uint8Array, i: number) =>
+          expect(countDiff(cr, whole.subarray(i * per, (i + 1) * per))).toBe(0));
+      }
       if (!c.retry) return;  // the longer second crops of expiry fields that read no date
       const retried = load(c.retry.crops) as Uint8Array;
       cropFields(rgb(c), c.retry.crop_geoms, cardSpec).forEach((cr: Uint8Array, i: number) =>
@@ -120,7 +125,8 @@ describe("card pre-processing", () => {
       };
       // the reader's own crops (expiry fields widened by readGeoms) must be the SDK's recogniser input; its
       // geometry comes from the TS findFields (equal within 1e-4), which may move a crop pixel by one grey level
-      const recPasses = passes.flatMap((p) => [...(p.probs ? [p] : []), ...(p.retry ? [p.retry] : [])]);
+      const recPasses = passes.flatMap((p) => [...(p.probs ? [p] : []), ...(p.number_retry ? [p.number_retry] : []),
+        ...(p.retry ? [p.retry] : [])]);
       let recCalls = 0;
       const rec = async (t: Tensor): Promise<Tensor> => {
         const p = recPasses[recCalls++];

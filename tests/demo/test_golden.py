@@ -43,13 +43,14 @@ def test_golden_stages_compose_to_the_sdk_result(golden):
     if not cards:
         pytest.skip("card models not shipped yet: only the decode and formula cases are generated")
     spec, cfg = PreSpec.from_metadata(index["card_spec"]), card_post.DecodeConfig()
-    zoomed = retried = 0
+    zoomed = retried = number_retried = 0
     for c in cards:
         passes = []
         for p in [c] + ([c["zoom"]] if c["zoom"] else []):
             passes.append(_decode_pass(golden, p, spec, cfg))
         zoomed += len(passes) > 1
         retried += sum("retry" in p for p in [c] + ([c["zoom"]] if c["zoom"] else []))
+        number_retried += sum("number_retry" in p for p in [c] + ([c["zoom"]] if c["zoom"] else []))
         if c["zoom"] is None:
             assert c["zoom_region"] is None or passes[0].sure
         num, exp = pick_passes(passes, cfg.min_confidence)
@@ -57,6 +58,7 @@ def test_golden_stages_compose_to_the_sdk_result(golden):
         assert (choice.number, expiry) == (c["result"]["number"], c["result"]["expiry"])
     assert zoomed, "no card case takes the zoomed second pass: the vectors do not pin it"
     assert retried, "no card pass reads an expiry again: the vectors do not pin the retry"
+    assert number_retried, "no card pass reads its number lines again: the vectors do not pin that retry"
 
 
 def _decode_pass(golden, c, spec, cfg):
@@ -73,6 +75,13 @@ def _decode_pass(golden, c, spec, cfg):
     readings = [[card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in line]
                 for line in lines]
     choice, used = card_post.choose_number_lines(readings, spec.vocab, cfg)
+    assert ("number_retry" in c) == (choice.number is None and bool(lines) and cfg.number_retry_extend > 0)
+    if "number_retry" in c:
+        whole = [card_post.PieceReading(line[0], *card_post.ctc_greedy(p, spec.vocab))
+                 for line, p in zip(lines, _load(golden, c["number_retry"]["probs"]))]
+        picked = card_post.choose_retried_number(whole, spec.vocab, cfg)
+        if picked is not None:
+            choice, used = picked[0], readings[picked[1]]
     exps = [card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in expiries]
     again = card_post.expiry_retries(exps, cfg)
     assert again == (c["retry"]["idx"] if "retry" in c else [])

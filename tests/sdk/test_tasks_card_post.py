@@ -331,3 +331,24 @@ def test_an_expiry_that_reads_no_date_is_read_again_from_a_longer_crop():
     out = retry_expiries(first, {0: sure, 2: unsure}, cfg)
     assert out[0] is sure and out[1] is first[1] and out[2] is first[2]
     assert retry_expiries(first, {0: reading("7", 0.99)}, cfg)[0] is first[0]  # still no date
+
+
+def test_a_line_with_no_number_is_read_again_as_one_longer_crop():
+    from pocketocr.tasks.card.post import choose_retried_number
+    from pocketocr.tasks.card.pre import line_geom
+
+    # two pieces of a horizontal line (a split blob): one field over both, 1.5 heights longer at each end
+    a, b = FieldGeom(100, 50, 1.0, 0.0, 80, 10), FieldGeom(200, 52, 1.0, 0.0, 60, 12)
+    g = line_geom([a, b], 1.5)
+    assert (g.cx, g.cy, g.length, g.height) == pytest.approx(((60 + 230) / 2, 51, 230 - 60 + 2 * 1.5 * 11, 11))
+    assert line_geom([a], 0.0) == a
+    cfg = DecodeConfig()
+    valid, invalid = "4111111111111111", "4111111111111112"
+    # only an unrepaired Luhn-valid reading of at least number_retry_confidence, flagged for review
+    choice, i = choose_retried_number([_reading(invalid, conf=0.99), _reading(valid, conf=0.9)], VOCAB, cfg)
+    assert (choice.number, i, choice.needs_review, choice.repaired) == (valid, 1, True, False)
+    assert choose_retried_number([_reading(valid, conf=0.5)], VOCAB, cfg) is None
+    assert choose_retried_number([_reading(invalid, conf=0.99)], VOCAB, cfg) is None
+    assert choose_retried_number([_reading("4111", conf=0.99)], VOCAB, cfg) is None  # not a card number's length
+    best, _ = choose_retried_number([_reading(valid, conf=0.7), _reading("5555555555554444", conf=0.95)], VOCAB, cfg)
+    assert best.number == "5555555555554444"

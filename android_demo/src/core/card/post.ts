@@ -25,6 +25,8 @@ export interface DecodeConfig {
   axis_ratio: number;
   expiry_retry_length: number;
   expiry_retry_confidence: number;
+  number_retry_extend: number;
+  number_retry_confidence: number;
 }
 
 export const DEFAULT_DECODE: DecodeConfig = {
@@ -32,6 +34,7 @@ export const DEFAULT_DECODE: DecodeConfig = {
   min_confidence: 0.35, min_repair_confidence: 0.35, review_confidence: 0.85, max_number_pieces: 6,
   max_stray_chars: 3, min_expiry_confidence: 0.3, zoom: true, zoom_threshold: 0.3, zoom_margin: 0.25,
   zoom_max_side: 0.85, field_shift: 0.5, axis_ratio: 4.0, expiry_retry_length: 6.5, expiry_retry_confidence: 0.8,
+  number_retry_extend: 1.5, number_retry_confidence: 0.6,
 };
 
 export interface Detected {
@@ -516,4 +519,21 @@ export function retryExpiries(readings: PieceReading[], retried: Map<number, Pie
     if (value !== null && conf >= cfg.expiry_retry_confidence) out[i] = again;
   }
   return out;
+}
+
+/**
+ * The number among the whole-line second readings, and which line (choose_retried_number): the most confident
+ * reading that is Luhn-valid and of a possible length as read, at number_retry_confidence or more; always flagged.
+ */
+export function chooseRetriedNumber(readings: PieceReading[], vocab: string,
+  cfg: DecodeConfig = DEFAULT_DECODE): [NumberChoice, number] | null {
+  let best: [NumberChoice, number] | null = null;
+  readings.forEach((r, i) => {
+    const choice = chooseNumber(r.text, r.confs, r.dists, vocab, cfg);
+    if (choice.number !== null && !choice.repaired && luhnValid(choice.number)
+      && choice.confidence >= cfg.number_retry_confidence && (best === null || choice.confidence > best[0].confidence)) {
+      best = [{ number: choice.number, confidence: choice.confidence, repaired: false, needsReview: true }, i];
+    }
+  });
+  return best;
 }

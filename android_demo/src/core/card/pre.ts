@@ -1,7 +1,7 @@
 /** Card pre-processing, a port of pocketocr/tasks/card/pre.py (letterbox, det tensor, field crop, crop tensor). */
 
 import { type Raster, type Point, quadTransform, resize, toGrey } from "../pil";
-import { medianU8Trunc } from "../num";
+import { medianF64, medianU8Trunc } from "../num";
 
 export interface CardSpec {
   det_size: number;
@@ -155,6 +155,27 @@ export function readGeoms(numbers: FieldGeom[], expiries: FieldGeom[], spec: Car
  */
 export function retryGeoms(expiries: FieldGeom[], spec: CardSpec, minHeights: number): FieldGeom[] {
   return readGeoms([], expiries.map((g) => ({ ...g, length: Math.max(g.length, minHeights * g.height) })), spec);
+}
+
+/**
+ * One field over a whole text line (line_geom in pre.py): the pieces' span along the first piece's reading
+ * direction, widened by `extend` field heights each end, at their mean position across it and median height.
+ */
+export function lineGeom(pieces: FieldGeom[], extend: number): FieldGeom {
+  const { ux, uy } = pieces[0];
+  const along = pieces.map((g) => g.cx * ux + g.cy * uy);
+  const height = medianF64(pieces.map((g) => g.height));
+  let a0 = Infinity, a1 = -Infinity, across = 0;
+  pieces.forEach((g, i) => {
+    a0 = Math.min(a0, along[i] - g.length / 2);
+    a1 = Math.max(a1, along[i] + g.length / 2);
+    across += g.cy * ux - g.cx * uy;
+  });
+  a0 -= extend * height;
+  a1 += extend * height;
+  across /= pieces.length;
+  const c = (a0 + a1) / 2;
+  return { cx: c * ux - across * uy, cy: c * uy + across * ux, ux, uy, length: a1 - a0, height };
 }
 
 /** Cut an oriented field out of a grey image -> (rec_height, rec_width) uint8 (crop_field in pre.py). */

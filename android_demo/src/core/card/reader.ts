@@ -2,9 +2,10 @@
 
 import type { Raster } from "../pil";
 import { pyRound } from "../num";
-import { type CardSpec, type DetMeta, box, cropFields, cropTensor, detTensor, letterboxCanvas, quad, readGeoms, retryGeoms, zoomCrop } from "./pre";
+import { type CardSpec, type DetMeta, box, cropFields, cropTensor, detTensor, letterboxCanvas, lineGeom, quad, readGeoms, retryGeoms,
+  zoomCrop } from "./pre";
 import { type DecodeConfig, DEFAULT_DECODE, type Detected, type Maps, type NumberChoice, type PieceReading, chooseExpiryAmong,
-  chooseNumberLines, ctcGreedy, expiryRetries, findFields, groupLines, retryExpiries, zoomRegion } from "./post";
+  chooseNumberLines, chooseRetriedNumber, ctcGreedy, expiryRetries, findFields, groupLines, retryExpiries, zoomRegion } from "./post";
 import { brandOf, luhnValid } from "./rules";
 
 export interface Tensor {
@@ -134,10 +135,23 @@ export class CardReader {
       ({ det, ...ctcGreedy(probs.data.subarray(i * T * K, (i + 1) * T * K), T, K, spec.vocab) });
     let k = 0;
     const lineReadings = lines.map((line) => line.map((f) => reading(f, k++)));
-    const [choice, used] = chooseNumberLines(lineReadings, spec.vocab, cfg);
+    let [choice, used] = chooseNumberLines(lineReadings, spec.vocab, cfg);
+    let retryPre = 0, retryInfer = 0;
+    if (choice.number === null && lines.length && cfg.number_retry_extend > 0) {
+      const t6 = now(); // no number to show: each line once more as one longer crop
+      const whole = cropFields(img, lines.map((line) => lineGeom(line.map((f) => f.geom), cfg.number_retry_extend)), spec);
+      const t7 = now();
+      const wp = await this.rec({ data: cropTensor(whole), dims: [whole.length, 1, spec.rec_height, spec.rec_width] });
+      const t8 = now();
+      const [, WT, WK] = wp.dims;
+      const picked = chooseRetriedNumber(lines.map((line, j): PieceReading =>
+        ({ det: line[0], ...ctcGreedy(wp.data.subarray(j * WT * WK, (j + 1) * WT * WK), WT, WK, spec.vocab) })), spec.vocab, cfg);
+      if (picked) [choice, used] = [picked[0], lineReadings[picked[1]]];
+      retryPre += t7 - t6;
+      retryInfer += t8 - t7;
+    }
     let expReadings = expiries.map((f, i) => reading(f, numbers.length + i));
     const again = expiryRetries(expReadings, cfg);
-    let retryPre = 0, retryInfer = 0;
     if (again.length) { // expiry fields that read no date: once more from a longer crop
       const t6 = now();
       const retry = cropFields(img, retryGeoms(again.map((i) => expiries[i].geom), spec, cfg.expiry_retry_length), spec);
@@ -148,8 +162,8 @@ export class CardReader {
       const retried = new Map(again.map((i, j): [number, PieceReading] =>
         [i, { det: expiries[i], ...ctcGreedy(rp.data.subarray(j * RT * RK, (j + 1) * RT * RK), RT, RK, spec.vocab) }]));
       expReadings = retryExpiries(expReadings, retried, cfg);
-      retryPre = t7 - t6; // its crops count as pre-processing, its recogniser as inference
-      retryInfer = t8 - t7;
+      retryPre += t7 - t6; // crops count as pre-processing, the recogniser as inference
+      retryInfer += t8 - t7;
     }
     const unused = lineReadings.flat().filter((r) => !used.includes(r));
     const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused, cfg.min_expiry_confidence);

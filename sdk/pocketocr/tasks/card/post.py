@@ -17,7 +17,8 @@ from .pre import DetMeta, FieldGeom, PreSpec
 from .rules import luhn_valid, parse_expiry, plausible_length
 
 __all__ = ["DecodeConfig", "Detected", "zoom_region", "PieceReading", "find_fields", "select_fields", "group_lines", "order_lines", "choose_number_lines", "ctc_greedy", "ctc_candidates",
-           "choose_number", "choose_expiry", "choose_expiry_among", "expiry_retries", "retry_expiries", "NumberChoice"]
+           "choose_number", "choose_expiry", "choose_expiry_among", "expiry_retries", "retry_expiries",
+           "choose_retried_number", "NumberChoice"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ class DecodeConfig:
     # synthetic versions 1 / 2, +2.9 / +2.1 pt expiry exact with no more wrong dates shown (docs/export.md).
     expiry_retry_length: float = 6.5
     expiry_retry_confidence: float = 0.8
+    # When no number can be shown, each number line is read once more as one crop over all its pieces, this
+    # many field heights longer at each end (pre.py `line_geom`; 0: never): the detector's blob often covers
+    # part of the line, or splits it. Only a Luhn-valid reading, unrepaired, of at least this confidence is
+    # taken (and flagged for review): +1.3 / +0.8 pt number exact on versions 1 / 2, +0 / +1 wrong numbers.
+    number_retry_extend: float = 1.5
+    number_retry_confidence: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -425,3 +432,18 @@ def retry_expiries(readings: list[PieceReading], retried: dict[int, PieceReading
         if value is not None and conf >= cfg.expiry_retry_confidence:
             out[i] = again
     return out
+
+
+def choose_retried_number(readings: list[PieceReading], vocab: str, cfg: DecodeConfig = DecodeConfig()
+                          ) -> tuple[NumberChoice, int] | None:
+    """The number among the whole-line second readings, and which line: the most confident reading that is
+    Luhn-valid and of a possible length as read (a repair in a crop this long is too likely to be a
+    wrong number) at `number_retry_confidence` or more; None when there is none. Always flagged for review."""
+    best: tuple[NumberChoice, int] | None = None
+    for i, r in enumerate(readings):
+        choice = choose_number(r.text, r.confs, r.dists, vocab, cfg)
+        if (choice.number is not None and not choice.repaired and luhn_valid(choice.number)
+                and choice.confidence >= cfg.number_retry_confidence
+                and (best is None or choice.confidence > best[0].confidence)):
+            best = (NumberChoice(choice.number, choice.confidence, False, True), i)
+    return best

@@ -15,7 +15,7 @@ from PIL import Image
 from ..spec import MetadataSpec
 
 __all__ = ["PreSpec", "DetMeta", "FieldGeom", "letterbox", "zoom_crop", "letterbox_canvas", "det_tensor", "crop_field", "crop_tensor", "geom_from_quad",
-           "read_geoms", "retry_geoms"]
+           "read_geoms", "retry_geoms", "line_geom"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,20 @@ def retry_geoms(expiries: list[FieldGeom], spec: PreSpec, min_heights: float) ->
     heights long about its centre, plus the expiry margins of `read_geoms`. The detector's blob for a date often
     covers only part of it ("/27" of "06/27"), off centre, so the retry reaches well past both ends."""
     return read_geoms([], [replace(g, length=max(g.length, min_heights * g.height)) for g in expiries], spec)
+
+
+def line_geom(pieces: list[FieldGeom], extend: float) -> FieldGeom:
+    """One field over a whole text line: the pieces' span along the first piece's reading direction, widened by
+    `extend` field heights each end, at their mean position across it and their median height
+    (`DecodeConfig.number_retry_extend`)."""
+    ux, uy = pieces[0].ux, pieces[0].uy
+    along = [g.cx * ux + g.cy * uy for g in pieces]
+    height = float(np.median([g.height for g in pieces]))
+    a0 = min(a - g.length / 2 for a, g in zip(along, pieces)) - extend * height
+    a1 = max(a + g.length / 2 for a, g in zip(along, pieces)) + extend * height
+    across = float(np.mean([g.cy * ux - g.cx * uy for g in pieces]))
+    c = (a0 + a1) / 2
+    return FieldGeom(c * ux - across * uy, c * uy + across * ux, ux, uy, a1 - a0, height)
 
 
 def crop_tensor(crops: list[np.ndarray]) -> np.ndarray:

@@ -17,9 +17,10 @@ from ...backends.base import Backend, open_backend
 from ...io import ImageInput, load_image
 from ...results import CardResult, FieldBox
 from ...zoo import default_model
-from .post import (DecodeConfig, NumberChoice, PieceReading, choose_expiry_among, choose_number_lines, ctc_greedy,
-                   expiry_retries, find_fields, retry_expiries, select_fields, zoom_region)
-from .pre import DetMeta, PreSpec, crop_field, crop_tensor, letterbox, read_geoms, retry_geoms, zoom_crop
+from .post import (DecodeConfig, NumberChoice, PieceReading, choose_expiry_among, choose_number_lines,
+                   choose_retried_number, ctc_greedy, expiry_retries, find_fields, retry_expiries, select_fields,
+                   zoom_region)
+from .pre import DetMeta, PreSpec, crop_field, crop_tensor, letterbox, line_geom, read_geoms, retry_geoms, zoom_crop
 from .rules import brand_of, luhn_valid
 
 __all__ = ["CardReader", "read_card", "card_reader"]
@@ -142,9 +143,21 @@ class CardReader:
         readings = iter(PieceReading(f, *ctc_greedy(p, self.spec.vocab)) for f, p in zip(numbers, probs))
         line_readings = [[next(readings) for _ in line] for line in lines]
         choice, used = choose_number_lines(line_readings, self.spec.vocab, self.config)
+        retry_pre = retry_infer = 0.0
+        if choice.number is None and lines and self.config.number_retry_extend > 0:
+            t6 = time.perf_counter()  # no number to show: each line once more as one longer crop
+            whole = [crop_field(gray, line_geom([f.geom for f in line], self.config.number_retry_extend), self.spec)
+                     for line in lines]
+            t7 = time.perf_counter()
+            wprobs = self.rec.run({self._rec_in: crop_tensor(whole)})[0]
+            t8 = time.perf_counter()
+            picked = choose_retried_number([PieceReading(line[0], *ctc_greedy(p, self.spec.vocab))
+                                            for line, p in zip(lines, wprobs)], self.spec.vocab, self.config)
+            if picked is not None:
+                choice, used = picked[0], line_readings[picked[1]]
+            retry_pre, retry_infer = t7 - t6, t8 - t7
         exp_readings = [PieceReading(f, *ctc_greedy(p, self.spec.vocab)) for f, p in zip(expiries, probs[len(numbers):])]
         again = expiry_retries(exp_readings, self.config)
-        retry_pre = retry_infer = 0.0
         if again:  # expiry fields that read no date: once more from a longer crop
             t6 = time.perf_counter()
             retry = [crop_field(gray, g, self.spec)
@@ -154,7 +167,7 @@ class CardReader:
             t8 = time.perf_counter()
             exp_readings = retry_expiries(exp_readings, {i: PieceReading(expiries[i], *ctc_greedy(p, self.spec.vocab))
                                                          for i, p in zip(again, rprobs)}, self.config)
-            retry_pre, retry_infer = t7 - t6, t8 - t7  # its crops count as pre-processing, its recogniser as inference
+            retry_pre, retry_infer = retry_pre + t7 - t6, retry_infer + t8 - t7  # crops: pre; recogniser: infer
         unused = [r for line in line_readings for r in line if r not in used]
         expiry, exp_conf, exp_piece = choose_expiry_among(exp_readings, unused, self.config.min_expiry_confidence)
         sure = expiry is not None and not needs_review(choice, expiry, exp_conf, self.config)
