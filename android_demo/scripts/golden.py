@@ -87,11 +87,12 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
         probs = reader.rec.run({reader._rec_in: t})[0]
         arrays.update(crops=w.arr(f"{name}_crops", np.stack(crops)), rec_in=w.arr(f"{name}_rec_in", t),
                       probs=w.arr(f"{name}_probs", probs))
-        # no number to show: each number line read again as one longer crop (a second recogniser call)
+        # no number to show: the strongest number line read again as one longer crop (a second recogniser call)
         pieces = iter(card_post.PieceReading(f, *card_post.ctc_greedy(p, spec.vocab)) for f, p in zip(numbers, probs))
         choice, _ = card_post.choose_number_lines([[next(pieces) for _ in line] for line in lines], spec.vocab, cfg)
         if choice.number is None and lines and cfg.number_retry_extend > 0:
-            lgeoms = [card_pre.line_geom([f.geom for f in line], cfg.number_retry_extend) for line in lines]
+            strongest = lines[card_post.strongest_line(lines)]
+            lgeoms = [card_pre.line_geom([f.geom for f in strongest], cfg.number_retry_extend)]
             lcrops = [card_pre.crop_field(gray, g, spec) for g in lgeoms]
             lt = card_pre.crop_tensor(lcrops)
             arrays["number_retry"] = {"crop_geoms": [_geom(g) for g in lgeoms],

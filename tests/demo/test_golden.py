@@ -77,11 +77,12 @@ def _decode_pass(golden, c, spec, cfg):
     choice, used = card_post.choose_number_lines(readings, spec.vocab, cfg)
     assert ("number_retry" in c) == (choice.number is None and bool(lines) and cfg.number_retry_extend > 0)
     if "number_retry" in c:
-        whole = [card_post.PieceReading(line[0], *card_post.ctc_greedy(p, spec.vocab))
-                 for line, p in zip(lines, _load(golden, c["number_retry"]["probs"]))]
-        picked = card_post.choose_retried_number(whole, spec.vocab, cfg)
+        i = card_post.strongest_line(lines)
+        (probs_i,) = _load(golden, c["number_retry"]["probs"])
+        picked = card_post.choose_retried_number([card_post.PieceReading(lines[i][0], *card_post.ctc_greedy(
+            probs_i, spec.vocab))], spec.vocab, cfg)
         if picked is not None:
-            choice, used = picked[0], readings[picked[1]]
+            choice, used = picked[0], readings[i]
     exps = [card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in expiries]
     again = card_post.expiry_retries(exps, cfg)
     assert again == (c["retry"]["idx"] if "retry" in c else [])

@@ -352,3 +352,14 @@ def test_a_line_with_no_number_is_read_again_as_one_longer_crop():
     assert choose_retried_number([_reading("4111", conf=0.99)], VOCAB, cfg) is None  # not a card number's length
     best, _ = choose_retried_number([_reading(valid, conf=0.7), _reading("5555555555554444", conf=0.95)], VOCAB, cfg)
     assert best.number == "5555555555554444"
+
+
+def test_the_strongest_line_has_the_most_detector_evidence():
+    from pocketocr.tasks.card.post import strongest_line
+
+    def d(length, score):
+        return Detected("number", FieldGeom(0, 0, 1.0, 0.0, length, 10), score)
+
+    # a long split line beats a short sure piece; ties go to the first line
+    assert strongest_line([[d(40, 0.99)], [d(100, 0.7), d(90, 0.7)], [d(30, 0.9)]]) == 1
+    assert strongest_line([[d(50, 0.8)], [d(50, 0.8)]]) == 0

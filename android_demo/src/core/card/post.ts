@@ -521,6 +521,16 @@ export function retryExpiries(readings: PieceReading[], retried: Map<number, Pie
   return out;
 }
 
+/** The index of the number line with the most detector evidence: the sum of its pieces' score x length (strongest_line). */
+export function strongestLine(lines: Detected[][]): number {
+  let best = 0, bestKey = -Infinity;
+  lines.forEach((line, i) => {
+    const key = line.reduce((a, f) => a + f.score * f.geom.length, 0);
+    if (key > bestKey) [best, bestKey] = [i, key];
+  });
+  return best;
+}
+
 /**
  * The number among the whole-line second readings, and which line (choose_retried_number): the most confident
  * reading that is Luhn-valid and of a possible length as read, at number_retry_confidence or more; always flagged.

@@ -5,7 +5,8 @@ import { pyRound } from "../num";
 import { type CardSpec, type DetMeta, box, cropFields, cropTensor, detTensor, letterboxCanvas, lineGeom, quad, readGeoms, retryGeoms,
   zoomCrop } from "./pre";
 import { type DecodeConfig, DEFAULT_DECODE, type Detected, type Maps, type NumberChoice, type PieceReading, chooseExpiryAmong,
-  chooseNumberLines, chooseRetriedNumber, ctcGreedy, expiryRetries, findFields, groupLines, retryExpiries, zoomRegion } from "./post";
+  chooseNumberLines, chooseRetriedNumber, ctcGreedy, expiryRetries, findFields, groupLines, retryExpiries, strongestLine,
+  zoomRegion } from "./post";
 import { brandOf, luhnValid } from "./rules";
 
 export interface Tensor {
@@ -138,15 +139,16 @@ export class CardReader {
     let [choice, used] = chooseNumberLines(lineReadings, spec.vocab, cfg);
     let retryPre = 0, retryInfer = 0;
     if (choice.number === null && lines.length && cfg.number_retry_extend > 0) {
-      const t6 = now(); // no number to show: each line once more as one longer crop
-      const whole = cropFields(img, lines.map((line) => lineGeom(line.map((f) => f.geom), cfg.number_retry_extend)), spec);
+      const t6 = now(); // no number to show: the strongest line once more as one longer crop
+      const i = strongestLine(lines);
+      const whole = cropFields(img, [lineGeom(lines[i].map((f) => f.geom), cfg.number_retry_extend)], spec);
       const t7 = now();
-      const wp = await this.rec({ data: cropTensor(whole), dims: [whole.length, 1, spec.rec_height, spec.rec_width] });
+      const wp = await this.rec({ data: cropTensor(whole), dims: [1, 1, spec.rec_height, spec.rec_width] });
       const t8 = now();
       const [, WT, WK] = wp.dims;
-      const picked = chooseRetriedNumber(lines.map((line, j): PieceReading =>
-        ({ det: line[0], ...ctcGreedy(wp.data.subarray(j * WT * WK, (j + 1) * WT * WK), WT, WK, spec.vocab) })), spec.vocab, cfg);
-      if (picked) [choice, used] = [picked[0], lineReadings[picked[1]]];
+      const picked = chooseRetriedNumber([{ det: lines[i][0], ...ctcGreedy(wp.data.subarray(0, WT * WK), WT, WK, spec.vocab) }],
+        spec.vocab, cfg);
+      if (picked) [choice, used] = [picked[0], lineReadings[i]];
       retryPre += t7 - t6;
       retryInfer += t8 - t7;
     }

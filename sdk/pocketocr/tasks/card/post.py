@@ -18,7 +18,7 @@ from .rules import luhn_valid, parse_expiry, plausible_length
 
 __all__ = ["DecodeConfig", "Detected", "zoom_region", "PieceReading", "find_fields", "select_fields", "group_lines", "order_lines", "choose_number_lines", "ctc_greedy", "ctc_candidates",
            "choose_number", "choose_expiry", "choose_expiry_among", "expiry_retries", "retry_expiries",
-           "choose_retried_number", "NumberChoice"]
+           "strongest_line", "choose_retried_number", "NumberChoice"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,9 @@ class DecodeConfig:
     # synthetic versions 1 / 2, +2.9 / +2.1 pt expiry exact with no more wrong dates shown (docs/export.md).
     expiry_retry_length: float = 6.5
     expiry_retry_confidence: float = 0.8
-    # When no number can be shown, each number line is read once more as one crop over all its pieces, this
-    # many field heights longer at each end (pre.py `line_geom`; 0: never): the detector's blob often covers
-    # part of the line, or splits it. Only a Luhn-valid reading, unrepaired, of at least this confidence is
+    # When no number can be shown, the strongest number line (`strongest_line`) is read once more as one crop
+    # over all its pieces, this many field heights longer at each end (pre.py `line_geom`; 0: never): the
+    # detector's blob often covers part of the line, or splits it. Only a Luhn-valid reading, unrepaired, of at least this confidence is
     # taken (and flagged for review): +1.3 / +0.8 pt number exact on versions 1 / 2, +0 / +1 wrong numbers.
     number_retry_extend: float = 1.5
     number_retry_confidence: float = 0.6
@@ -432,6 +432,11 @@ def retry_expiries(readings: list[PieceReading], retried: dict[int, PieceReading
         if value is not None and conf >= cfg.expiry_retry_confidence:
             out[i] = again
     return out
+
+
+def strongest_line(lines: list[list[Detected]]) -> int:
+    """The index of the number line with the most detector evidence: the sum of its pieces' score x length."""
+    return max(range(len(lines)), key=lambda i: (sum(f.score * f.geom.length for f in lines[i]), -i))
 
 
 def choose_retried_number(readings: list[PieceReading], vocab: str, cfg: DecodeConfig = DecodeConfig()
