@@ -257,14 +257,15 @@ def test_latest_date_is_the_expiry():
 
 def test_unsure_dates_are_not_dates():
     from pocketocr.tasks.card.post import choose_expiry_among
-    unsure = _reading("09/27", conf=0.25)
-    value, conf, _ = choose_expiry_among([unsure], [], min_confidence=0.3)
+    unsure = _reading("09/27", conf=0.45)
+    limit = DecodeConfig().min_expiry_confidence
+    assert limit == 0.5
+    value, conf, _ = choose_expiry_among([unsure], [], min_confidence=limit)
     assert value is None and conf == 0.0
     # an unsure later date does not win over a sure earlier one
-    value, _, _ = choose_expiry_among([_reading("09/24"), unsure], [], min_confidence=0.3)
+    value, _, _ = choose_expiry_among([_reading("09/24"), unsure], [], min_confidence=limit)
     assert value == "09/24"
     assert choose_expiry_among([unsure], [])[0] == "09/27"  # the threshold is the caller's (0: off)
-    assert DecodeConfig().min_expiry_confidence == 0.3
 
 
 def _maps_with_blob(h=96, w=96, rows=slice(40, 44), cols=slice(30, 60), value=0.9):
