@@ -364,3 +364,18 @@ def test_the_strongest_line_has_the_most_detector_evidence():
     # a long split line beats a short sure piece; ties go to the first line
     assert strongest_line([[d(40, 0.99)], [d(100, 0.7), d(90, 0.7)], [d(30, 0.9)]]) == 1
     assert strongest_line([[d(50, 0.8)], [d(50, 0.8)]]) == 0
+
+
+def test_a_number_must_be_one_a_card_could_carry():
+    """No card number starts with 0 (ISO/IEC 7812), and a sure non-Luhn reading is a specimen only at a length
+    its brand prints: a 15-digit Visa-prefixed reading is a 16-digit number with a digit lost."""
+    from pocketocr.tasks.card.rules import luhn_check_digit, luhn_valid, plausible_number
+
+    body = "0" + "4111111111111"  # 14 digits starting with 0; with its check digit Luhn-valid, 15 digits
+    zero = body + luhn_check_digit(body)
+    assert not plausible_number(zero) and plausible_number("4111111111111111")
+    assert choose_number(*ctc_greedy(_probs(zero), VOCAB), VOCAB).number is None
+    specimen, short = "4000123456789010", "400012345678901"
+    assert not luhn_valid(specimen) and plausible_number(specimen) and not plausible_number(short)
+    assert choose_number(*ctc_greedy(_probs(specimen), VOCAB), VOCAB).number == specimen
+    assert choose_number(*ctc_greedy(_probs(short), VOCAB), VOCAB).number is None

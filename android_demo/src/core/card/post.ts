@@ -1,7 +1,7 @@
 /** Card post-processing, a port of pocketocr/tasks/card/post.py: detector maps -> fields; CTC -> number, expiry. */
 
 import { type CardSpec, type DetMeta, type FieldGeom } from "./pre";
-import { luhnValid, parseExpiry, plausibleLength } from "./rules";
+import { luhnValid, parseExpiry, plausibleNumber } from "./rules";
 import { argsort, meanF32, medianF32, medianF64, pairwiseSumF64 } from "../num";
 
 export interface DecodeConfig {
@@ -446,20 +446,20 @@ export function chooseNumber(text: string, confsIn: number[], distsIn: Float32Ar
   const dists = keep.map((i) => distsIn[i]);
   if (!digits) return { number: null, confidence: 0.0, repaired: false, needsReview: true };
   const conf = Math.min(...confs);
-  if (luhnValid(digits) && plausibleLength(digits)) {
+  if (luhnValid(digits) && plausibleNumber(digits)) {
     const ok = conf >= cfg.min_confidence;
     return { number: ok ? digits : null, confidence: conf, repaired: false, needsReview: conf < cfg.review_confidence || !ok };
   }
   const cands = ctcCandidates(digits, confs, dists, vocab, cfg.max_substitutions);
   for (const [cand, ratio] of cands.slice(1)) {
     if (ratio < cfg.alt_ratio) break;
-    if (/^[0-9]+$/.test(cand) && luhnValid(cand) && plausibleLength(cand)) {
+    if (/^[0-9]+$/.test(cand) && luhnValid(cand) && plausibleNumber(cand)) {
       // Never invent a number: an unsure repair is withheld (as choose_number).
       const shown = conf * ratio >= cfg.min_repair_confidence;
       return { number: shown ? cand : null, confidence: conf * ratio, repaired: shown, needsReview: true };
     }
   }
-  const sure = conf >= cfg.review_confidence && digits.length >= 13 && digits.length <= 19;
+  const sure = conf >= cfg.review_confidence && plausibleNumber(digits);
   return { number: sure ? digits : null, confidence: conf, repaired: false, needsReview: true };
 }
 

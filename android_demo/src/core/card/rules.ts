@@ -54,6 +54,11 @@ export function plausibleLength(number: string): boolean {
   return number.length >= 13 && number.length <= 19;
 }
 
+/** A length that fits the brand and a first digit other than 0 (plausible_number in rules.py). */
+export function plausibleNumber(number: string): boolean {
+  return !number.startsWith("0") && plausibleLength(number);
+}
+
 export function parseExpiry(text: string): string | null {
   let t = text.trim();
   if (t.length === 4 && isDigits(t)) t = t.slice(0, 2) + "/" + t.slice(2);

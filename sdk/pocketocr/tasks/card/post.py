@@ -14,7 +14,7 @@ import numpy as np
 
 from ..components import components
 from .pre import DetMeta, FieldGeom, PreSpec
-from .rules import luhn_valid, parse_expiry, plausible_length
+from .rules import luhn_valid, parse_expiry, plausible_number
 
 __all__ = ["DecodeConfig", "Detected", "zoom_region", "PieceReading", "find_fields", "select_fields", "group_lines", "order_lines", "choose_number_lines", "ctc_greedy", "ctc_candidates",
            "choose_number", "choose_expiry", "choose_expiry_among", "expiry_retries", "retry_expiries",
@@ -360,20 +360,21 @@ def choose_number(text: str, confs: list[float], dists: list[np.ndarray], vocab:
     if not digits:
         return NumberChoice(None, 0.0, False, True)
     conf = float(min(confs))
-    if luhn_valid(digits) and plausible_length(digits):
+    if luhn_valid(digits) and plausible_number(digits):
         ok = conf >= cfg.min_confidence
         return NumberChoice(digits if ok else None, conf, False, conf < cfg.review_confidence or not ok)
     for cand, ratio in ctc_candidates(digits, confs, dists, vocab, cfg.max_substitutions)[1:]:
         if ratio < cfg.alt_ratio:
             break
-        if cand.isdigit() and luhn_valid(cand) and plausible_length(cand):
+        if cand.isdigit() and luhn_valid(cand) and plausible_number(cand):
             # Never invent a number: most repairs this unsure are wrong (docs/export.md), and the
             # Luhn-invalid greedy reading beside a Luhn-valid rival is no safer to show.
             shown = conf * ratio >= cfg.min_repair_confidence
             return NumberChoice(cand if shown else None, conf * ratio, shown, True)
     # No Luhn-valid reading nearby: specimen and test cards print such numbers, so show it only when
-    # the recogniser is sure of every digit and the length is possible.
-    sure = conf >= cfg.review_confidence and 13 <= len(digits) <= 19
+    # the recogniser is sure of every digit and it could be a card number (a length its brand prints, no
+    # leading 0): a sure 15-digit "4..." is a Visa number with a digit lost, not a specimen.
+    sure = conf >= cfg.review_confidence and plausible_number(digits)
     return NumberChoice(digits if sure else None, conf, False, True)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Brand", "BRANDS", "luhn_valid", "luhn_check_digit", "brand_of", "plausible_length",
+__all__ = ["Brand", "BRANDS", "luhn_valid", "luhn_check_digit", "brand_of", "plausible_length", "plausible_number",
            "parse_expiry", "mask_number", "default_grouping"]
 
 
@@ -89,6 +89,13 @@ def plausible_length(number: str) -> bool:
         if brand.name == name:
             return len(number) in brand.lengths
     return 13 <= len(number) <= 19
+
+
+def plausible_number(number: str) -> bool:
+    """A length that fits the brand (`plausible_length`) and a first digit other than 0: ISO/IEC 7812 gives
+    major industry identifier 0 to no card issuer, and a leading 0 read off a card is a misread (most often
+    the number with its first digit lost and a stray 0 in front)."""
+    return number[:1] != "0" and plausible_length(number)
 
 
 def default_grouping(number: str) -> tuple[int, ...]:
