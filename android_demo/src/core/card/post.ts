@@ -233,6 +233,16 @@ export function splitStacked(across: Float64Array, p: Float32Array, height: numb
   return parts;
 }
 
+/**
+ * The fields a pass reads (select_fields): number pieces as lines, the max_number_pieces with the largest
+ * score x length only, and the three surest expiry fields (several dates may be printed: VALID FROM / THRU).
+ */
+export function selectFields(fields: Detected[], cfg: DecodeConfig = DEFAULT_DECODE): [Detected[][], Detected[]] {
+  const numbers = fields.filter((f) => f.kind === "number").sort((a, b) => -a.score * a.geom.length - -b.score * b.geom.length);
+  const expiries = fields.filter((f) => f.kind === "expiry").sort((a, b) => -a.score - -b.score).slice(0, 3);
+  return [groupLines(numbers.slice(0, cfg.max_number_pieces)), expiries];
+}
+
 /** Number pieces grouped into text lines, top to bottom relative to the text, each left to right (group_lines). */
 export function groupLines(fields: Detected[]): Detected[][] {
   if (!fields.length) return [];

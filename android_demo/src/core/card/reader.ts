@@ -2,10 +2,10 @@
 
 import type { Raster } from "../pil";
 import { pyRound } from "../num";
-import { type CardSpec, type DetMeta, box, cropFields, cropTensor, detTensor, letterboxCanvas, lineGeom, quad, readGeoms, retryGeoms,
+import { type CardSpec, type DetMeta, type FieldGeom, box, cropFields, cropTensor, detTensor, letterboxCanvas, lineGeom, quad, readGeoms, retryGeoms,
   zoomCrop } from "./pre";
 import { type DecodeConfig, DEFAULT_DECODE, type Detected, type Maps, type NumberChoice, type PieceReading, chooseExpiryAmong,
-  chooseNumberLines, chooseRetriedNumber, ctcGreedy, expiryRetries, findFields, groupLines, retryExpiries, strongestLine,
+  chooseNumberLines, chooseRetriedNumber, ctcGreedy, expiryRetries, findFields, retryExpiries, selectFields, strongestLine,
   zoomRegion } from "./post";
 import { brandOf, luhnValid } from "./rules";
 
@@ -119,61 +119,54 @@ export class CardReader {
     const t2 = now();
     const [, C, h, w] = out.dims;
     const maps: Maps = { data: out.data.subarray(0, C * h * w), channels: C, height: h, width: w };
-    const fields = findFields(maps, meta, spec, cfg);
-    const sortedNumbers = fields.filter((f) => f.kind === "number").sort((a, b) => -a.score * a.geom.length - -b.score * b.geom.length);
-    const lines = groupLines(sortedNumbers.slice(0, cfg.max_number_pieces));
+    const [lines, expiries] = selectFields(findFields(maps, meta, spec, cfg), cfg);
     const numbers = lines.flat();
-    // several dates may be printed (VALID FROM / THRU): read up to three, chooseExpiryAmong picks
-    const expiries = fields.filter((f) => f.kind === "expiry").sort((a, b) => -a.score - -b.score).slice(0, 3);
-    const t3 = now();
-    const crops = cropFields(img, readGeoms(numbers.map((f) => f.geom), expiries.map((f) => f.geom), spec), spec);
-    const t3b = now(); // cutting the crops is pre-processing, not inference
-    let probs: Tensor = { data: new Float32Array(0), dims: [0, 1, 1] };
-    if (crops.length) probs = await this.rec({ data: cropTensor(crops), dims: [crops.length, 1, spec.rec_height, spec.rec_width] });
-    const t4 = now();
-    const [, T, K] = probs.dims;
-    const reading = (det: Detected, i: number): PieceReading =>
-      ({ det, ...ctcGreedy(probs.data.subarray(i * T * K, (i + 1) * T * K), T, K, spec.vocab) });
+    const first = await this.recognise(img, readGeoms(numbers.map((f) => f.geom), expiries.map((f) => f.geom), spec));
+    let pre = (t1 - t0) + first.cut, infer = (t2 - t1) + first.infer;
     let k = 0;
-    const lineReadings = lines.map((line) => line.map((f) => reading(f, k++)));
+    const lineReadings = lines.map((line) => line.map((f) => first.read(f, k++)));
     let [choice, used] = chooseNumberLines(lineReadings, spec.vocab, cfg);
-    let retryPre = 0, retryInfer = 0;
     if (choice.number === null && lines.length && cfg.number_retry_extend > 0) {
-      const t6 = now(); // no number to show: the strongest line once more as one longer crop
+      // no number to show: the strongest line once more as one longer crop
       const i = strongestLine(lines);
-      const whole = cropFields(img, [lineGeom(lines[i].map((f) => f.geom), cfg.number_retry_extend)], spec);
-      const t7 = now();
-      const wp = await this.rec({ data: cropTensor(whole), dims: [1, 1, spec.rec_height, spec.rec_width] });
-      const t8 = now();
-      const [, WT, WK] = wp.dims;
-      const picked = chooseRetriedNumber([{ det: lines[i][0], ...ctcGreedy(wp.data.subarray(0, WT * WK), WT, WK, spec.vocab) }],
-        spec.vocab, cfg);
+      const whole = await this.recognise(img, [lineGeom(lines[i].map((f) => f.geom), cfg.number_retry_extend)]);
+      pre += whole.cut;
+      infer += whole.infer;
+      const picked = chooseRetriedNumber([whole.read(lines[i][0], 0)], spec.vocab, cfg);
       if (picked) [choice, used] = [picked[0], lineReadings[i]];
-      retryPre += t7 - t6;
-      retryInfer += t8 - t7;
     }
-    let expReadings = expiries.map((f, i) => reading(f, numbers.length + i));
+    let expReadings = expiries.map((f, i) => first.read(f, numbers.length + i));
     const again = expiryRetries(expReadings, cfg);
     if (again.length) { // expiry fields that read no date: once more from a longer crop
-      const t6 = now();
-      const retry = cropFields(img, retryGeoms(again.map((i) => expiries[i].geom), spec, cfg.expiry_retry_length), spec);
-      const t7 = now();
-      const rp = await this.rec({ data: cropTensor(retry), dims: [retry.length, 1, spec.rec_height, spec.rec_width] });
-      const t8 = now();
-      const [, RT, RK] = rp.dims;
-      const retried = new Map(again.map((i, j): [number, PieceReading] =>
-        [i, { det: expiries[i], ...ctcGreedy(rp.data.subarray(j * RT * RK, (j + 1) * RT * RK), RT, RK, spec.vocab) }]));
-      expReadings = retryExpiries(expReadings, retried, cfg);
-      retryPre += t7 - t6; // crops count as pre-processing, the recogniser as inference
-      retryInfer += t8 - t7;
+      const longer = await this.recognise(img, retryGeoms(again.map((i) => expiries[i].geom), spec, cfg.expiry_retry_length));
+      pre += longer.cut;
+      infer += longer.infer;
+      expReadings = retryExpiries(expReadings, new Map(again.map((i, j): [number, PieceReading] => [i, longer.read(expiries[i], j)])), cfg);
     }
     const unused = lineReadings.flat().filter((r) => !used.includes(r));
     const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused, cfg.min_expiry_confidence);
     const sure = expiry !== null && !needsReviewOf(choice, expiry, expConf, cfg);
-    const t5 = now();
-    return { choice, used, expiry, expConf, expPiece, sure, maps, meta, offset,
-      pre: (t1 - t0) + (t3b - t3) + retryPre, infer: (t2 - t1) + (t4 - t3b) + retryInfer,
-      post: (t3 - t2) + (t5 - t4) - retryPre - retryInfer };
+    const total = now() - t0;
+    return { choice, used, expiry, expConf, expPiece, sure, maps, meta, offset, pre, infer, post: total - pre - infer };
+  }
+
+  /**
+   * The recogniser over the crops of `geoms` (_recognise): a reader of crop j as a field's PieceReading, and the ms
+   * spent cutting the crops (pre-processing) and reading them (inference).
+   */
+  private async recognise(img: Raster, geoms: FieldGeom[]):
+    Promise<{ read: (det: Detected, j: number) => PieceReading; cut: number; infer: number }> {
+    const spec = this.spec;
+    const t0 = now();
+    const crops = cropFields(img, geoms, spec);
+    const t1 = now();
+    let probs: Tensor = { data: new Float32Array(0), dims: [0, 1, 1] };
+    if (crops.length) probs = await this.rec({ data: cropTensor(crops), dims: [crops.length, 1, spec.rec_height, spec.rec_width] });
+    const t2 = now();
+    const [, T, K] = probs.dims;
+    const read = (det: Detected, j: number): PieceReading =>
+      ({ det, ...ctcGreedy(probs.data.subarray(j * T * K, (j + 1) * T * K), T, K, spec.vocab) });
+    return { read, cut: t1 - t0, infer: t2 - t1 };
   }
 
   /** Video mode (CardReader.feed): the accepted result once `votesNeeded` frames agree on the number, else null. */

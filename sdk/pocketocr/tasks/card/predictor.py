@@ -128,53 +128,52 @@ class CardReader:
         `offset` in the photo)."""
         t0 = time.perf_counter()
         x, meta = letterbox(img, self.spec)
+        gray = img.convert("L")
         t1 = time.perf_counter()
         maps = self.det.run({self._det_in: x})[0][0]
         t2 = time.perf_counter()
         lines, expiries = select_fields(find_fields(maps, meta, self.spec, self.config), self.config)
         numbers = [f for line in lines for f in line]
-        t3 = time.perf_counter()
-        gray = img.convert("L")
-        crops = [crop_field(gray, g, self.spec)
-                 for g in read_geoms([f.geom for f in numbers], [f.geom for f in expiries], self.spec)]
-        t3b = time.perf_counter()  # cutting the crops is pre-processing, not inference
-        probs = self.rec.run({self._rec_in: crop_tensor(crops)})[0] if crops else np.zeros((0, 1, 1), np.float32)
-        t4 = time.perf_counter()
+        probs, cut, rec = self._recognise(gray, read_geoms([f.geom for f in numbers], [f.geom for f in expiries],
+                                                            self.spec))
+        pre, infer = (t1 - t0) + cut, (t2 - t1) + rec
         readings = iter(PieceReading(f, *ctc_greedy(p, self.spec.vocab)) for f, p in zip(numbers, probs))
         line_readings = [[next(readings) for _ in line] for line in lines]
         choice, used = choose_number_lines(line_readings, self.spec.vocab, self.config)
-        retry_pre = retry_infer = 0.0
         if choice.number is None and lines and self.config.number_retry_extend > 0:
-            t6 = time.perf_counter()  # no number to show: the strongest line once more as one longer crop
-            i = strongest_line(lines)  # the others never added a number on 2 000 synthetic photos
-            whole = crop_field(gray, line_geom([f.geom for f in lines[i]], self.config.number_retry_extend), self.spec)
-            t7 = time.perf_counter()
-            wprobs = self.rec.run({self._rec_in: crop_tensor([whole])})[0]
-            t8 = time.perf_counter()
-            picked = choose_retried_number([PieceReading(lines[i][0], *ctc_greedy(wprobs[0], self.spec.vocab))],
+            # no number to show: the strongest line once more as one longer crop (the others never added a
+            # number on 2 000 synthetic photos)
+            i = strongest_line(lines)
+            whole, cut, rec = self._recognise(gray, [line_geom([f.geom for f in lines[i]],
+                                                               self.config.number_retry_extend)])
+            pre, infer = pre + cut, infer + rec
+            picked = choose_retried_number([PieceReading(lines[i][0], *ctc_greedy(whole[0], self.spec.vocab))],
                                            self.spec.vocab, self.config)
             if picked is not None:
                 choice, used = picked[0], line_readings[i]
-            retry_pre, retry_infer = t7 - t6, t8 - t7
         exp_readings = [PieceReading(f, *ctc_greedy(p, self.spec.vocab)) for f, p in zip(expiries, probs[len(numbers):])]
         again = expiry_retries(exp_readings, self.config)
         if again:  # expiry fields that read no date: once more from a longer crop
-            t6 = time.perf_counter()
-            retry = [crop_field(gray, g, self.spec)
-                     for g in retry_geoms([expiries[i].geom for i in again], self.spec, self.config.expiry_retry_length)]
-            t7 = time.perf_counter()
-            rprobs = self.rec.run({self._rec_in: crop_tensor(retry)})[0]
-            t8 = time.perf_counter()
+            longer, cut, rec = self._recognise(gray, retry_geoms([expiries[i].geom for i in again], self.spec,
+                                                                 self.config.expiry_retry_length))
+            pre, infer = pre + cut, infer + rec
             exp_readings = retry_expiries(exp_readings, {i: PieceReading(expiries[i], *ctc_greedy(p, self.spec.vocab))
-                                                         for i, p in zip(again, rprobs)}, self.config)
-            retry_pre, retry_infer = retry_pre + t7 - t6, retry_infer + t8 - t7  # crops: pre; recogniser: infer
+                                                         for i, p in zip(again, longer)}, self.config)
         unused = [r for line in line_readings for r in line if r not in used]
         expiry, exp_conf, exp_piece = choose_expiry_among(exp_readings, unused, self.config.min_expiry_confidence)
         sure = expiry is not None and not needs_review(choice, expiry, exp_conf, self.config)
-        t5 = time.perf_counter()
+        total = time.perf_counter() - t0
         return _Pass(choice, used, expiry, exp_conf, exp_piece, sure, maps, meta, offset,
-                     pre=(t1 - t0) + (t3b - t3) + retry_pre, infer=(t2 - t1) + (t4 - t3b) + retry_infer,
-                     post=(t3 - t2) + (t5 - t4) - retry_pre - retry_infer)
+                     pre=pre, infer=infer, post=total - pre - infer)
+
+    def _recognise(self, gray: Image.Image, geoms: list) -> tuple[np.ndarray, float, float]:
+        """Recogniser probabilities for the crops of `geoms`, and the seconds spent cutting the crops
+        (pre-processing) and reading them (inference)."""
+        t0 = time.perf_counter()
+        crops = [crop_field(gray, g, self.spec) for g in geoms]
+        t1 = time.perf_counter()
+        probs = self.rec.run({self._rec_in: crop_tensor(crops)})[0] if crops else np.zeros((0, 1, 1), np.float32)
+        return probs, t1 - t0, time.perf_counter() - t1
 
     def feed(self, frame: ImageInput) -> CardResult | None:
         """Video mode: read a frame and vote. Returns the accepted result once `votes_needed` frames
