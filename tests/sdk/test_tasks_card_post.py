@@ -379,3 +379,17 @@ def test_a_number_must_be_one_a_card_could_carry():
     assert not luhn_valid(specimen) and plausible_number(specimen) and not plausible_number(short)
     assert choose_number(*ctc_greedy(_probs(specimen), VOCAB), VOCAB).number == specimen
     assert choose_number(*ctc_greedy(_probs(short), VOCAB), VOCAB).number is None
+
+
+def test_a_short_stray_piece_does_not_split_a_tilted_line():
+    """The halves of a line tilted by 8 degrees and a short piece read level: the shared reading direction is
+    weighted by length, so the halves stay one line, left half first."""
+    from pocketocr.tasks.card.post import group_lines
+
+    a = np.radians(-8.0)
+    ux, uy = float(np.cos(a)), float(np.sin(a))
+    left = Detected("number", FieldGeom(413, 439, ux, uy, 473, 34), 0.96)
+    right = Detected("number", FieldGeom(413 + 494 * ux / abs(ux), 439 + 494 * np.tan(a), ux, uy, 389, 34), 0.95)
+    stray = Detected("number", FieldGeom(727, 440, 1.0, 0.0, 53, 31), 0.78)
+    lines = group_lines([right, stray, left])
+    assert [left, right] in [[p for p in line if p is not stray] for line in lines]

@@ -246,8 +246,13 @@ export function selectFields(fields: Detected[], cfg: DecodeConfig = DEFAULT_DEC
 /** Number pieces grouped into text lines, top to bottom relative to the text, each left to right (group_lines). */
 export function groupLines(fields: Detected[]): Detected[][] {
   if (!fields.length) return [];
-  let ux = pairwiseSumF64(fields.map((x) => x.geom.ux)) / fields.length;
-  let uy = pairwiseSumF64(fields.map((x) => x.geom.uy)) / fields.length;
+  // one reading direction for all pieces, their mean weighted by length (group_lines: a short stray piece at
+  // another angle must not split a tilted line in two)
+  let ux = 0, uy = 0;
+  for (const x of fields) {
+    ux += x.geom.ux * x.geom.length;
+    uy += x.geom.uy * x.geom.length;
+  }
   const n = Math.hypot(ux, uy) || 1.0;
   ux /= n;
   uy /= n;
