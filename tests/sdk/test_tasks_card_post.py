@@ -343,6 +343,10 @@ def test_a_line_with_no_number_is_read_again_as_one_longer_crop():
     g = line_geom([a, b], 1.5)
     assert (g.cx, g.cy, g.length, g.height) == pytest.approx(((60 + 230) / 2, 51, 230 - 60 + 2 * 1.5 * 11, 11))
     assert line_geom([a], 0.0) == a
+    # a short first piece read 25 degrees off (a real card's "30" of "3023 ...") does not tilt the line
+    t = np.radians(25.0)
+    short = FieldGeom(40, 50, float(np.cos(t)), float(np.sin(t)), 20, 10)
+    assert (line_geom([short, a, b], 1.5).ux, line_geom([short, a, b], 1.5).uy) == (a.ux, a.uy)
     cfg = DecodeConfig()
     valid, invalid = "4111111111111111", "4111111111111112"
     # only an unrepaired Luhn-valid reading of at least number_retry_confidence, flagged for review

@@ -158,11 +158,13 @@ export function retryGeoms(expiries: FieldGeom[], spec: CardSpec, minHeights: nu
 }
 
 /**
- * One field over a whole text line (line_geom in pre.py): the pieces' span along the first piece's reading
+ * One field over a whole text line (line_geom in pre.py): the pieces' span along the longest piece's reading
  * direction, widened by `extend` field heights each end, at their mean position across it and median height.
  */
 export function lineGeom(pieces: FieldGeom[], extend: number): FieldGeom {
-  const { ux, uy } = pieces[0];
+  let longest = pieces[0]; // the reading direction: the longest piece's (the first of equals)
+  for (const g of pieces) if (g.length > longest.length) longest = g;
+  const { ux, uy } = longest;
   const along = pieces.map((g) => g.cx * ux + g.cy * uy);
   const height = medianF64(pieces.map((g) => g.height));
   let a0 = Infinity, a1 = -Infinity, across = 0;

@@ -162,10 +162,12 @@ def retry_geoms(expiries: list[FieldGeom], spec: PreSpec, min_heights: float) ->
 
 
 def line_geom(pieces: list[FieldGeom], extend: float) -> FieldGeom:
-    """One field over a whole text line: the pieces' span along the first piece's reading direction, widened by
+    """One field over a whole text line: the pieces' span along the longest piece's reading direction (a short
+    piece's direction is the least sure: on a real card a 2-digit piece read 25 degrees off), widened by
     `extend` field heights each end, at their mean position across it and their median height
     (`DecodeConfig.number_retry_extend`)."""
-    ux, uy = pieces[0].ux, pieces[0].uy
+    longest = max(pieces, key=lambda g: g.length)  # the first of equals, as the app's port
+    ux, uy = longest.ux, longest.uy
     along = [g.cx * ux + g.cy * uy for g in pieces]
     height = float(np.median([g.height for g in pieces]))
     a0 = min(a - g.length / 2 for a, g in zip(along, pieces)) - extend * height
