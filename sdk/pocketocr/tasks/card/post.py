@@ -39,7 +39,7 @@ class DecodeConfig:
     # A second read of a square crop around what the first pass marked, when the first is not sure of both
     # fields: a card far from the camera fills the crop and the detector sees it at its trained scale.
     # Below this an expiry is withheld: on 2 000 synthetic photos (versions 1 + 2, today's reader) raising it
-    # from 0.3 to 0.5 withheld 77 wrong dates and 7 right ones (docs/export.md).
+    # from 0.3 to 0.5 withheld 77 wrong dates and 9 right ones (docs/export.md).
     min_expiry_confidence: float = 0.5
     zoom: bool = True
     zoom_threshold: float = 0.3       # cells of either field channel above this outline the card's print
