@@ -66,6 +66,16 @@ class _CardPass:
     meta: card_pre.DetMeta
 
 
+def _recognised(w: _Writer, name: str, gray: Image.Image, geoms: list, reader: CardReader) -> tuple[dict, np.ndarray]:
+    """One recogniser call of the reader over the crops of `geoms`: what the JS test replays (their geometry, crops,
+    tensor and probabilities), and the probabilities."""
+    crops = [card_pre.crop_field(gray, g, reader.spec) for g in geoms]
+    t = card_pre.crop_tensor(crops)
+    probs = reader.rec.run({reader._rec_in: t})[0]
+    return ({"crop_geoms": [_geom(g) for g in geoms], "crops": w.arr(f"{name}_crops", np.stack(crops)),
+             "rec_in": w.arr(f"{name}_rec_in", t), "probs": w.arr(f"{name}_probs", probs)}, probs)
+
+
 def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _CardPass:
     """Every stage of one detector + recogniser pass of CardReader.read over `img`."""
     spec, cfg = reader.spec, reader.config
@@ -77,40 +87,27 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
     numbers = [f for line in lines for f in line]
     gray = img.convert("L")
     geoms = card_pre.read_geoms([f.geom for f in numbers], [f.geom for f in expiries], spec)
-    crops = [card_pre.crop_field(gray, g, spec) for g in geoms]
     arrays = {"canvas": w.arr(f"{name}_canvas", canvas), "det_in": w.arr(f"{name}_det_in", x),
               "maps": w.arr(f"{name}_maps", maps), "scale": meta.scale, "grey": w.arr(f"{name}_grey", np.asarray(gray)),
               "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
               "crop_geoms": [_geom(g) for g in geoms]}
-    if crops:
-        t = card_pre.crop_tensor(crops)
-        probs = reader.rec.run({reader._rec_in: t})[0]
-        arrays.update(crops=w.arr(f"{name}_crops", np.stack(crops)), rec_in=w.arr(f"{name}_rec_in", t),
-                      probs=w.arr(f"{name}_probs", probs))
-        # no number to show: the strongest number line read again as one longer crop (a second recogniser call)
-        pieces = iter(card_post.PieceReading(f, *card_post.ctc_greedy(p, spec.vocab)) for f, p in zip(numbers, probs))
-        choice, _ = card_post.choose_number_lines([[next(pieces) for _ in line] for line in lines], spec.vocab, cfg)
-        if choice.number is None and lines and cfg.number_retry_extend > 0:
-            strongest = lines[card_post.strongest_line(lines)]
-            lgeoms = [card_pre.line_geom([f.geom for f in strongest], cfg.number_retry_extend)]
-            lcrops = [card_pre.crop_field(gray, g, spec) for g in lgeoms]
-            lt = card_pre.crop_tensor(lcrops)
-            arrays["number_retry"] = {"crop_geoms": [_geom(g) for g in lgeoms],
-                                      "crops": w.arr(f"{name}_number_retry_crops", np.stack(lcrops)),
-                                      "rec_in": w.arr(f"{name}_number_retry_rec_in", lt),
-                                      "probs": w.arr(f"{name}_number_retry_probs", reader.rec.run({reader._rec_in: lt})[0])}
-        # expiry fields that read no date are read again from a longer crop (one more recogniser call)
-        readings = [card_post.PieceReading(f, *card_post.ctc_greedy(p, spec.vocab))
-                    for f, p in zip(expiries, probs[len(numbers):])]
-        again = card_post.expiry_retries(readings, cfg)
-        if again:
-            rgeoms = card_pre.retry_geoms([expiries[i].geom for i in again], spec, cfg.expiry_retry_length)
-            rt = card_pre.crop_tensor([card_pre.crop_field(gray, g, spec) for g in rgeoms])
-            arrays["retry"] = {"idx": again, "crop_geoms": [_geom(g) for g in rgeoms],
-                               "crops": w.arr(f"{name}_retry_crops", np.stack([card_pre.crop_field(gray, g, spec)
-                                                                                for g in rgeoms])),
-                               "rec_in": w.arr(f"{name}_retry_rec_in", rt),
-                               "probs": w.arr(f"{name}_retry_probs", reader.rec.run({reader._rec_in: rt})[0])}
+    if not geoms:
+        return _CardPass(arrays, maps, meta)
+    first, probs = _recognised(w, name, gray, geoms, reader)
+    arrays.update(first)
+    # no number to show: the strongest number line read again as one longer crop (a second recogniser call)
+    pieces = iter(card_post.PieceReading(f, *card_post.ctc_greedy(p, spec.vocab)) for f, p in zip(numbers, probs))
+    choice, _ = card_post.choose_number_lines([[next(pieces) for _ in line] for line in lines], spec.vocab, cfg)
+    if choice.number is None and lines and cfg.number_retry_extend > 0:
+        strongest = lines[card_post.strongest_line(lines)]
+        arrays["number_retry"] = _recognised(w, f"{name}_number_retry", gray, [card_pre.line_geom(
+            [f.geom for f in strongest], cfg.number_retry_extend)], reader)[0]
+    # expiry fields that read no date are read again from a longer crop (one more recogniser call)
+    readings = [card_post.PieceReading(f, *card_post.ctc_greedy(p, spec.vocab)) for f, p in zip(expiries, probs[len(numbers):])]
+    again = card_post.expiry_retries(readings, cfg)
+    if again:
+        rgeoms = card_pre.retry_geoms([expiries[i].geom for i in again], spec, cfg.expiry_retry_length)
+        arrays["retry"] = {"idx": again, **_recognised(w, f"{name}_retry", gray, rgeoms, reader)[0]}
     return _CardPass(arrays, maps, meta)
 
 

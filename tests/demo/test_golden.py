@@ -45,12 +45,11 @@ def test_golden_stages_compose_to_the_sdk_result(golden):
     spec, cfg = PreSpec.from_metadata(index["card_spec"]), card_post.DecodeConfig()
     zoomed = retried = number_retried = 0
     for c in cards:
-        passes = []
-        for p in [c] + ([c["zoom"]] if c["zoom"] else []):
-            passes.append(_decode_pass(golden, p, spec, cfg))
+        stored = [c] + ([c["zoom"]] if c["zoom"] else [])
+        passes = [_decode_pass(golden, p, spec, cfg) for p in stored]
         zoomed += len(passes) > 1
-        retried += sum("retry" in p for p in [c] + ([c["zoom"]] if c["zoom"] else []))
-        number_retried += sum("number_retry" in p for p in [c] + ([c["zoom"]] if c["zoom"] else []))
+        retried += sum("retry" in p for p in stored)
+        number_retried += sum("number_retry" in p for p in stored)
         if c["zoom"] is None:
             assert c["zoom_region"] is None or passes[0].sure
         num, exp = pick_passes(passes, cfg.min_confidence)
@@ -68,9 +67,7 @@ def _decode_pass(golden, c, spec, cfg):
     maps = _load(golden, c["maps"])[0]
     fields = card_post.find_fields(maps, DetMeta(c["scale"], (c["width"], c["height"])), spec, cfg)
     assert [f.kind for f in fields] == [f["kind"] for f in c["fields"]]
-    numbers = sorted((f for f in fields if f.kind == "number"), key=lambda f: -f.score * f.geom.length)
-    lines = card_post.group_lines(numbers[: cfg.max_number_pieces])
-    expiries = sorted((f for f in fields if f.kind == "expiry"), key=lambda f: -f.score)[:3]
+    lines, expiries = card_post.select_fields(fields, cfg)
     probs = iter(_load(golden, c["probs"])) if "probs" in c else iter(())
     readings = [[card_post.PieceReading(f, *card_post.ctc_greedy(next(probs), spec.vocab)) for f in line]
                 for line in lines]
