@@ -52,6 +52,9 @@ class CardRecipe:
     det_ft2_data_version: int = 3
     det_ft2_lr: float = 0.001
     det_ft2_mix: bool = True      # with stage 2's photos too, so that learning the newer version keeps the older
+    det_ft2_target: str = "fill"  # its targets (data.py `det_target`); "centre": stage 3 re-teaches the detector
+                                  # centre-line scores, on photos of seeds from seed + 4 (and stage 2's photos,
+                                  # rendered again with these targets, when mixed)
     rec_ft_epochs: int = 0        # optional second, gentler one-cycle stage (0: off)
     rec_ft_lr: float = 0.001
     rec_ft_n_train: int = 0       # its photos: 0 the recogniser's own; else seeds from seed + 2 (the detector
@@ -77,7 +80,7 @@ class CardRecipe:
 # without them (data versions, the recogniser's shape and crop extension), and rec_n_train 0, which means
 # n_train, the same data.
 _UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0,
-            "rec_ft_mix": False}
+            "rec_ft_mix": False, "det_ft2_target": "fill"}
 
 
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
@@ -189,16 +192,18 @@ def _train_loop(name, model, epochs, steps_per_epoch, batch_fn, lr, out, eval_fn
     return history
 
 
-def _cache_name(kind: str, seed: int, version: int, n: int, extend: float = 0.0) -> str:
-    """Rendered-data folder name, e.g. train_s9_v2_n6000 (train_s7_n18000_x2.0 with lengthened crops)."""
-    return f"{kind}_s{seed}{version_tag(version)}_n{n}" + (f"_x{extend}" if extend else "")
+def _cache_name(kind: str, seed: int, version: int, n: int, extend: float = 0.0, target: str = "fill") -> str:
+    """Rendered-data folder name, e.g. train_s9_v2_n6000 (train_s7_n18000_x2.0 with lengthened crops,
+    train_s11_v3_n4000_tcentre with centre-line detector targets)."""
+    return (f"{kind}_s{seed}{version_tag(version)}_n{n}" + (f"_x{extend}" if extend else "")
+            + (f"_t{target}" if target != "fill" else ""))
 
 
 def _rendered(cache: Path, kind: str, seed: int, version: int, n: int, spec: PreSpec, workers: int,
-              extend: float = 0.0) -> Path:
+              extend: float = 0.0, target: str = "fill") -> Path:
     """The rendered-data folder of these photos, rendered first where it is missing or incomplete."""
-    folder = cache / _cache_name(kind, seed, version, n, extend)
-    return build_cache(folder, seed, n, spec, workers, version=version, extend=extend)
+    folder = cache / _cache_name(kind, seed, version, n, extend, target)
+    return build_cache(folder, seed, n, spec, workers, version=version, extend=extend, target_style=target)
 
 
 def _take(parts: list[dict], key: str, idx: np.ndarray) -> np.ndarray:
@@ -300,13 +305,28 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             hist = hist + _det_stage("det_ft", det, recipe.det_ft_epochs, recipe.det_ft_lr, ft_seed, [ft_dir], recipe,
                                      out, det_eval, spec, dev, resume)
         if recipe.det_ft2_epochs > 0:  # stage 3: again, on a newer version (v6: version 3's embossing)
-            ft2_dir = _rendered(cache, "train", ft_seed, recipe.det_ft2_data_version, recipe.det_ft2_n_train, spec,
-                                recipe.workers)
-            dirs = [ft_dir, ft2_dir] if recipe.det_ft2_mix and recipe.det_ft_epochs > 0 else [ft2_dir]
+            tgt = recipe.det_ft2_target
+            if tgt == "fill":  # as runs/card10 tried it: stage 2's seeds, drawn as the newer version
+                dirs = [_rendered(cache, "train", ft_seed, recipe.det_ft2_data_version, recipe.det_ft2_n_train, spec,
+                                  recipe.workers)]
+                if recipe.det_ft2_mix and recipe.det_ft_epochs > 0:
+                    dirs.insert(0, ft_dir)
+            else:  # new targets: new photos, and stage 2's drawn again with the new targets; validated on them
+                dirs = [_rendered(cache, "train", recipe.seed + 4, recipe.det_ft2_data_version, recipe.det_ft2_n_train,
+                                  spec, recipe.workers, target=tgt)]
+                if recipe.det_ft2_mix and recipe.det_ft_epochs > 0:
+                    dirs.insert(0, _rendered(cache, "train", ft_seed, recipe.det_ft_data_version,
+                                             recipe.det_ft_n_train, spec, recipe.workers, target=tgt))
+                tval = load_cache(_rendered(cache, "val", recipe.seed + 1, recipe.data_version, recipe.n_val, spec,
+                                            recipe.workers, target=tgt), ("canvas", "target"))
+                det_eval = lambda: _det_iou(det, tval["canvas"], tval["target"], spec, dev)  # noqa: E731
             hist = hist + _det_stage("det_ft2", det, recipe.det_ft2_epochs, recipe.det_ft2_lr, recipe.seed + 4, dirs,
                                      recipe, out, det_eval, spec, dev, resume)
+        # a detector last trained on centre-line targets marks fields where the text is: nothing to move back
+        centred = recipe.det_ft2_epochs > 0 and recipe.det_ft2_target == "centre"
+        det_spec = dataclasses.replace(spec, field_shift=0.0) if centred else spec
         save_checkpoint(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
-              recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(spec), history=hist)
+              recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(det_spec), history=hist)
         result["det"] = {"path": str(out / "card_det.pt"), "history": hist}
 
     if only in (None, "rec"):
