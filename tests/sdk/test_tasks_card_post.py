@@ -1,5 +1,7 @@
 """Post-processing on hand-made detector maps and CTC outputs (no model needed)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -103,13 +105,13 @@ def test_find_fields_maps_back_to_source_pixels():
     num = [f for f in fields if f.kind == "number"][0]
     exp = [f for f in fields if f.kind == "expiry"][0]
     # number cells 10..79 at stride 4 -> x 40..320 in input pixels -> 80..640 in source pixels, moved
-    # right and down by half a cell (field_shift: 2 input pixels, 4 source pixels)
+    # right and down by half a cell (the spec's field_shift: 2 input pixels, 4 source pixels)
     assert num.geom.box()[0] == pytest.approx(80 + 4, abs=1)
     assert num.geom.length == pytest.approx(280 * 2, abs=1)
     assert num.geom.height == pytest.approx(24, abs=0.5)
     assert num.geom.cy == pytest.approx(((40 + 42) / 2 + 0.5) * 4 * 2 + 4, abs=1)
     assert exp.geom.length < num.geom.length
-    unshifted = [f for f in find_fields(maps, meta, SPEC, DecodeConfig(field_shift=0.0)) if f.kind == "number"][0]
+    unshifted = [f for f in find_fields(maps, meta, replace(SPEC, field_shift=0.0)) if f.kind == "number"][0]
     assert (num.geom.cx - unshifted.geom.cx, num.geom.cy - unshifted.geom.cy) == pytest.approx((4, 4))
 
 

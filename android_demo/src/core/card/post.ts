@@ -21,7 +21,6 @@ export interface DecodeConfig {
   zoom_threshold: number;
   zoom_margin: number;
   zoom_max_side: number;
-  field_shift: number;
   axis_ratio: number;
   expiry_retry_length: number;
   expiry_retry_confidence: number;
@@ -33,7 +32,7 @@ export const DEFAULT_DECODE: DecodeConfig = {
   field_threshold: 0.5, expiry_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
   min_confidence: 0.35, min_repair_confidence: 0.35, review_confidence: 0.85, max_number_pieces: 6,
   max_stray_chars: 3, min_expiry_confidence: 0.5, zoom: true, zoom_threshold: 0.3, zoom_margin: 0.25,
-  zoom_max_side: 0.85, field_shift: 0.5, axis_ratio: 4.0, expiry_retry_length: 6.5, expiry_retry_confidence: 0.8,
+  zoom_max_side: 0.85, axis_ratio: 4.0, expiry_retry_length: 6.5, expiry_retry_confidence: 0.8,
   number_retry_extend: 1.5, number_retry_confidence: 0.6,
 };
 
@@ -164,9 +163,9 @@ export function findFields(maps: Maps, meta: DetMeta, spec: CardSpec, cfg: Decod
         const cAlong = (a0 + a1) / 2;
         const wsum = pairwiseSumF64(Float64Array.from(pp));
         const cAcross = pairwiseSumF64(Float64Array.from(part, (k, j) => across[k] * pp[j])) / wsum;
-        // the detector's fields sit half a cell up and left of the text (DecodeConfig.field_shift)
-        const cx = cAlong * ux - cAcross * uy + cfg.field_shift * stride;
-        const cy = cAlong * uy + cAcross * ux + cfg.field_shift * stride;
+        // where the detector's fields sit against the text (PreSpec.field_shift, from the model metadata)
+        const cx = cAlong * ux - cAcross * uy + spec.field_shift * stride;
+        const cy = cAlong * uy + cAcross * ux + spec.field_shift * stride;
         const s = meta.scale;
         out.push({ kind, geom: { cx: cx / s, cy: cy / s, ux, uy, length: (a1 - a0) / s, height: height / s }, score });
       }

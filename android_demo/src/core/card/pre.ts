@@ -16,12 +16,13 @@ export interface CardSpec {
   pad_y: number;
   pad_x: number;
   expiry_pad_x: number;
+  field_shift: number; // cells the detector's fields sit up-left of the text (PreSpec.field_shift)
 }
 
 export const DEFAULT_CARD_SPEC: CardSpec = {
   det_size: 384, det_stride: 4, det_mean: 0.5, det_std: 0.5, pad_value: 128, rec_height: 32, rec_width: 384,
   vocab: "0123456789/", height_unit: 32.0, pad_y: 0.25, pad_x: 0.3,
-  expiry_pad_x: 0.9,
+  expiry_pad_x: 0.9, field_shift: 0.5,
 };
 
 /** PreSpec.from_metadata: `pre.*` keys of the model metadata override the defaults (typed as the defaults). */

@@ -47,11 +47,6 @@ class DecodeConfig:
     # No second read when the square is at least this share of the photo's long side: the card already fills
     # the frame (a re-read at nearly the same scale gained 1 pt of expiry on synthetic photos for a whole read).
     zoom_max_side: float = 0.85
-    # The detector's training targets mark the cells whose centres a field covers, drawn half a cell up and
-    # left of the field (training/card/data.py `det_target`), and its fields come out there: on synthetic
-    # photos their crops cut the bottom of the digits. Moving them back by `field_shift` cells, along both
-    # image axes, gave +3.3 / +3.9 pt number exact on data versions 1 / 2 (with `axis_ratio`; docs/export.md).
-    field_shift: float = 0.5
     # A long field's reading direction from the axis of its cells (a weighted principal axis) rather than
     # the direction channels: median error 0.66 -> 0.23 degrees, and a 20-digit field tilted by 2 degrees
     # drifts a third of its height out of its crop at the ends. Only for blobs this elongated (the ratio of
@@ -112,8 +107,8 @@ def find_fields(maps: np.ndarray, meta: DetMeta, spec: PreSpec, cfg: DecodeConfi
                 along = xy[part] @ np.array([ux, uy])
                 a0, a1 = along.min() - stride / 2, along.max() + stride / 2
                 c_along, c_across = (a0 + a1) / 2, float(np.average(across_all[part], weights=pp))
-                cx = c_along * ux - c_across * uy + cfg.field_shift * stride
-                cy = c_along * uy + c_across * ux + cfg.field_shift * stride
+                cx = c_along * ux - c_across * uy + spec.field_shift * stride
+                cy = c_along * uy + c_across * ux + spec.field_shift * stride
                 s = meta.scale
                 out.append(Detected(kind, FieldGeom(cx / s, cy / s, float(ux), float(uy), (a1 - a0) / s, height / s),
                                     score))

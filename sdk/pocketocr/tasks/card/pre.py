@@ -36,6 +36,11 @@ class PreSpec(MetadataSpec):
     # Expiry crops get wider side margins: the detector's blobs for the short expiry field come out short
     # or shifted and cut digits off ("/27" for "06/27"). 0.9 was chosen on the synthetic validation sets.
     expiry_pad_x: float = 0.9
+    # Where the detector's fields sit against the text, in cells along both image axes: detectors trained
+    # on filled-and-outlined targets (v1-v6, training/card/data.py `det_target`) mark each field half a cell
+    # up and left of it, and `find_fields` moves it back (+3.3 / +3.9 pt number exact, docs/export.md).
+    # Files without the key are such detectors; ones trained on centre-line targets carry 0.
+    field_shift: float = 0.5
 
 
 @dataclass(frozen=True)
