@@ -21,7 +21,7 @@ import argparse
 import json
 import random
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -111,11 +111,14 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
     return _CardPass(arrays, maps, meta)
 
 
+def card_reader(models: Path) -> CardReader:
+    return CardReader(models / "card_det.int8.onnx", models / "card_rec.int8.onnx")
+
+
 def card_cases(w: _Writer, models: Path) -> list[dict]:
     from pocketocr.training.card.synth import make_sample
 
-    det, rec = models / "card_det.int8.onnx", models / "card_rec.int8.onnx"
-    reader = CardReader(det, rec)
+    reader = card_reader(models)
     spec, cfg = reader.spec, reader.config
     cases = []
     for seed in CARD_SEEDS:
@@ -180,9 +183,9 @@ def _ctc_probs(r: random.Random, text: str, vocab: str, T: int, uncertain: dict[
     return _softmax(logits)
 
 
-def decode_cases(w: _Writer) -> list[dict]:
+def decode_cases(w: _Writer, spec: card_pre.PreSpec) -> list[dict]:
     """Synthetic detector maps and CTC outputs that exercise every branch of the card decoder."""
-    spec, cfg = card_pre.PreSpec(), card_post.DecodeConfig()
+    cfg = card_post.DecodeConfig()
     r = random.Random(5)
     cases = []
     # Detector maps: tilted number pieces (two lines), an expiry, noise blobs below the thresholds.
@@ -203,10 +206,12 @@ def decode_cases(w: _Writer) -> list[dict]:
                         maps[2, y, x] = 0.5 + rng.random()
         maps[0] += (rng.random((h, w_)) * 0.6 * (rng.random((h, w_)) < 0.02)).astype(np.float32)
         meta = card_pre.DetMeta(0.3 + 0.2 * n, (1280, 960))
-        fields = card_post.find_fields(maps, meta, spec, cfg)
+        # odd cases decode as a detector on filled targets does (v1-v6 files: fields moved back half a cell)
+        shift = 0.5 if n % 2 else spec.field_shift
+        fields = card_post.find_fields(maps, meta, replace(spec, field_shift=shift), cfg)
         ordered = card_post.order_lines([f for f in fields if f.kind == "number"])
         cases.append({"name": f"det_{n}", "kind": "det_decode", "maps": w.arr(f"det_{n}_maps", maps), "scale": meta.scale,
-                      "src_size": list(meta.src_size),
+                      "src_size": list(meta.src_size), "field_shift": shift,
                       "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
                       "ordered": [_geom(f.geom) for f in ordered]})
     # Stacked number lines whose blobs touch (split_stacked): four lines three rows thick, joined by
@@ -231,7 +236,7 @@ def decode_cases(w: _Writer) -> list[dict]:
         assert len(fields) == lines, (lines, len(fields))  # the vectors show what they claim to
         ordered = card_post.order_lines([f for f in fields if f.kind == "number"])
         cases.append({"name": f"det_{n}", "kind": "det_decode", "maps": w.arr(f"det_{n}_maps", maps), "scale": meta.scale,
-                      "src_size": list(meta.src_size),
+                      "src_size": list(meta.src_size), "field_shift": spec.field_shift,
                       "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
                       "ordered": [_geom(f.geom) for f in ordered]})
     # CTC: valid, one and two uncertain digits (Luhn repair), hopeless, expiry texts.
@@ -343,14 +348,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-formula-pages", action="store_true", help="skip the rendered formula pages (slow-ish)")
     args = ap.parse_args(argv)
     w = _Writer(args.out)
-    cases = decode_cases(w)
-    if (args.models / "card_det.int8.onnx").exists():
+    have_card = (args.models / "card_det.int8.onnx").exists()
+    # the spec the shipped models carry (margins, field_shift), which the JS side reads from index.json
+    card_spec = card_reader(args.models).spec if have_card else card_pre.PreSpec()
+    cases = decode_cases(w, card_spec)
+    if have_card:
         cases += card_cases(w, args.models)
     else:
         print(f"golden: no card models in {args.models}, card image cases skipped", file=sys.stderr)
     if not args.no_formula_pages:
         cases += formula_cases(w, args.models)
-    card_spec = card_pre.PreSpec()
     (args.out / "index.json").write_text(json.dumps({"card_spec": card_spec.to_metadata(),
                                                      "formula_spec": formula_pre.PreSpec().to_metadata(),
                                                      "cases": cases}, indent=1))

@@ -154,7 +154,7 @@ describe("card decoding on synthetic outputs", () => {
     it(`${c.name}: fields and reading order`, () => {
       const [C, h, w] = c.maps.shape;
       const fields = findFields({ data: load(c.maps) as Float32Array, channels: C, height: h, width: w },
-        { scale: c.scale, srcSize: c.src_size }, cardSpec);
+        { scale: c.scale, srcSize: c.src_size }, { ...cardSpec, field_shift: c.field_shift });
       expect(fields.map((f) => f.kind)).toEqual(c.fields.map((f: { kind: string }) => f.kind));
       fields.forEach((f, i) => {
         expect(f.score).toBe(c.fields[i].score);
