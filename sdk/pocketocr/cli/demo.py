@@ -190,7 +190,9 @@ def run(args: argparse.Namespace) -> int:
     summary = {"n": res["n"], "corrected": res["corrected"],
                "correction_rate": res["corrected"] / res["n"] if res["n"] else None,
                "number_ok": sum(r["number_ok"] for r in res["rows"]),
-               "expiry_ok": sum(r["expiry_ok"] for r in res["rows"])}
+               "expiry_ok": sum(r["expiry_ok"] for r in res["rows"]),
+               # per image, in order: whether the app's fields were right and the simulated user edited any
+               "rows": [{k: r[k] for k in ("file", "number_ok", "expiry_ok", "corrected")} for r in res["rows"]]}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
