@@ -16,11 +16,11 @@ pytestmark = [pytest.mark.train, pytest.mark.slow]
 
 def test_train_resume_and_export(tmp_path):
     run = tmp_path / "run"
-    # rec_n_train=0, det_ft_epochs=0 and rec_ft_epochs=0: the recipe file's 18 000 recogniser photos and
-    # 6000 fine-tuning photos would otherwise be rendered for this tiny run
+    # rec_n_train=0, det_ft_epochs=0, det_ft2_epochs=0 and rec_ft_epochs=0: the recipe file's 18 000 recogniser
+    # photos and 6000 + 4000 fine-tuning photos would otherwise be rendered for this tiny run
     # rec_top/rec_top_layers: a non-default recogniser shape, so the exporter must rebuild it from the recipe
     common = ["train", "card", "--out", str(run), "--set", "n_train=24", "--set", "rec_n_train=0", "--set", "n_val=8",
-              "--set", "det_ft_epochs=0", "--set", "rec_ft_epochs=0", "--set", "rec_top=48", "--set", "rec_top_layers=3",
+              "--set", "det_ft_epochs=0", "--set", "det_ft2_epochs=0", "--set", "rec_ft_epochs=0", "--set", "rec_top=48", "--set", "rec_top_layers=3",
               "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1", "--set", "threads=1"]
     res = run_cli(*common, "--set", "det_epochs=1", "--set", "rec_epochs=1", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -84,6 +84,7 @@ def test_recogniser_trains_on_more_photos(tmp_path):
     res = run_cli("train", "card", "--out", str(run), "--set", "n_train=16", "--set", "rec_n_train=24",
                   "--set", "n_val=8", "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1",
                   "--set", "threads=1", "--set", "det_epochs=1", "--set", "rec_epochs=1", "--set", "det_ft_epochs=0",
+                  "--set", "det_ft2_epochs=0",
                   "--set", "rec_ft_epochs=0", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     import numpy as np
@@ -110,7 +111,7 @@ def test_detector_fine_tune_stage(tmp_path):
     res = run_cli("train", "card", "--out", str(run), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
                   "--set", "det_batch=4", "--set", "workers=1", "--set", "threads=1", "--set", "det_epochs=1",
                   "--set", "det_ft_epochs=1", "--set", "det_ft_n_train=8", "--set", "det_ft_data_version=2",
-                  timeout=600)
+                  "--set", "det_ft2_epochs=0", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (run / "cache" / "train_s9_v2_n8").is_dir() and (run / "det_ft_last.pt").exists()
     summary = json.loads((run / "train_summary.json").read_text())
@@ -129,7 +130,8 @@ def test_detector_fine_tune_stage(tmp_path):
     res = run_cli("train", "card", "--out", str(run), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
                   "--set", "det_batch=4", "--set", "workers=1", "--set", "threads=1", "--set", "det_epochs=1",
                   "--set", "det_ft_epochs=1", "--set", "det_ft_n_train=8", "--set", "det_ft_data_version=2",
-                  "--set", "det_ft2_epochs=1", "--set", "det_ft2_n_train=8", timeout=600)
+                  "--set", "det_ft2_epochs=1", "--set", "det_ft2_n_train=8", "--set", 'det_ft2_target="fill"',
+                  "--set", "det_ft2_data_version=3", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "[det] resuming after epoch 1" in res.stdout and "[det_ft] resuming after epoch 1" in res.stdout
     assert (run / "cache" / "train_s9_v3_n8").is_dir() and (run / "det_ft2_last.pt").exists()
@@ -138,6 +140,35 @@ def test_detector_fine_tune_stage(tmp_path):
     three = json.loads((run / "train_summary.json").read_text())["recipe"]
     assert recipe_digest(three, "det") != recipe_digest(rec, "det")
     assert recipe_digest({**three, "det_ft2_epochs": 0}, "det") == recipe_digest(rec, "det")
+
+    # det_ft2_target="centre": stage 3 learns centre-line targets, on new photos (seeds from seed + 4) and stage
+    # 2's photos drawn again with those targets, validated on them; the detector then records field_shift 0
+    import shutil
+
+    import numpy as np
+    import torch
+
+    centre = tmp_path / "centre"
+    centre.mkdir()
+    for name in ("det_last.pt", "det_ft_last.pt"):
+        shutil.copy(run / name, centre / name)
+    res = run_cli("train", "card", "--out", str(centre), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
+                  "--set", "det_batch=4", "--set", "workers=1", "--set", "threads=1", "--set", "det_epochs=1",
+                  "--set", "det_ft_epochs=1", "--set", "det_ft_n_train=8", "--set", "det_ft_data_version=2",
+                  "--set", "det_ft2_epochs=1", "--set", "det_ft2_n_train=8", "--set", 'det_ft2_target="centre"',
+                  timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    cache = centre / "cache"
+    assert all((cache / d).is_dir() for d in ("train_s11_v3_n8_tcentre", "train_s9_v2_n8_tcentre", "val_s8_n4_tcentre"))
+    with np.load(cache / "train_s11_v3_n8_tcentre" / "shard_0000.npz") as z:
+        probs = z["target"][:, 0:2]
+    assert ((probs > 0.05) & (probs < 0.95)).any() and probs.max() <= 1.0  # soft scores, not a filled mask
+    assert torch.load(centre / "card_det.pt", weights_only=False)["spec"]["field_shift"] == 0.0
+    assert torch.load(run / "card_det.pt", weights_only=False)["spec"]["field_shift"] == 0.5
+    centred = json.loads((centre / "train_summary.json").read_text())["recipe"]
+    assert recipe_digest(centred, "det") != recipe_digest(three, "det")
+    # "fill" is how stage 3 was before the key: it does not rename a detector
+    assert recipe_digest({k: v for k, v in three.items() if k != "det_ft2_target"}, "det") == recipe_digest(three, "det")
 
 
 def test_recogniser_fine_tune_on_newer_photos(tmp_path):
