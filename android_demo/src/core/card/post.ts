@@ -30,7 +30,7 @@ export interface DecodeConfig {
 
 export const DEFAULT_DECODE: DecodeConfig = {
   field_threshold: 0.5, expiry_threshold: 0.5, min_cells: 3, min_field_score: 0.6, max_substitutions: 2, alt_ratio: 0.05,
-  min_confidence: 0.35, min_repair_confidence: 0.35, review_confidence: 0.85, max_number_pieces: 6,
+  min_confidence: 0.45, min_repair_confidence: 0.45, review_confidence: 0.85, max_number_pieces: 6,
   max_stray_chars: 3, min_expiry_confidence: 0.5, zoom: true, zoom_threshold: 0.3, zoom_margin: 0.25,
   zoom_max_side: 0.85, axis_ratio: 4.0, expiry_retry_length: 6.5, expiry_retry_confidence: 0.8,
   number_retry_extend: 1.5, number_retry_confidence: 0.6,
