@@ -87,6 +87,7 @@ def centre_target(sample: CardSample, scale: float, spec: PreSpec) -> np.ndarray
     rows, cols = np.mgrid[0:n, 0:n]
     xy = np.stack([(cols.ravel() + 0.5) * stride, (rows.ravel() + 0.5) * stride], 1).astype(np.float64)
     best = np.zeros(n * n)
+    cells = t.reshape(5, n * n)  # a view: writing a cell of `cells` writes `t`
     fields = [(0, q) for q in sample.number_quads] + ([(1, sample.expiry_quad)] if sample.expiry_quad else [])
     for ch, quad in fields:
         g = geom_from_quad(quad)
@@ -94,11 +95,11 @@ def centre_target(sample: CardSample, scale: float, spec: PreSpec) -> np.ndarray
         on = score > 0
         if not on.any():
             continue
-        t[ch].ravel()[on] = np.maximum(t[ch].ravel()[on], score[on])
+        cells[ch, on] = np.maximum(cells[ch, on], score[on])
         win = score > best
         best[win] = score[win]
         for c, v in ((2, g.height * scale / spec.height_unit), (3, g.ux), (4, g.uy)):
-            t[c].ravel()[win] = v
+            cells[c, win] = v
     return t
 
 
