@@ -111,14 +111,9 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
     return _CardPass(arrays, maps, meta)
 
 
-def card_reader(models: Path) -> CardReader:
-    return CardReader(models / "card_det.int8.onnx", models / "card_rec.int8.onnx")
-
-
-def card_cases(w: _Writer, models: Path) -> list[dict]:
+def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
     from pocketocr.training.card.synth import make_sample
 
-    reader = card_reader(models)
     spec, cfg = reader.spec, reader.config
     cases = []
     for seed in CARD_SEEDS:
@@ -349,11 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     w = _Writer(args.out)
     have_card = (args.models / "card_det.int8.onnx").exists()
+    reader = CardReader(args.models / "card_det.int8.onnx", args.models / "card_rec.int8.onnx") if have_card else None
     # the spec the shipped models carry (margins, field_shift), which the JS side reads from index.json
-    card_spec = card_reader(args.models).spec if have_card else card_pre.PreSpec()
+    card_spec = reader.spec if reader else card_pre.PreSpec()
     cases = decode_cases(w, card_spec)
-    if have_card:
-        cases += card_cases(w, args.models)
+    if reader:
+        cases += card_cases(w, reader)
     else:
         print(f"golden: no card models in {args.models}, card image cases skipped", file=sys.stderr)
     if not args.no_formula_pages:
