@@ -111,6 +111,14 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
     return _CardPass(arrays, maps, meta)
 
 
+def _shrink_geoms(g: card_pre.FieldGeom, size: tuple[int, int]) -> list[card_pre.FieldGeom]:
+    """Fields tall enough that crop_field pre-shrinks the photo (a field over 2 x rec_height / 1.5 px tall, as
+    on a 12 MP photo), over the number, hanging off the top-left corner, and wholly off the photo: the
+    pre-shrink's window, its clipping at the edges and its empty case."""
+    tall = replace(g, height=max(g.height, 20.0) * 4)
+    return [tall, replace(tall, cx=0.0, cy=0.0), replace(tall, cx=-3.0 * size[0], cy=size[1] / 2)]
+
+
 def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
     from pocketocr.training.card.synth import make_sample
 
@@ -123,7 +131,7 @@ def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
         if seed == 64:  # a small, odd-sized photo: upscaling in the letterbox, crops at low resolution
             img = img.resize((301, 187), Image.BILINEAR)
             k = 301 / s.image.width
-        if seed == 41:  # a large photo: crop_field pre-shrinks the source (field height > 2x the crop height)
+        if seed == 41:  # a large photo (label crops of fields taller than the photo's: `_shrink_geoms`)
             img = img.resize((round(img.width * 1.7), round(img.height * 1.7)), Image.BILINEAR)
             k = img.width / s.image.width
         name = f"card_{seed}"
@@ -144,6 +152,7 @@ def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
         # the labelled number fields, cut by the Python crop (independent of the detector)
         quads = s.number_quads + ([s.expiry_quad] if s.expiry_quad else [])
         label_geoms = [card_pre.geom_from_quad([[x * k, y * k] for x, y in q]) for q in quads]
+        label_geoms += _shrink_geoms(label_geoms[0], img.size)
         case["label_geoms"] = [_geom(g) for g in label_geoms]
         gray = img.convert("L")
         case["label_crops"] = w.arr(f"{name}_label_crops", np.stack([card_pre.crop_field(gray, g, spec) for g in label_geoms]))

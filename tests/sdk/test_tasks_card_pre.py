@@ -78,3 +78,34 @@ def test_zoom_crop_copies_the_square_and_fills_past_the_edges_with_grey():
     assert (past[:20, 10:] == arr[40:60, 0:30]).all()
     assert (past[:, :10] == SPEC.pad_value).all() and (past[20:] == SPEC.pad_value).all()
     assert zoom_crop(img.convert("L"), (0, 0, 8, 8), SPEC).mode == "RGB"
+
+
+def _whole_photo_shrink_crop(gray: Image.Image, g: FieldGeom) -> np.ndarray:
+    """crop_field as it was before the window: the whole photo shrunk, then the QUAD (the reference)."""
+    H = SPEC.rec_height
+    hh, hl = g.height * (0.5 + SPEC.pad_y), g.length / 2 + g.height * SPEC.pad_x
+    out_w = int(min(SPEC.rec_width, max(8, round(2 * hl / (2 * hh) * H))))
+    nx, ny = -g.uy, g.ux
+    corners = [(g.cx - g.ux * hl - nx * hh, g.cy - g.uy * hl - ny * hh), (g.cx - g.ux * hl + nx * hh, g.cy - g.uy * hl + ny * hh),
+               (g.cx + g.ux * hl + nx * hh, g.cy + g.uy * hl + ny * hh), (g.cx + g.ux * hl - nx * hh, g.cy + g.uy * hl - ny * hh)]
+    f = 1.0 / ((2 * hh) / H / 1.5)
+    small = gray.resize((round(gray.width * f), round(gray.height * f)), Image.BILINEAR)
+    fx, fy = small.width / gray.width, small.height / gray.height
+    quad = [v for x, y in corners for v in (x * fx, y * fy)]
+    return np.asarray(small.transform((out_w, H), Image.QUAD, quad, Image.BILINEAR))
+
+
+def test_pre_shrunk_crops_match_shrinking_the_whole_photo():
+    """Tall fields (a 12 MP photo) are cut from a shrunk window, not a shrunk photo: the same crop to within one
+    grey level, at the edges and off the photo too."""
+    rng = np.random.default_rng(3)
+    gray = Image.fromarray(rng.integers(0, 255, (300, 400), dtype=np.uint8)).resize((3000, 2000), Image.BICUBIC)
+    geoms = [FieldGeom(1500, 1000, 1.0, 0.0, 1800, 150), FieldGeom(900, 700, 0.96, 0.28, 900, 90),
+             FieldGeom(40, 30, 0.8, -0.6, 1200, 200), FieldGeom(2990, 1990, 1.0, 0.0, 600, 120)]
+    for g in geoms:
+        assert g.height * (0.5 + SPEC.pad_y) * 2 / SPEC.rec_height > 2.0  # the pre-shrink path
+        ref = _whole_photo_shrink_crop(gray, g)
+        got = crop_field(gray, g, SPEC)[:, :ref.shape[1]]
+        assert np.abs(got.astype(int) - ref).max() <= 1, g
+    off = crop_field(gray, FieldGeom(-5000, 1000, 1.0, 0.0, 600, 120), SPEC)
+    assert off.shape == (32, 384) and not off.any()  # wholly off the photo: the QUAD's fill

@@ -38,7 +38,7 @@ interface Coeffs {
 
 function precomputeCoeffs(inSize: number, in0: number, in1: number, outSize: number, kind: Filter): Coeffs {
   const [filter, fsupport] = filterFn(kind);
-  const scale = (in1 - in0) / outSize;
+  const scale = Math.fround(in1 - in0) / outSize; // C: (double)(in1 - in0) of two floats
   const filterscale = scale < 1 ? 1 : scale;
   const support = fsupport * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
@@ -83,26 +83,33 @@ export interface Window {
   y1: number;
 }
 
+/** A source region (x0, y0, x1, y1) in source pixels, fractional allowed: Pillow's `box` argument. */
+export type Box = [number, number, number, number];
+
 /**
- * Pillow `Image.resize((w, h), BILINEAR | BOX)` of an 8-bit grey or RGB raster.
+ * Pillow `Image.resize((w, h), BILINEAR | BOX, box=box)` of an 8-bit grey or RGB raster.
  *
  * With `win`, only those output pixels are computed (the rest are 0): each output pixel depends only on its own
  * coefficients, so a window of the full resize is exact, and a crop that reads a few rows costs a few rows.
  */
-export function resize(src: Raster, outW: number, outH: number, kind: Filter = "bilinear", win?: Window): Raster {
+export function resize(src: Raster, outW: number, outH: number, kind: Filter = "bilinear", win?: Window, box?: Box): Raster {
   const { width: inW, height: inH, channels: C } = src;
-  if (outW === inW && outH === inH) return { ...src, data: src.data.slice() };
+  // Pillow passes the box to C as single-precision floats
+  const [bx0, by0, bx1, by1] = (box ?? [0, 0, inW, inH]).map(Math.fround);
+  const whole = bx0 === 0 && by0 === 0 && bx1 === inW && by1 === inH;
+  if (outW === inW && outH === inH && whole) return { ...src, data: src.data.slice() };
   const wx0 = win ? Math.max(0, win.x0) : 0, wx1 = win ? Math.min(outW, win.x1) : outW;
   const wy0 = win ? Math.max(0, win.y0) : 0, wy1 = win ? Math.min(outH, win.y1) : outH;
   const out = new Uint8Array(outW * outH * C);
   if (wx1 <= wx0 || wy1 <= wy0) return { width: outW, height: outH, channels: C, data: out };
-  const needH = outW !== inW;
-  const needV = outH !== inH;
+  // ImagingResampleInner's tests, box included
+  const needH = outW !== inW || bx0 !== 0 || bx1 !== outW;
+  const needV = outH !== inH || by0 !== 0 || by1 !== outH;
   const half = 1 << (PRECISION_BITS - 1);
   // Horizontal pass (Pillow runs it first, into 8 bits) over only the source rows the vertical pass reads,
   // and only the window's columns: tmp is (rows, wx1 - wx0).
   let rows: number, y0: number;
-  const vert = needV ? precomputeCoeffs(inH, 0, inH, outH, kind) : null;
+  const vert = needV ? precomputeCoeffs(inH, by0, by1, outH, kind) : null;
   if (vert) {
     y0 = vert.bounds[wy0 * 2];
     rows = vert.bounds[(wy1 - 1) * 2] + vert.bounds[(wy1 - 1) * 2 + 1] - y0;
@@ -114,7 +121,7 @@ export function resize(src: Raster, outW: number, outH: number, kind: Filter = "
   const tmp = new Uint8Array(tw * rows * C);
   const d = src.data;
   if (needH) {
-    const { ksize, bounds, kk } = precomputeCoeffs(inW, 0, inW, outW, kind);
+    const { ksize, bounds, kk } = precomputeCoeffs(inW, bx0, bx1, outW, kind);
     for (let yy = 0; yy < rows; yy++) {
       const rowOff = (yy + y0) * inW * C;
       let o = yy * tw * C;

@@ -181,23 +181,40 @@ export function lineGeom(pieces: FieldGeom[], extend: number): FieldGeom {
   return { cx: c * ux - across * uy, cy: c * uy + across * ux, ux, uy, length: a1 - a0, height };
 }
 
+/**
+ * _shrink_window in pre.py: pixels [x0, x1) x [y0, y1) of `grey` shrunk by (fx, fy) with BILINEAR, as the source
+ * rows the window reads, then a horizontal-only and a vertical-only resize of them, each from its source box.
+ */
+function shrinkWindow(grey: Raster, x0: number, y0: number, x1: number, y1: number, fx: number, fy: number): Raster {
+  const top = y0 / fy, bottom = Math.min(grey.height, y1 / fy);
+  const reach = 1.0 / fy + 1.0;
+  const r0 = Math.max(0, Math.floor(top - reach)), r1 = Math.min(grey.height, Math.ceil(bottom + reach));
+  const rows: Raster = { width: grey.width, height: r1 - r0, channels: 1, data: grey.data.subarray(r0 * grey.width, r1 * grey.width) };
+  const across = resize(rows, x1 - x0, r1 - r0, "bilinear", undefined, [x0 / fx, 0, Math.min(grey.width, x1 / fx), r1 - r0]);
+  return resize(across, x1 - x0, y1 - y0, "bilinear", undefined, [0, top - r0, x1 - x0, bottom - r0]);
+}
+
 /** Cut an oriented field out of a grey image -> (rec_height, rec_width) uint8 (crop_field in pre.py). */
 export function cropField(grey: Raster, g: FieldGeom, spec: CardSpec): Uint8Array {
   const H = spec.rec_height, W = spec.rec_width;
   let { corners, outW, shrink } = cropCorners(g, spec);
   let src = grey;
   if (shrink > 2.0) {
-    // Python pre-shrinks the whole image; only the window around the field is computed here (exactly the same
-    // pixels: each output pixel of a resize depends only on its own filter taps)
+    // As crop_field in pre.py: only the window of the shrunk image that the QUAD samples (shrinkWindow).
     const fct = 1.0 / (shrink / 1.5);
     const sw = Math.max(1, pyRoundInt(grey.width * fct)), sh = Math.max(1, pyRoundInt(grey.height * fct));
     const fx = sw / grey.width, fy = sh / grey.height;
     corners = corners.map((p) => [p[0] * fx, p[1] * fy] as Point);
     const xs = corners.map((p) => p[0]), ys = corners.map((p) => p[1]);
-    src = resize(grey, sw, sh, "bilinear", {
-      x0: Math.floor(Math.min(...xs)) - 2, x1: Math.ceil(Math.max(...xs)) + 3,
-      y0: Math.floor(Math.min(...ys)) - 2, y1: Math.ceil(Math.max(...ys)) + 3,
-    });
+    let x0 = Math.max(0, Math.floor(Math.min(...xs)) - 2), y0 = Math.max(0, Math.floor(Math.min(...ys)) - 2);
+    const x1 = Math.min(sw, Math.ceil(Math.max(...xs)) + 3), y1 = Math.min(sh, Math.ceil(Math.max(...ys)) + 3);
+    if (x0 < x1 && y0 < y1) {
+      src = shrinkWindow(grey, x0, y0, x1, y1, fx, fy);
+    } else { // the field lies wholly off the image: the QUAD samples nothing but the fill
+      src = { width: 1, height: 1, channels: 1, data: new Uint8Array(1) };
+      x0 = y0 = -1e6;
+    }
+    corners = corners.map((p) => [p[0] - x0, p[1] - y0] as Point);
   }
   const [ul, ll, lr, ur] = corners;
   const crop = quadTransform(src, outW, H, ul, ll, lr, ur);

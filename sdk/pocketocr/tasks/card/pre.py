@@ -121,6 +121,18 @@ def letterbox(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, DetMeta]:
     return det_tensor(canvas[None], spec), meta
 
 
+def _shrink_window(gray: Image.Image, win: tuple[int, int, int, int], fx: float, fy: float) -> Image.Image:
+    """Pixels [x0, x1) x [y0, y1) of `gray` shrunk by (fx, fy) with BILINEAR: the source rows the window
+    reads, then a horizontal-only and a vertical-only resize of them, each from its source box."""
+    x0, y0, x1, y1 = win
+    top, bottom = y0 / fy, min(gray.height, y1 / fy)
+    reach = 1.0 / fy + 1.0  # the vertical filter's support in source rows, and one for rounding
+    r0, r1 = max(0, math.floor(top - reach)), min(gray.height, math.ceil(bottom + reach))
+    rows = gray.crop((0, r0, gray.width, r1))
+    across = rows.resize((x1 - x0, r1 - r0), Image.BILINEAR, box=(x0 / fx, 0, min(gray.width, x1 / fx), r1 - r0))
+    return across.resize((x1 - x0, y1 - y0), Image.BILINEAR, box=(0, top - r0, x1 - x0, bottom - r0))
+
+
 def crop_field(gray: Image.Image, g: FieldGeom, spec: PreSpec) -> np.ndarray:
     """Cut an oriented field out of a greyscale image -> (rec_height, rec_width) uint8.
 
@@ -142,9 +154,21 @@ def crop_field(gray: Image.Image, g: FieldGeom, spec: PreSpec) -> np.ndarray:
     src = gray
     if shrink > 2.0:
         f = 1.0 / (shrink / 1.5)
-        src = gray.resize((max(1, round(gray.width * f)), max(1, round(gray.height * f))), Image.BILINEAR)
-        fx, fy = src.width / gray.width, src.height / gray.height
-        ul, ll, lr, ur = [(p[0] * fx, p[1] * fy) for p in (ul, ll, lr, ur)]
+        sw, sh = max(1, round(gray.width * f)), max(1, round(gray.height * f))
+        fx, fy = sw / gray.width, sh / gray.height
+        corners = [(p[0] * fx, p[1] * fy) for p in (ul, ll, lr, ur)]
+        # Only the window of the shrunk image that QUAD samples, computed as the two passes of a resize, each
+        # its own single-axis call: a whole-photo shrink cost more than the rest of the read on a 12 MP photo,
+        # and one two-axis call may run its passes in either order (Pillow 13 picks by shape), which pre.ts
+        # could not follow. Within one grey level of shrinking the whole photo.
+        xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+        x0, x1 = max(0, math.floor(min(xs)) - 2), min(sw, math.ceil(max(xs)) + 3)
+        y0, y1 = max(0, math.floor(min(ys)) - 2), min(sh, math.ceil(max(ys)) + 3)
+        if x0 < x1 and y0 < y1:
+            src = _shrink_window(gray, (x0, y0, x1, y1), fx, fy)
+        else:  # the field lies wholly off the photo: QUAD samples nothing but the fill
+            src, x0, y0 = Image.new("L", (1, 1)), -10**6, -10**6
+        ul, ll, lr, ur = [(p[0] - x0, p[1] - y0) for p in corners]
     crop = src.transform((out_w, H), Image.QUAD, (*ul, *ll, *lr, *ur), Image.BILINEAR)
     arr = np.asarray(crop, np.uint8)
     if out_w < W:
