@@ -101,3 +101,21 @@ def test_zoomed_second_pass_reads_small_cards_and_maps_boxes_back(reader):
             assert x0 - 5 <= bx0 < bx1 <= x1 + 5 and y0 - 5 <= by0 < by1 <= y1 + 5, (name, b.box, (x0, y0, x1, y1))
     assert zoomed_hits >= 3, f"the zoomed pass read only {zoomed_hits} of {len(cases)} small cards"
     assert one_pass_hits < zoomed_hits, "the one-pass reader reads these as well: the cases no longer test the zoom"
+
+
+def test_a_12_megapixel_photo_is_read_reduced_and_its_boxes_are_in_the_files_pixels(reader, tmp_path):
+    """A phone-camera-sized JPEG is decoded at a reduced scale (max_side): the same number as reading every
+    pixel, and the boxes in the file's own pixels."""
+    label = _labels()[0]
+    small = Image.open(EXAMPLES / label["file"]).convert("RGB")
+    k = 4032 / max(small.size)
+    big_path = tmp_path / "big.jpg"
+    small.resize((round(small.width * k), round(small.height * k)), Image.BICUBIC).save(big_path, quality=92)
+    every_pixel = CardReader(max_side=None).read(big_path)
+    reduced = reader.read(big_path)
+    assert reduced.number == label["number"] == every_pixel.number
+    assert reader.max_side == 1600
+    for got, ref in zip(reduced.boxes["number"], every_pixel.boxes["number"]):
+        # the same field, in the 4032-px file's coordinates (one detector cell is ~10 px there)
+        assert np.allclose(got.box, ref.box, atol=0.02 * max(small.size) * k), (got.box, ref.box)
+    assert reduced.boxes["number"] and max(b.box[2] for b in reduced.boxes["number"]) > 2 * max(small.size)
