@@ -13,12 +13,11 @@ machine noise hits all of them alike. No assertion on time: this is a report.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
 
-from pocketocr.bench import bench_images, cpu_name, current_rss_mb
+from pocketocr.bench import bench_images, cpu_name, current_rss_mb, take_turns
 from pocketocr.tasks.card.predictor import CardReader
 from pocketocr.zoo import MODELS_DIR
 
@@ -59,25 +58,15 @@ def main() -> int:
     if not readers:
         print("no models found", file=sys.stderr)
         return 2
-    times: dict[str, list[float]] = {k: [] for k in readers}
-    numbers: dict[str, list] = {k: [] for k in readers}
-    for _ in range(args.repeats):
-        for img in imgs:
-            for label, (reader, *_rest) in readers.items():
-                t = time.perf_counter()
-                res = reader.read(img)
-                times[label].append((time.perf_counter() - t) * 1000)
-                numbers[label].append(res.number)
-    base = next(iter(readers))
-    med0 = statistics.median(times[base])
+    stats = take_turns({label: r.read for label, (r, *_rest) in readers.items()}, imgs, args.repeats,
+                       key=lambda res: res.number)
     print(f"{cpu_name()}; {len(imgs)} images ({source}) x {args.repeats}; {args.threads} thread(s)")
     print(f"{'variant':22} {'median ms':>9} {'p95 ms':>7} {'vs base':>7} {'MB':>6} {'load ms':>7} {'+RSS MB':>7} "
           f"{'same number as base':>19}")
     for label, (_r, load, rss, mb) in readers.items():
-        ts = sorted(times[label])
-        med, p95 = statistics.median(ts), ts[min(len(ts) - 1, int(round(0.95 * (len(ts) - 1))))]
-        same = sum(a == b for a, b in zip(numbers[label], numbers[base])) / len(numbers[base])
-        print(f"{label:22} {med:9.2f} {p95:7.2f} {med / med0:6.2f}x {mb:6.2f} {load:7.0f} {rss:7.0f} {same * 100:18.1f}%")
+        st = stats[label]
+        print(f"{label:22} {st.median:9.2f} {st.p95:7.2f} {st.vs_base:6.2f}x {mb:6.2f} {load:7.0f} {rss:7.0f} "
+              f"{st.same_as_base * 100:18.1f}%")
     return 0
 
 

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import sys
-import time
 
 from PIL import Image
-
-from pocketocr.bench import bench_images, cpu_name
+from pocketocr.bench import bench_images, cpu_name, take_turns
 from pocketocr.tasks.card.predictor import CardReader
 
 
@@ -40,28 +37,13 @@ def main() -> int:
     files = [_enlarged_jpeg(img, args.side) for img in imgs]
     readers = {"every pixel (baseline)": CardReader(threads=args.threads, max_side=None),
                "max_side=1600 (default)": CardReader(threads=args.threads)}
-    for reader in readers.values():
-        reader.read(files[0])  # warm-up
-    times: dict[str, list[float]] = {k: [] for k in readers}
-    numbers: dict[str, list] = {k: [] for k in readers}
-    for _ in range(args.repeats):
-        for data in files:
-            for label, reader in readers.items():
-                t = time.perf_counter()
-                res = reader.read(data)
-                times[label].append((time.perf_counter() - t) * 1000)
-                numbers[label].append(res.number)
-    base = next(iter(readers))
-    med0 = statistics.median(times[base])
+    stats = take_turns({label: r.read for label, r in readers.items()}, files, args.repeats, key=lambda res: res.number)
     w, h = Image.open(io.BytesIO(files[0])).size
     print(f"{cpu_name()}; {len(files)} images ({source}) enlarged to {w}x{h} JPEG x {args.repeats}; "
           f"{args.threads} thread(s)")
     print(f"{'reader':24} {'median ms':>9} {'p95 ms':>7} {'vs base':>7} {'same number as base':>19}")
-    for label in readers:
-        ts = sorted(times[label])
-        med, p95 = statistics.median(ts), ts[min(len(ts) - 1, int(round(0.95 * (len(ts) - 1))))]
-        same = sum(a == b for a, b in zip(numbers[label], numbers[base])) / len(numbers[base])
-        print(f"{label:24} {med:9.2f} {p95:7.2f} {med / med0:6.2f}x {same * 100:18.1f}%")
+    for label, st in stats.items():
+        print(f"{label:24} {st.median:9.2f} {st.p95:7.2f} {st.vs_base:6.2f}x {st.same_as_base * 100:18.1f}%")
     return 0
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ __all__ = [
     "current_rss_mb",
     "load_predictor",
     "peak_rss_mb",
+    "take_turns",
 ]
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
@@ -180,6 +182,43 @@ def bench_images(task: str, n: int, seed: int = 20_261_126) -> tuple[list[Any], 
                              f"or put example images in {folder}")
     imgs = [load_image(files[i % len(files)]) for i in range(n)]
     return imgs, f"bundled examples ({len(files)} files in {folder})"
+
+
+@dataclass(frozen=True)
+class TurnStats:
+    """One contender of `take_turns`: median and p95 ms, the ratio of its median to the baseline's, and the
+    share of inputs where its output equals the baseline's."""
+
+    median: float
+    p95: float
+    vs_base: float
+    same_as_base: float
+
+
+def take_turns(contenders: dict[str, Callable[[Any], Any]], inputs: list[Any], repeats: int,
+               key: Callable[[Any], Any] = lambda out: out) -> dict[str, TurnStats]:
+    """Time each contender on each input, taking turns input by input so that machine noise hits them all
+    alike; the first contender is the baseline. `key` picks what of an output to compare (e.g. the number)."""
+    for fn in contenders.values():
+        fn(inputs[0])  # warm-up: first run allocates
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    outs: dict[str, list[Any]] = {k: [] for k in contenders}
+    for _ in range(repeats):
+        for x in inputs:
+            for name, fn in contenders.items():
+                t = time.perf_counter()
+                out = fn(x)
+                times[name].append((time.perf_counter() - t) * 1000)
+                outs[name].append(key(out))
+    base = next(iter(contenders))
+    med0 = statistics.median(times[base])
+    stats = {}
+    for name, ts in times.items():
+        ts = sorted(ts)
+        med = statistics.median(ts)
+        same = sum(a == b for a, b in zip(outs[name], outs[base])) / len(outs[base])
+        stats[name] = TurnStats(med, ts[min(len(ts) - 1, round(0.95 * (len(ts) - 1)))], med / med0, same)
+    return stats
 
 
 def _percentiles(ms: list[float]) -> dict[str, float]:

@@ -75,3 +75,22 @@ def test_cli_bench_json():
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert list(d["latency_ms"]) == ["1"] and d["throughput"]["qps"] > 0
+
+
+def test_take_turns_reports_ratios_and_agreement_against_the_first_contender():
+    import time
+
+    from pocketocr.bench import take_turns
+
+    def fast(x):
+        return x % 3
+
+    def slow(x):
+        time.sleep(0.004)
+        return x % 3 if x < 6 else -1  # disagrees on 2 of 8 inputs
+
+    stats = take_turns({"fast": fast, "slow": slow}, list(range(8)), repeats=2)
+    assert list(stats) == ["fast", "slow"]
+    assert stats["fast"].vs_base == 1.0 and stats["fast"].same_as_base == 1.0
+    assert stats["slow"].median >= 4.0 and stats["slow"].vs_base > 1.0 and stats["slow"].p95 >= stats["slow"].median
+    assert stats["slow"].same_as_base == 0.75
