@@ -131,6 +131,9 @@ def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
         if seed == 64:  # a small, odd-sized photo: upscaling in the letterbox, crops at low resolution
             img = img.resize((301, 187), Image.BILINEAR)
             k = 301 / s.image.width
+        if seed == 79:  # a 1:4 portrait: Pillow 13 would letterbox it vertical pass first (tasks/resample.py)
+            img = img.resize((img.width // 3, img.height * 2), Image.BILINEAR)
+            k = img.width / s.image.width  # x only; the label crops below are pixel-parity checks, not fields
         if seed == 41:  # a large photo (label crops of fields taller than the photo's: `_shrink_geoms`)
             img = img.resize((round(img.width * 1.7), round(img.height * 1.7)), Image.BILINEAR)
             k = img.width / s.image.width
@@ -308,11 +311,13 @@ def formula_cases(w: _Writer, models: Path) -> list[dict]:
         spec = formula_pre.PreSpec.from_metadata(det.metadata())
     bank = build_bank(seed=3, n_inline=12, n_display=6)
     cases = []
-    for n, (seed, photo, size) in enumerate([(101, False, None), (202, True, None), (303, True, (700, 520))]):
+    # the last: a 1:4 strip of a page, which Pillow 13 would resize vertical pass first (tasks/resample.py)
+    for n, (seed, photo, size) in enumerate([(101, False, None), (202, True, None), (303, True, (700, 520)),
+                                             (404, False, (600, 2400))]):
         page = make_page(seed, bank, photo)
         img = page.image.convert("RGB")
         if size:
-            img = img.resize(size, Image.BILINEAR)  # smaller than long_side: the BILINEAR (enlarge) branch
+            img = img.resize(size, Image.BILINEAR)  # 700 x 520: under long_side, the BILINEAR (enlarge) branch
         canvas, meta = formula_pre.page_canvas(img, spec)
         x = formula_pre.det_tensor(canvas[None], spec)
         case = {"name": f"page_{n}", "kind": "page", "width": img.width, "height": img.height,

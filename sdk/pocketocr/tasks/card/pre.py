@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
+from ..resample import resize_hv
 from ..spec import MetadataSpec
 
 __all__ = ["PreSpec", "DetMeta", "FieldGeom", "letterbox", "zoom_crop", "letterbox_canvas", "det_tensor", "crop_field", "crop_tensor", "geom_from_quad",
@@ -91,7 +92,7 @@ def letterbox_canvas(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, DetMe
     w, h = img.size
     scale = s / max(w, h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = _rgb(img).resize((nw, nh), Image.BILINEAR)
+    small = resize_hv(_rgb(img), (nw, nh), Image.BILINEAR)
     canvas = np.full((s, s, 3), spec.pad_value, np.uint8)
     canvas[:nh, :nw] = np.asarray(small)
     return canvas, DetMeta(scale, (w, h))

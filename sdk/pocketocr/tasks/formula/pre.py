@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ..resample import resize_hv
 from ..spec import MetadataSpec
 
 __all__ = ["CLASSES", "PageMeta", "PreSpec", "det_tensor", "page_canvas", "prepare"]
@@ -65,7 +66,7 @@ def page_canvas(img: Image.Image, spec: PreSpec, size: tuple[int, int] | None = 
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     grey = img if img.mode == "L" else img.convert("L")
     # BOX (area) filter: thin strokes of small formulas survive downscaling better than bilinear.
-    small = grey.resize((nw, nh), Image.BOX if scale < 1 else Image.BILINEAR)
+    small = resize_hv(grey, (nw, nh), Image.BOX if scale < 1 else Image.BILINEAR)
     ph, pw = size if size else (_padded(nh, spec.multiple), _padded(nw, spec.multiple))
     if nh > ph or nw > pw:
         raise ValueError(f"a {nw}x{nh} page does not fit the model's fixed {pw}x{ph} input")
