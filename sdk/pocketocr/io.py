@@ -12,14 +12,14 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import Union
+from typing import NamedTuple, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
-__all__ = ["ImageInput", "load_image", "load_image_scaled", "MAX_PIXELS"]
+__all__ = ["ImageInput", "Loaded", "load_image", "load_image_scaled", "MAX_PIXELS"]
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray]
 
@@ -67,6 +67,14 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")  # convert() copies even an RGB image
 
 
+class Loaded(NamedTuple):
+    """What `load_image_scaled` returns."""
+
+    image: Image.Image               # RGB, EXIF orientation applied, possibly reduced
+    scale: float                     # returned pixels per source pixel (1.0 when not reduced)
+    source_size: tuple[int, int]     # (width, height) of the source, EXIF orientation applied
+
+
 def _draft(img: Image.Image, max_side: int | None) -> int:
     """Ask a JPEG decoder for the smallest DCT scale whose long side stays at or above `max_side`; the
     scale's denominator (1 when the format has no such decoding or no reduction is wanted)."""
@@ -93,26 +101,27 @@ def load_image(src: ImageInput) -> Image.Image:
     >>> load_image(np.zeros((32, 48, 3), np.uint8)).size
     (48, 32)
     """
-    return load_image_scaled(src)[0]
+    return load_image_scaled(src).image
 
 
-def load_image_scaled(src: ImageInput, max_side: int | None = None) -> tuple[Image.Image, float]:
+def load_image_scaled(src: ImageInput, max_side: int | None = None) -> Loaded:
     """`load_image`, but an image whose long side is at least twice `max_side` comes back reduced by the
-    largest integer factor that keeps its long side at or above `max_side`, and with it the factor from
-    source pixels to the returned image's pixels (1.0 when not reduced).
+    largest integer factor that keeps its long side at or above `max_side`; with it the scale from source
+    pixels to the returned image's pixels (1.0 when not reduced) and the source's size.
 
     A JPEG is decoded straight at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, `Image.draft`): a 12 MP
     phone photo loads in 27 ms at half scale against 58 ms in full here. What is left is reduced by
     averaging pixel blocks (`Image.reduce`).
 
-    >>> img, f = load_image_scaled(np.zeros((3000, 4000, 3), np.uint8), max_side=1600)
-    >>> img.size, f
-    ((2000, 1500), 0.5)
+    >>> img, scale, size = load_image_scaled(np.zeros((3000, 4000, 3), np.uint8), max_side=1600)
+    >>> img.size, scale, size
+    ((2000, 1500), 0.5, (4000, 3000))
     """
     if max_side is not None and max_side < 1:
         raise ValueError(f"max_side must be at least 1, not {max_side}")
     name = _name(src)
     factor = 1  # source pixels per returned pixel, along each axis
+    header_size = (0, 0)
     try:
         if isinstance(src, Image.Image):
             img = src
@@ -141,16 +150,20 @@ def load_image_scaled(src: ImageInput, max_side: int | None = None) -> tuple[Ima
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(io.BytesIO(data))
                 _check_size(img, name)  # from the header, before any pixel is decoded
+                header_size = img.size
                 factor = _draft(img, max_side)
                 img.load()
         _check_size(img, name)
+        source_size = header_size if factor > 1 else img.size
         if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even an upright image
+            if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8):  # a quarter turn swaps the sides
+                source_size = source_size[::-1]
             img = ImageOps.exif_transpose(img) or img
         img = _to_rgb(img)
         if max_side is not None and max(img.size) >= 2 * max_side:
             k = max(img.size) // max_side
             img, factor = img.reduce(k), factor * k
-        return img, 1.0 / factor
+        return Loaded(img, 1.0 / factor, source_size)
     except ImageError:
         raise
     except UnidentifiedImageError:

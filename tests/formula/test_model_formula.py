@@ -69,3 +69,25 @@ def test_tflite_and_onnx_find_the_same_formulas(small_bank):
                             np.array([f.score for f in b]), 0.5)
         same, total = same + int(ok.sum()), total + max(len(a), len(b))
     assert total and same / total >= 0.9, (same, total)
+
+
+@pytest.mark.train
+def test_a_large_page_photo_is_read_reduced_with_boxes_in_the_files_pixels(small_bank, tmp_path):
+    """A 4032-px JPEG of a page is decoded at half scale (max_side=1024): the boxes of a full read, in the
+    file's pixels, and the file's size in the result."""
+    from PIL import Image
+
+    from pocketocr.training.formula.synth import make_page
+
+    page = make_page(90_001, small_bank, False)
+    k = 4032 / max(page.image.size)
+    path = tmp_path / "page.jpg"
+    page.image.convert("RGB").resize((round(page.image.width * k), round(page.image.height * k)),
+                                     Image.BICUBIC).save(path, quality=92)
+    reduced, full = FormulaDetector().detect(path), FormulaDetector(max_side=None).detect(path)
+    assert (reduced.width, reduced.height) == (full.width, full.height) == Image.open(path).size
+    a = np.array([f.box for f in reduced.formulas]).reshape(-1, 4)
+    b = np.array([f.box for f in full.formulas]).reshape(-1, 4)
+    ok, _ = match_boxes(b, [f.kind for f in full.formulas], a, [f.kind for f in reduced.formulas],
+                        np.array([f.score for f in reduced.formulas]), 0.7)
+    assert len(b) >= 5 and ok.mean() >= 0.9, (ok.mean(), len(a), len(b))

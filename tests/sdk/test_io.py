@@ -127,12 +127,12 @@ def test_large_jpeg_is_decoded_at_a_reduced_scale():
     big = Image.fromarray(rng.integers(0, 255, (3024, 4032, 3), dtype=np.uint8)).resize((4032, 3024))
     big.paste((255, 0, 0), (2000, 1000, 2400, 1400))  # a red square, to check where pixels land
     data = _save(big, "JPEG", quality=90)
-    img, factor = load_image_scaled(data, max_side=1600)
-    assert img.size == (2016, 1512) and factor == 0.5
+    img, factor, size = load_image_scaled(data, max_side=1600)
+    assert img.size == (2016, 1512) and factor == 0.5 and size == (4032, 3024)
     r, g, b = img.getpixel((1100, 600))  # the square's centre, at half scale
     assert r > 200 and g < 60 and b < 60
-    full, f1 = load_image_scaled(data)
-    assert full.size == (4032, 3024) and f1 == 1.0
+    full, f1, size = load_image_scaled(data)
+    assert full.size == size == (4032, 3024) and f1 == 1.0
     assert load_image(data).size == (4032, 3024)  # load_image never reduces
 
 
@@ -140,14 +140,14 @@ def test_reduction_keeps_the_long_side_at_or_above_max_side():
     from pocketocr.io import load_image_scaled
 
     # arrays and PNGs are reduced by averaging pixel blocks, by the largest factor that keeps max_side
-    img, factor = load_image_scaled(np.zeros((3000, 5000, 3), np.uint8), max_side=1600)
-    assert img.size == (1667, 1000) and factor == 1 / 3
+    img, factor, size = load_image_scaled(np.zeros((3000, 5000, 3), np.uint8), max_side=1600)
+    assert img.size == (1667, 1000) and factor == 1 / 3 and size == (5000, 3000)
     png = _save(Image.new("RGB", (3300, 1000), (10, 200, 30)), "PNG")
-    img, factor = load_image_scaled(png, max_side=1600)
+    img, factor, _ = load_image_scaled(png, max_side=1600)
     assert img.size == (1650, 500) and factor == 0.5 and img.getpixel((5, 5)) == (10, 200, 30)
     # under twice max_side nothing changes, not even a copy's pixels
     small = np.random.default_rng(1).integers(0, 255, (1000, 3199, 3), dtype=np.uint8)
-    img, factor = load_image_scaled(small, max_side=1600)
+    img, factor, _ = load_image_scaled(small, max_side=1600)
     assert factor == 1.0 and np.array_equal(np.asarray(img), small)
     with pytest.raises(ValueError, match="max_side"):
         load_image_scaled(small, max_side=0)
@@ -160,6 +160,6 @@ def test_exif_rotation_applies_to_a_reduced_jpeg():
     img.paste((255, 255, 255), (0, 0, 500, 1000))  # white band on the left
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise to display
-    out, factor = load_image_scaled(_save(img, "JPEG", exif=exif), max_side=1000)
-    assert factor == 0.25 and out.size == (250, 1000)
+    out, factor, size = load_image_scaled(_save(img, "JPEG", exif=exif), max_side=1000)
+    assert factor == 0.25 and out.size == (250, 1000) and size == (1000, 4000)
     assert np.asarray(out)[:100].mean() > 200  # the white band is now on top

@@ -108,7 +108,7 @@ class CardReader:
         When the first pass is not sure of both fields, a second pass reads the square around what it
         marked (`zoom_region`) and each field is taken from the pass that is surer of it."""
         t0 = time.perf_counter()
-        img, scale = load_image_scaled(image, self.max_side)
+        img, scale, _ = load_image_scaled(image, self.max_side)
         loading = time.perf_counter() - t0  # decoding the file counts as pre-processing
         passes = [self._read_pass(img, (0, 0))]
         box = None if (passes[0].sure or not self.config.zoom) else zoom_region(
