@@ -28,6 +28,14 @@ def test_train_resume_and_export(tmp_path):
     # resume: one more epoch continues from the checkpoint instead of starting over
     res = run_cli(*common, "--set", "det_epochs=2", "--set", "rec_epochs=1", "--only", "det", timeout=600)
     assert res.returncode == 0 and "resuming after epoch 1" in res.stdout + res.stderr
+    # a finished run, resumed from its checkpoints alone (the rendered photos deleted), renders nothing again
+    import shutil
+
+    shutil.rmtree(run / "cache")
+    res = run_cli(*common, "--set", "det_epochs=2", "--set", "rec_epochs=1", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "[det] resuming after epoch 2" in res.stdout and "[rec] resuming after epoch 1" in res.stdout
+    assert not (run / "cache").exists() or not any((run / "cache").iterdir())
     out = tmp_path / "models"
     res = run_cli("export", "card", "--run", str(run), "--out", str(out), "--calib", "8", "--val-n", "6", "--json",
                   timeout=600)
@@ -160,6 +168,9 @@ def test_detector_fine_tune_stage(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     cache = centre / "cache"
     assert all((cache / d).is_dir() for d in ("train_s11_v3_n8_tcentre", "train_s9_v2_n8_tcentre", "val_s8_n4_tcentre"))
+    # stages 1 and 2 were finished (their checkpoints copied in): their photos and the first validation set
+    # are neither rendered nor loaded
+    assert not any((cache / d).exists() for d in ("train_s7_n8", "train_s9_v2_n8", "val_s8_n4")), sorted(cache.iterdir())
     with np.load(cache / "train_s11_v3_n8_tcentre" / "shard_0000.npz") as z:
         probs = z["target"][:, 0:2]
     assert ((probs > 0.05) & (probs < 0.95)).any() and probs.max() <= 1.0  # soft scores, not a filled mask

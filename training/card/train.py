@@ -7,9 +7,11 @@ Resumable: each finished epoch writes `<out>/<model>_last.pt`; rerunning continu
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,17 +254,30 @@ def _finished(out: Path, name: str, epochs: int, resume: bool, device) -> dict |
     return st if st["epoch"] + 1 >= epochs else None
 
 
-def _det_stage(name: str, det: CardDet, epochs: int, lr: float, seed: int, dirs: list[Path], recipe, out: Path,
-               det_eval, spec: PreSpec, dev, resume: bool) -> list[dict]:
-    """One detector stage on the photos of `dirs`; a finished stage only restores its weights."""
+def _det_stage(name: str, det: CardDet, epochs: int, lr: float, seed: int, dirs: Callable[[], list[Path]], recipe,
+               out: Path, det_eval, spec: PreSpec, dev, resume: bool) -> list[dict]:
+    """One detector stage on the photos of `dirs()`; a finished stage only restores its weights, and its photos
+    are neither rendered nor loaded (a run resumed from its checkpoints alone renders only what is left to do)."""
     done = _finished(out, name, epochs, resume, dev)
     if done is not None:
         det.load_state_dict(done["model"])
         print(f"[{name}] resuming after epoch {done['epoch'] + 1}")
         return done.get("history", [])
-    parts = [load_cache(d, ("canvas", "target")) for d in dirs]
+    parts = [load_cache(d, ("canvas", "target")) for d in dirs()]
     return _train_loop(name, det, epochs, *_det_batches(det, parts, recipe.det_batch, spec, dev), lr, out, det_eval,
                        dev, seed, resume)
+
+
+def _rec_stage(name: str, rec: CardRec, epochs: int, lr: float, seed: int, train: Callable[[], dict], recipe,
+               out: Path, rec_eval, spec: PreSpec, dev, resume: bool) -> list[dict]:
+    """One recogniser stage on the crops `train()`; a finished stage only restores its weights (as `_det_stage`)."""
+    done = _finished(out, name, epochs, resume, dev)
+    if done is not None:
+        rec.load_state_dict(done["model"])
+        print(f"[{name}] resuming after epoch {done['epoch'] + 1}")
+        return done.get("history", [])
+    return _train_loop(name, rec, epochs, *_rec_batches(rec, train(), recipe.rec_batch, spec, dev), lr, out,
+                       rec_eval, dev, seed, resume)
 
 
 def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev):
@@ -290,44 +305,51 @@ def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev):
 
 def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool = True,
                only: str | None = None) -> dict:
-    """Train both card models; returns paths and validation history. See module doc."""
+    """Train both card models; returns paths and validation history. See module doc.
+
+    Photos are rendered (and loaded) only for the stages that still have to train: `_rendered` is called
+    from the lazy `dirs` / `train` of each stage, and the validation sets on their first use."""
     out, dev = start_run(out, recipe.seed, recipe.threads, device)
     spec = PreSpec()
     cache = out / "cache"
     n_rec = recipe.rec_n_train or recipe.n_train
-    val_dir = _rendered(cache, "val", recipe.seed + 1, recipe.data_version, recipe.n_val, spec, recipe.workers)
-    val = load_cache(val_dir)
+    val = functools.cache(lambda: load_cache(_rendered(cache, "val", recipe.seed + 1, recipe.data_version,
+                                                        recipe.n_val, spec, recipe.workers)))
     result: dict = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest()}
 
     if only in (None, "det"):
         torch.manual_seed(recipe.seed)  # each model seeded on its own: `--only det|rec` runs reproduce a full run
         det = CardDet().to(dev)
-        det_eval = lambda: _det_iou(det, val["canvas"], val["target"], spec, dev)  # noqa: E731
-        det_dir = _rendered(cache, "train", recipe.seed, recipe.data_version, recipe.n_train, spec, recipe.workers)
-        hist = _det_stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed, [det_dir], recipe, out, det_eval,
-                          spec, dev, resume)
+        det_eval = lambda: _det_iou(det, val()["canvas"], val()["target"], spec, dev)  # noqa: E731
+        hist = _det_stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed,
+                          lambda: [_rendered(cache, "train", recipe.seed, recipe.data_version, recipe.n_train, spec,
+                                             recipe.workers)], recipe, out, det_eval, spec, dev, resume)
         ft_seed = recipe.seed + 2
+
+        def ft_dir(target: str = "fill") -> Path:  # stage 2's photos (drawn with `target`)
+            return _rendered(cache, "train", ft_seed, recipe.det_ft_data_version, recipe.det_ft_n_train, spec,
+                             recipe.workers, target=target)
+
         if recipe.det_ft_epochs > 0:  # stage 2: the same detector, fine-tuned on the newer data version
-            ft_dir = _rendered(cache, "train", ft_seed, recipe.det_ft_data_version, recipe.det_ft_n_train, spec,
-                               recipe.workers)
-            hist = hist + _det_stage("det_ft", det, recipe.det_ft_epochs, recipe.det_ft_lr, ft_seed, [ft_dir], recipe,
-                                     out, det_eval, spec, dev, resume)
+            hist = hist + _det_stage("det_ft", det, recipe.det_ft_epochs, recipe.det_ft_lr, ft_seed,
+                                     lambda: [ft_dir()], recipe, out, det_eval, spec, dev, resume)
         if recipe.det_ft2_epochs > 0:  # stage 3: again, on a newer version (v6: version 3's embossing)
             tgt = recipe.det_ft2_target
+            mix = recipe.det_ft2_mix and recipe.det_ft_epochs > 0
             if tgt == "fill":  # as runs/card10 tried it: stage 2's seeds, drawn as the newer version
-                dirs = [_rendered(cache, "train", ft_seed, recipe.det_ft2_data_version, recipe.det_ft2_n_train, spec,
-                                  recipe.workers)]
-                if recipe.det_ft2_mix and recipe.det_ft_epochs > 0:
-                    dirs.insert(0, ft_dir)
+                def dirs() -> list[Path]:
+                    newer = _rendered(cache, "train", ft_seed, recipe.det_ft2_data_version, recipe.det_ft2_n_train,
+                                      spec, recipe.workers)
+                    return [ft_dir(), newer] if mix else [newer]
             else:  # new targets: new photos, and stage 2's drawn again with the new targets; validated on them
-                dirs = [_rendered(cache, "train", recipe.seed + 4, recipe.det_ft2_data_version, recipe.det_ft2_n_train,
-                                  spec, recipe.workers, target=tgt)]
-                if recipe.det_ft2_mix and recipe.det_ft_epochs > 0:
-                    dirs.insert(0, _rendered(cache, "train", ft_seed, recipe.det_ft_data_version,
-                                             recipe.det_ft_n_train, spec, recipe.workers, target=tgt))
-                tval = load_cache(_rendered(cache, "val", recipe.seed + 1, recipe.data_version, recipe.n_val, spec,
-                                            recipe.workers, target=tgt), ("canvas", "target"))
-                det_eval = lambda: _det_iou(det, tval["canvas"], tval["target"], spec, dev)  # noqa: E731
+                def dirs() -> list[Path]:
+                    new = _rendered(cache, "train", recipe.seed + 4, recipe.det_ft2_data_version,
+                                    recipe.det_ft2_n_train, spec, recipe.workers, target=tgt)
+                    return [ft_dir(tgt), new] if mix else [new]
+                tval = functools.cache(lambda: load_cache(_rendered(cache, "val", recipe.seed + 1, recipe.data_version,
+                                                                    recipe.n_val, spec, recipe.workers, target=tgt),
+                                                          ("canvas", "target")))
+                det_eval = lambda: _det_iou(det, tval()["canvas"], tval()["target"], spec, dev)  # noqa: E731
             hist = hist + _det_stage("det_ft2", det, recipe.det_ft2_epochs, recipe.det_ft2_lr, recipe.seed + 4, dirs,
                                      recipe, out, det_eval, spec, dev, resume)
         centred = recipe.det_ft2_epochs > 0 and recipe.det_ft2_target == "centre"
@@ -339,23 +361,24 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     if only in (None, "rec"):
         # the same sample seeds as the detector's set, continued: its first n_train photos are the same
         ext = recipe.rec_crop_extend
-        rec_dir = _rendered(cache, "train", recipe.seed, recipe.data_version, n_rec, spec, recipe.workers, ext)
-        train = load_cache(rec_dir, ("crops", "texts"))
+        train = functools.cache(lambda: load_cache(_rendered(cache, "train", recipe.seed, recipe.data_version, n_rec,
+                                                             spec, recipe.workers, ext), ("crops", "texts")))
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
-        rec_eval = lambda: _rec_accuracy(rec, val["crops"], val["texts"], spec.vocab, dev)  # noqa: E731
-        hist = _train_loop("rec", rec, recipe.rec_epochs, *_rec_batches(rec, train, recipe.rec_batch, spec, dev),
-                           recipe.rec_lr, out, rec_eval, dev, recipe.seed, resume)
+        rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)  # noqa: E731
+        hist = _rec_stage("rec", rec, recipe.rec_epochs, recipe.rec_lr, recipe.seed, train, recipe, out, rec_eval,
+                          spec, dev, resume)
         if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak
-            if recipe.rec_ft_n_train:  # on newer photos: seeds from seed + 2, as the detector's stage 2
-                ft_dir = _rendered(cache, "train", recipe.seed + 2, recipe.rec_ft_data_version, recipe.rec_ft_n_train,
-                                   spec, recipe.workers, ext)
-                newer = load_cache(ft_dir, ("crops", "texts"))
-                train = ({k: np.concatenate([train[k], newer[k]]) for k in ("crops", "texts")}
-                         if recipe.rec_ft_mix else newer)
-            hist = hist + _train_loop("rec_ft", rec, recipe.rec_ft_epochs,
-                                      *_rec_batches(rec, train, recipe.rec_batch, spec, dev), recipe.rec_ft_lr, out,
-                                      rec_eval, dev, recipe.seed + 2, resume)
+            def ft_train() -> dict:
+                if not recipe.rec_ft_n_train:
+                    return train()
+                # on newer photos: seeds from seed + 2, as the detector's stage 2
+                newer = load_cache(_rendered(cache, "train", recipe.seed + 2, recipe.rec_ft_data_version,
+                                             recipe.rec_ft_n_train, spec, recipe.workers, ext), ("crops", "texts"))
+                return ({k: np.concatenate([train()[k], newer[k]]) for k in ("crops", "texts")}
+                        if recipe.rec_ft_mix else newer)
+            hist = hist + _rec_stage("rec_ft", rec, recipe.rec_ft_epochs, recipe.rec_ft_lr, recipe.seed + 2, ft_train,
+                                     recipe, out, rec_eval, spec, dev, resume)
         save_checkpoint(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("rec"), spec=dataclasses.asdict(spec), history=hist)
         result["rec"] = {"path": str(out / "card_rec.pt"), "history": hist}
