@@ -155,8 +155,9 @@ def load_image_scaled(src: ImageInput, max_side: int | None = None) -> Loaded:
                 img.load()
         _check_size(img, name)
         source_size = header_size if factor > 1 else img.size
-        if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even an upright image
-            if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8):  # a quarter turn swaps the sides
+        orientation = img.getexif().get(_ORIENTATION, 1)
+        if orientation != 1:  # exif_transpose copies even an upright image
+            if orientation in (5, 6, 7, 8):  # a quarter turn swaps the sides
                 source_size = source_size[::-1]
             img = ImageOps.exif_transpose(img) or img
         img = _to_rgb(img)
