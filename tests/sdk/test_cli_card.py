@@ -48,3 +48,19 @@ def test_models_json_lists_shipped_card_models():
 def test_unknown_model_file_is_a_clear_error(tmp_path, example_images):
     res = run_cli("card", str(example_images[0]), "--det-model", str(tmp_path / "missing.onnx"))
     assert res.returncode == 2 and "model file not found" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_max_side_option_reads_a_large_photo_either_way(tmp_path, example_images):
+    """--max-side 0 reads every pixel of a 12 MP photo, the default reads it reduced: the same number; a
+    negative value is a one-line error."""
+    from PIL import Image
+
+    img = Image.open(example_images[0]).convert("RGB")
+    k = 4032 / max(img.size)
+    big = tmp_path / "big.jpg"
+    img.resize((round(img.width * k), round(img.height * k)), Image.BICUBIC).save(big, quality=92)
+    reduced, full = run_cli("card", str(big), "--json"), run_cli("card", str(big), "--json", "--max-side", "0")
+    assert reduced.returncode == 0 and full.returncode == 0, reduced.stderr + full.stderr
+    assert json.loads(reduced.stdout)["number"] == json.loads(full.stdout)["number"] is not None
+    bad = run_cli("card", str(big), "--max-side", "-3")
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--max-side" in bad.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-__all__ = ["err", "add_threads", "add_backend", "short_path", "report_input_error"]
+__all__ = ["err", "add_threads", "add_backend", "add_max_side", "max_side_kwargs", "short_path", "report_input_error"]
 
 
 def err(msg: str) -> None:
@@ -19,6 +19,21 @@ def add_threads(p) -> None:
 
 def add_backend(p) -> None:
     p.add_argument("--backend", choices=["onnx", "tflite"], default="onnx", help="inference backend (default onnx)")
+
+
+def add_max_side(p) -> None:
+    p.add_argument("--max-side", type=int, default=None, metavar="PX",
+                   help="read photos at least twice PX long reduced to at least PX (default: the reader's own, 1600 "
+                        "for cards, 1024 for formula pages); 0 reads every pixel")
+
+
+def max_side_kwargs(args) -> dict:
+    """The reader's `max_side` keyword from `--max-side`: none given keeps the reader's default, 0 is None."""
+    if args.max_side is None:
+        return {}
+    if args.max_side < 0:
+        raise ValueError(f"--max-side must be 0 or more, not {args.max_side}")
+    return {"max_side": args.max_side or None}
 
 
 def short_path(path: str, width: int = 40) -> str:

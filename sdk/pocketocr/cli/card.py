@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ._common import add_backend, add_threads, err, report_input_error, short_path
+from ._common import add_backend, add_max_side, add_threads, err, max_side_kwargs, report_input_error, short_path
 
 __all__ = ["add_parser", "run"]
 
@@ -19,6 +19,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--rec-model", default=None, help="recogniser model file (default: shipped)")
     add_backend(p)
     add_threads(p)
+    add_max_side(p)
     return p
 
 
@@ -33,7 +34,13 @@ def run(args) -> int:
     from ..tasks.card.predictor import CardReader
 
     try:
-        reader = CardReader(args.det_model, args.rec_model, backend=args.backend, threads=args.threads)
+        side = max_side_kwargs(args)
+    except ValueError as exc:
+        err(str(exc))
+        return 2
+    try:
+        reader = CardReader(args.det_model, args.rec_model, backend=args.backend, threads=args.threads,
+                            **side)
     except PocketOCRError as exc:
         err(str(exc))
         return 2

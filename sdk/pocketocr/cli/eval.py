@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import add_backend, add_threads, err
+from ._common import add_backend, add_max_side, add_threads, err, max_side_kwargs
 
 __all__ = ["add_parser", "run"]
 
@@ -23,6 +23,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     add_backend(p)
     add_threads(p)
+    add_max_side(p)
     return p
 
 
@@ -41,12 +42,18 @@ def run(args) -> int:
         err(f"{args.dataset}: not a dataset folder")
         return 2
     try:
+        side = max_side_kwargs(args)
+    except ValueError as exc:
+        err(str(exc))
+        return 2
+    try:
         if args.task == "card":
             from ..eval.card import evaluate_cards
             from ..eval.html import card_report_html
             from ..tasks.card.predictor import CardReader
 
-            reader = CardReader(args.det_model, args.rec_model, backend=args.backend, threads=args.threads)
+            reader = CardReader(args.det_model, args.rec_model, backend=args.backend, threads=args.threads,
+                                **side)
             rep = evaluate_cards(reader.read, args.dataset, progress=not args.no_progress,
                                  model_version=reader.model_version)
             html = card_report_html(rep, args.dataset) if args.html else None
@@ -56,7 +63,7 @@ def run(args) -> int:
             from ..eval.formula import evaluate_formulas, formula_report_html
             from ..tasks.formula.predictor import FormulaDetector
 
-            det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads)
+            det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads, **side)
             rep = evaluate_formulas(det.detect, args.dataset, progress=not args.no_progress,
                                     model_version=det.model_version)
             html = formula_report_html(rep, args.dataset) if args.html else None

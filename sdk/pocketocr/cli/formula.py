@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._common import add_backend, add_threads, err, report_input_error, short_path
+from ._common import add_backend, add_max_side, add_threads, err, max_side_kwargs, report_input_error, short_path
 
 __all__ = ["add_parser", "run"]
 
@@ -24,6 +24,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--det-model", default=None, help="detector model file (default: shipped)")
     add_backend(p)
     add_threads(p)
+    add_max_side(p)
     return p
 
 
@@ -69,7 +70,12 @@ def run(args) -> int:
     from ..tasks.formula.predictor import FormulaDetector
 
     try:
-        det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads)
+        side = max_side_kwargs(args)
+    except ValueError as exc:
+        err(str(exc))
+        return 2
+    try:
+        det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads, **side)
     except PocketOCRError as exc:
         err(str(exc))
         return 2
