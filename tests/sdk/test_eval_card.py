@@ -81,3 +81,23 @@ def test_eval_cli_on_bundled_examples(tmp_path):
         assert key in rep
     assert rep["n"] == 6 and set(rep["slices"]) >= {"style", "scene"}
     assert html.read_text().startswith("<!doctype html>")
+
+
+def test_gallery_thumbnail_of_a_large_photo_draws_boxes_in_place(tmp_path):
+    """A 12 MP photo is decoded reduced for its thumbnail; the boxes (file pixels) land where they belong."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from pocketocr.eval.html import thumbnail_data_uri
+
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (4000, 3000), (255, 255, 255)).save(path, quality=95)
+    uri = thumbnail_data_uri(path, {"number": [[2000, 1000, 2400, 1400]]}, size=320)
+    thumb = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")).astype(int)
+    assert thumb.shape[:2] == (240, 320)
+    green = (thumb[..., 1] > 120) & (thumb[..., 0] < 120) & (thumb[..., 2] < 120)
+    ys, xs = np.nonzero(green)
+    assert len(xs) and abs(xs.min() - 160) <= 2 and abs(xs.max() - 192) <= 2 and abs(ys.min() - 80) <= 2

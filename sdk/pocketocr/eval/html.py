@@ -32,16 +32,16 @@ def fmt(v: Any) -> str:
 def thumbnail_data_uri(path: Path, boxes: dict[str, list[list[float]]] | None = None, size: int = 320) -> str:
     """A JPEG thumbnail of `path` with field boxes drawn, as a data URI ('' if unreadable)."""
     try:
-        from ..io import load_image
+        from ..io import load_image_scaled
 
-        img = load_image(path)
+        img, scale, _ = load_image_scaled(path, max_side=2 * size)  # a 12 MP JPEG decodes at 1/4 scale
     except Exception:
         return ""
     d = ImageDraw.Draw(img)
     colours = {"number": (0, 200, 0), "expiry": (220, 0, 220)}
     for kind, bs in (boxes or {}).items():
         for b in bs:
-            d.rectangle(b, outline=colours.get(kind, (255, 0, 0)), width=max(2, img.width // 300))
+            d.rectangle([v * scale for v in b], outline=colours.get(kind, (255, 0, 0)), width=max(2, img.width // 300))
     img.thumbnail((size, size))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=80)
