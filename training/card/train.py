@@ -254,30 +254,17 @@ def _finished(out: Path, name: str, epochs: int, resume: bool, device) -> dict |
     return st if st["epoch"] + 1 >= epochs else None
 
 
-def _det_stage(name: str, det: CardDet, epochs: int, lr: float, seed: int, dirs: Callable[[], list[Path]], recipe,
-               out: Path, det_eval, spec: PreSpec, dev, resume: bool) -> list[dict]:
-    """One detector stage on the photos of `dirs()`; a finished stage only restores its weights, and its photos
-    are neither rendered nor loaded (a run resumed from its checkpoints alone renders only what is left to do)."""
+def _stage(name: str, model: torch.nn.Module, epochs: int, lr: float, seed: int,
+           batches: Callable[[], tuple[int, Callable]], out: Path, eval_fn, dev, resume: bool) -> list[dict]:
+    """One training stage; `batches()` loads its data and returns (steps per epoch, batch loss function). A
+    finished stage only restores its weights: its data is neither rendered nor loaded (a run resumed from its
+    checkpoints alone renders only what is left to do)."""
     done = _finished(out, name, epochs, resume, dev)
     if done is not None:
-        det.load_state_dict(done["model"])
+        model.load_state_dict(done["model"])
         print(f"[{name}] resuming after epoch {done['epoch'] + 1}")
         return done.get("history", [])
-    parts = [load_cache(d, ("canvas", "target")) for d in dirs()]
-    return _train_loop(name, det, epochs, *_det_batches(det, parts, recipe.det_batch, spec, dev), lr, out, det_eval,
-                       dev, seed, resume)
-
-
-def _rec_stage(name: str, rec: CardRec, epochs: int, lr: float, seed: int, train: Callable[[], dict], recipe,
-               out: Path, rec_eval, spec: PreSpec, dev, resume: bool) -> list[dict]:
-    """One recogniser stage on the crops `train()`; a finished stage only restores its weights (as `_det_stage`)."""
-    done = _finished(out, name, epochs, resume, dev)
-    if done is not None:
-        rec.load_state_dict(done["model"])
-        print(f"[{name}] resuming after epoch {done['epoch'] + 1}")
-        return done.get("history", [])
-    return _train_loop(name, rec, epochs, *_rec_batches(rec, train(), recipe.rec_batch, spec, dev), lr, out,
-                       rec_eval, dev, seed, resume)
+    return _train_loop(name, model, epochs, *batches(), lr, out, eval_fn, dev, seed, resume)
 
 
 def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev):
@@ -308,7 +295,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     """Train both card models; returns paths and validation history. See module doc.
 
     Photos are rendered (and loaded) only for the stages that still have to train: `_rendered` is called
-    from the lazy `dirs` / `train` of each stage, and the validation sets on their first use."""
+    from the lazy batches of each stage (`_stage`), and the validation sets on their first use."""
     out, dev = start_run(out, recipe.seed, recipe.threads, device)
     spec = PreSpec()
     cache = out / "cache"
@@ -321,9 +308,14 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         torch.manual_seed(recipe.seed)  # each model seeded on its own: `--only det|rec` runs reproduce a full run
         det = CardDet().to(dev)
         det_eval = lambda: _det_iou(det, val()["canvas"], val()["target"], spec, dev)  # noqa: E731
-        hist = _det_stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed,
-                          lambda: [_rendered(cache, "train", recipe.seed, recipe.data_version, recipe.n_train, spec,
-                                             recipe.workers)], recipe, out, det_eval, spec, dev, resume)
+
+        def on(dirs: Callable[[], list[Path]]) -> Callable[[], tuple[int, Callable]]:  # a stage's lazy batches
+            return lambda: _det_batches(det, [load_cache(d, ("canvas", "target")) for d in dirs()], recipe.det_batch,
+                                        spec, dev)
+
+        hist = _stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed,
+                      on(lambda: [_rendered(cache, "train", recipe.seed, recipe.data_version, recipe.n_train, spec,
+                                            recipe.workers)]), out, det_eval, dev, resume)
         ft_seed = recipe.seed + 2
 
         def ft_dir(target: str = "fill") -> Path:  # stage 2's photos (drawn with `target`)
@@ -331,8 +323,8 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                              recipe.workers, target=target)
 
         if recipe.det_ft_epochs > 0:  # stage 2: the same detector, fine-tuned on the newer data version
-            hist = hist + _det_stage("det_ft", det, recipe.det_ft_epochs, recipe.det_ft_lr, ft_seed,
-                                     lambda: [ft_dir()], recipe, out, det_eval, spec, dev, resume)
+            hist = hist + _stage("det_ft", det, recipe.det_ft_epochs, recipe.det_ft_lr, ft_seed,
+                                 on(lambda: [ft_dir()]), out, det_eval, dev, resume)
         if recipe.det_ft2_epochs > 0:  # stage 3: again, on a newer version (v6: version 3's embossing)
             tgt = recipe.det_ft2_target
             mix = recipe.det_ft2_mix and recipe.det_ft_epochs > 0
@@ -350,8 +342,8 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                                                                     recipe.n_val, spec, recipe.workers, target=tgt),
                                                           ("canvas", "target")))
                 det_eval = lambda: _det_iou(det, tval()["canvas"], tval()["target"], spec, dev)  # noqa: E731
-            hist = hist + _det_stage("det_ft2", det, recipe.det_ft2_epochs, recipe.det_ft2_lr, recipe.seed + 4, dirs,
-                                     recipe, out, det_eval, spec, dev, resume)
+            hist = hist + _stage("det_ft2", det, recipe.det_ft2_epochs, recipe.det_ft2_lr, recipe.seed + 4, on(dirs),
+                                 out, det_eval, dev, resume)
         centred = recipe.det_ft2_epochs > 0 and recipe.det_ft2_target == "centre"
         det_spec = dataclasses.replace(spec, **CENTRE_SPEC) if centred else spec
         save_checkpoint(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
@@ -366,8 +358,8 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
         rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)  # noqa: E731
-        hist = _rec_stage("rec", rec, recipe.rec_epochs, recipe.rec_lr, recipe.seed, train, recipe, out, rec_eval,
-                          spec, dev, resume)
+        hist = _stage("rec", rec, recipe.rec_epochs, recipe.rec_lr, recipe.seed,
+                      lambda: _rec_batches(rec, train(), recipe.rec_batch, spec, dev), out, rec_eval, dev, resume)
         if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak
             def ft_train() -> dict:
                 if not recipe.rec_ft_n_train:
@@ -377,8 +369,9 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                                              recipe.rec_ft_n_train, spec, recipe.workers, ext), ("crops", "texts"))
                 return ({k: np.concatenate([train()[k], newer[k]]) for k in ("crops", "texts")}
                         if recipe.rec_ft_mix else newer)
-            hist = hist + _rec_stage("rec_ft", rec, recipe.rec_ft_epochs, recipe.rec_ft_lr, recipe.seed + 2, ft_train,
-                                     recipe, out, rec_eval, spec, dev, resume)
+            hist = hist + _stage("rec_ft", rec, recipe.rec_ft_epochs, recipe.rec_ft_lr, recipe.seed + 2,
+                                 lambda: _rec_batches(rec, ft_train(), recipe.rec_batch, spec, dev), out, rec_eval,
+                                 dev, resume)
         save_checkpoint(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("rec"), spec=dataclasses.asdict(spec), history=hist)
         result["rec"] = {"path": str(out / "card_rec.pt"), "history": hist}

@@ -6,7 +6,6 @@ The predictor only wires pre -> backend.run -> post; the preprocessing spec come
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from ...backends.base import Backend, open_backend
@@ -70,9 +69,9 @@ class FormulaDetector:
         found = decode(prob[0], box[0], meta, self.spec, self.config)
         t3 = time.perf_counter()
         ms = lambda a, b: round((b - a) * 1000, 3)
-        if scale != 1.0:  # boxes in the file's pixels, not the reduced page's
-            found = [replace(d, box=tuple(v / scale for v in d.box)) for d in found]
-        return FormulaResult([Formula(d.box, d.kind, d.score) for d in found], width, height,
+        # boxes in the file's pixels, not the reduced page's, to 0.1 px as `decode` gives them
+        boxes = [tuple(round(v / scale, 1) for v in d.box) for d in found]
+        return FormulaResult([Formula(b, d.kind, d.score) for b, d in zip(boxes, found)], width, height,
                              {"pre": ms(t0, t1), "infer": ms(t1, t2), "post": ms(t2, t3), "total": ms(t0, t3)})
 
 
