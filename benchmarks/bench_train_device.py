@@ -26,17 +26,20 @@ from pocketocr.tasks.card.pre import crop_tensor
 from pocketocr.tasks.card.pre import det_tensor as card_det_tensor
 from pocketocr.tasks.formula.pre import PreSpec as FormulaSpec
 from pocketocr.tasks.formula.pre import det_tensor as formula_det_tensor
-from pocketocr.training.card.models import CardDet, CardRec, rec_arch_kwargs
+from pocketocr.training.card.models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
 from pocketocr.training.card.train import _det_loss
+from pocketocr.training.card.train import RECIPE_PATH as CARD_RECIPE
 from pocketocr.training.card.train import load_recipe as load_card_recipe
 from pocketocr.training.formula.models import FormulaDet
 from pocketocr.training.formula.train import det_loss as formula_det_loss
+from pocketocr.training.formula.train import RECIPE_PATH as FORMULA_RECIPE
 from pocketocr.training.formula.train import load_recipe as load_formula_recipe
 
 
 def _cases(rng: np.random.Generator):
     """(name, batch, steps per epoch, model factory, step-input factory, loss) per network."""
-    cs, card, fr = CardSpec(), load_card_recipe(), load_formula_recipe()
+    # the committed recipes (load_recipe() alone gives the code's defaults, which have drifted from them)
+    cs, card, fr = CardSpec(), load_card_recipe(CARD_RECIPE), load_formula_recipe(FORMULA_RECIPE)
     s, cells = cs.det_size, cs.det_size // cs.det_stride
 
     def card_det_inputs(dev):
@@ -70,9 +73,10 @@ def _cases(rng: np.random.Generator):
         logits, box = model(inputs[0], raw=True)
         return formula_det_loss(logits, box, inputs[1])[0]
 
-    card_steps = card.n_train // card.det_batch
+    card_steps = card.n_train * max(1, len(card.train_versions)) // card.det_batch  # stage 1's photos
     return [
-        ("card detector", card.det_batch, card_steps, CardDet, card_det_inputs,
+        (f"card detector, width {card.det_width:g}", card.det_batch, card_steps,
+         lambda: CardDet(**det_arch_kwargs(vars(card))), card_det_inputs,
          lambda m, i: _det_loss(m(i[0], raw=True), i[1])),
         ("card recogniser", card.rec_batch, None,  # its epoch length depends on the crops rendered
          lambda: CardRec(n_classes=len(cs.vocab) + 1, **rec_arch_kwargs(vars(card))), card_rec_inputs, rec_loss),

@@ -159,7 +159,7 @@ class _Card:
 
 
 def _load_card(files: dict[str, Path], version: str | None) -> _Card:
-    from pocketocr.training.card.models import CardDet, CardRec, rec_arch_kwargs
+    from pocketocr.training.card.models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
     from pocketocr.training.card.train import recipe_digest
 
     from .card import _RecProbs
@@ -167,7 +167,7 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
     det_ck = torch.load(files["det"], map_location="cpu", weights_only=False)
     rec_ck = torch.load(files["rec"], map_location="cpu", weights_only=False)
     spec = PreSpec(**det_ck["spec"])
-    det = CardDet()
+    det = CardDet(**det_arch_kwargs(det_ck["recipe"]))
     det.load_state_dict(det_ck["model"])
     rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(rec_ck["recipe"]))
     rec.load_state_dict(rec_ck["model"])

@@ -18,9 +18,10 @@ def test_train_resume_and_export(tmp_path):
     run = tmp_path / "run"
     # rec_n_train=0, det_ft_epochs=0, det_ft2_epochs=0 and rec_ft_epochs=0: the recipe file's 18 000 recogniser
     # photos and 6000 + 4000 fine-tuning photos would otherwise be rendered for this tiny run
-    # rec_top/rec_top_layers: a non-default recogniser shape, so the exporter must rebuild it from the recipe
+    # rec_top/rec_top_layers and det_width: non-default shapes, so the exporter must rebuild them from the recipe
     common = ["train", "card", "--out", str(run), "--set", "n_train=24", "--set", "rec_n_train=0", "--set", "n_val=8",
               "--set", "det_ft_epochs=0", "--set", "det_ft2_epochs=0", "--set", "rec_ft_epochs=0", "--set", "rec_top=48", "--set", "rec_top_layers=3",
+              "--set", "det_width=1.5",
               "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1", "--set", "threads=1"]
     res = run_cli(*common, "--set", "det_epochs=1", "--set", "rec_epochs=1", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -48,6 +49,10 @@ def test_train_resume_and_export(tmp_path):
     assert card["training"]["command"].endswith("pocketocr export card --calib 8")  # the release repeats exactly
     rec_card = json.loads((out / "card_rec.int8.onnx.json").read_text())
     assert rec_card["training"]["recipe"]["rec_top"] == 48
+    from pocketocr.training.card.models import CardDet
+
+    wide = CardDet(1.5)
+    assert card["params"] == sum(p.numel() for p in wide.parameters()) > sum(p.numel() for p in CardDet().parameters())
     assert "parity_vs_fp32" in card["metrics"]
     # the exported pair runs through the SDK's CLI
     res = run_cli("card", "sdk/pocketocr/examples/cards/images/example_1.jpg", "--json",
@@ -100,7 +105,7 @@ def test_recogniser_trains_on_more_photos(tmp_path):
     from pocketocr.training.card.train import _cache_name
 
     extend = json.loads((run / "train_summary.json").read_text())["recipe"]["rec_crop_extend"]
-    det_set, rec_set = run / "cache" / "train_s7_n16", run / "cache" / _cache_name("train", 7, 1, 24, extend)
+    det_set, rec_set = run / "cache" / _cache_name("train", 7, 1, 16, extend), run / "cache" / _cache_name("train", 7, 1, 24, extend)
     assert [p.name for p in det_set.glob("shard_*.npz")] == ["shard_0000.npz"]
     with np.load(det_set / "shard_0000.npz") as a, np.load(rec_set / "shard_0000.npz") as b:
         assert len(a["canvas"]) == 16 and len(b["canvas"]) == 24
@@ -252,3 +257,58 @@ def test_take_gathers_rows_across_parts():
     whole = np.concatenate([p["x"] for p in parts])
     for idx in ([0, 4, 5, 7, 8, 11], [6], [0, 1, 2], [9, 10, 11]):
         assert np.array_equal(_take(parts, "x", np.array(idx)), whole[idx])
+
+
+def test_version_mix_trains_both_models_on_photos_rendered_once(tmp_path):
+    """train_versions: detector stage 1 and the recogniser on n_train photos of each version (seeds seed + 10 i),
+    rendered once for both, with stage 1's centre-line targets and validated on them; det_width sizes the net."""
+    run = tmp_path / "run"
+    res = run_cli("train", "card", "--out", str(run), "--set", "n_train=8", "--set", "rec_n_train=0", "--set", "n_val=4",
+                  "--set", "train_versions=[1, 3]", "--set", 'det_target="centre"', "--set", "det_width=0.5",
+                  "--set", "det_batch=4", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
+                  "--set", "det_epochs=1", "--set", "rec_epochs=1", "--set", "det_ft_epochs=0",
+                  "--set", "det_ft2_epochs=0", "--set", "rec_ft_epochs=0", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    import torch
+
+    from pocketocr.training.card.models import CardDet
+    from pocketocr.training.card.train import CENTRE_SPEC, RECIPE_PATH, load_recipe
+
+    extend = load_recipe(RECIPE_PATH).rec_crop_extend
+    train_sets = sorted(p.name for p in (run / "cache").glob("train_*"))
+    assert train_sets == [f"train_s17_v3_n8_x{extend}_tcentre", f"train_s7_n8_x{extend}_tcentre"]
+    assert (run / "cache" / "val_s8_n4_tcentre").is_dir()  # the detector is validated on its own targets
+    det = torch.load(run / "card_det.pt", weights_only=False)
+    CardDet(0.5).load_state_dict(det["model"])  # the width the recipe asked for
+    assert {k: det["spec"][k] for k in CENTRE_SPEC} == CENTRE_SPEC  # read as a centre-line detector
+    # 8 photos of each version, about six crops each: the recogniser saw both sets
+    rec_steps = json.loads((run / "train_summary.json").read_text())["rec"]["history"][0]["steps"]
+    assert rec_steps >= (2 * 8 * 4) // 8
+
+
+def test_device_batches_match_the_cpu_batches():
+    """The GPU path of the batch functions (photos moved to the device once, jitter and normalisation there)
+    gives the losses of the CPU path from the same draws; run here on the CPU, forced."""
+    import numpy as np
+    import torch
+
+    from pocketocr.tasks.card.pre import PreSpec
+    from pocketocr.training.card.models import CardDet, CardRec
+    from pocketocr.training.card.train import _det_batches, _rec_batches
+
+    spec, g = PreSpec(), np.random.default_rng(0)
+    cells = spec.det_size // spec.det_stride
+    parts = [{"canvas": g.integers(0, 256, (n, spec.det_size, spec.det_size, 3), dtype=np.uint8),
+              "target": g.random((n, 5, cells, cells)).astype(np.float16)} for n in (3, 4)]
+    crops = {"crops": g.integers(0, 256, (12, spec.rec_height, spec.rec_width), dtype=np.uint8),
+             "texts": np.array(["4111", "12/29", "5500", "0"] * 3)}
+    torch.manual_seed(0)
+    det, rec = CardDet().eval(), CardRec(n_classes=len(spec.vocab) + 1).eval()
+    for make in (lambda on: _det_batches(det, parts, 4, spec, "cpu", on_device=on),
+                 lambda on: _rec_batches(rec, crops, 8, spec, "cpu", on_device=on)):
+        losses = {}
+        for on in (False, True):
+            steps, batch = make(on)
+            rng = np.random.default_rng(5)
+            losses[on] = [batch(rng, s).item() for s in range(steps)]
+        assert np.allclose(losses[False], losses[True], rtol=1e-4, atol=1e-5), losses

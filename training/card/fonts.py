@@ -17,7 +17,8 @@ from PIL import ImageFont
 
 __all__ = ["FONT_GROUPS", "font_files", "load_font", "check_fonts"]
 
-_ROOTS = ["/usr/share/fonts"]
+# POCKETOCR_FONT_DIRS (os.pathsep-separated) adds folders, for machines whose fonts are not installed there.
+_ROOTS = ["/usr/share/fonts", *filter(None, os.environ.get("POCKETOCR_FONT_DIRS", "").split(os.pathsep))]
 
 # Group -> file-name globs. "farrington" has no free original: condensed bold monospace and OCR-A are
 # the closest shapes (square, evenly spaced embossing digits); the name says "-like" for that reason.

@@ -16,7 +16,7 @@ from ..layers import DSBlock as _DS
 from ..layers import conv_bn_relu as _cbr
 from torch.nn import functional as F
 
-__all__ = ["CardDet", "CardRec", "ARCHS", "rec_arch_kwargs"]
+__all__ = ["CardDet", "CardRec", "ARCHS", "det_arch_kwargs", "rec_arch_kwargs"]
 
 
 class CardDet(nn.Module):
@@ -90,3 +90,8 @@ def rec_arch_kwargs(recipe: dict) -> dict:
     both exporters build the same network; recipes from before `rec_top` existed give the v1-v4 shape."""
     return {"top": recipe.get("rec_top") or None, "top_layers": recipe.get("rec_top_layers", 2)}
 
+
+
+def det_arch_kwargs(recipe: dict) -> dict:
+    """CardDet's shape arguments from a training recipe; recipes from before `det_width` give width 1 (v1-v7)."""
+    return {"width": float(recipe.get("det_width", 1.0))}

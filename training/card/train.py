@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 
 from ..common import load_recipe_file, save_checkpoint, start_run
 from .data import build_cache, load_cache
-from .models import CardDet, CardRec, rec_arch_kwargs
+from .models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
 from .synth import version_tag
 
 __all__ = ["CardRecipe", "load_recipe", "train_card", "recipe_digest", "RECIPE_PATH"]
@@ -36,6 +36,9 @@ RECIPE_PATH = Path(__file__).resolve().parent.parent / "recipes" / "card.toml"
 class CardRecipe:
     seed: int = 7
     data_version: int = 1         # synthetic card data version (synth.DATA_VERSIONS) of the photos below
+    train_versions: list[int] = field(default_factory=list)  # several versions: n_train photos of each (the
+                                  # i-th from seeds seed + 10 i), for detector stage 1 and the recogniser;
+                                  # empty: data_version alone. Validation stays on data_version.
     n_train: int = 6000
     n_val: int = 300
     rec_n_train: int = 0          # photos the recogniser trains on (the first n_train are the detector's); 0: n_train
@@ -44,6 +47,9 @@ class CardRecipe:
     det_batch: int = 32
     rec_batch: int = 128
     det_lr: float = 0.004
+    det_width: float = 1.0        # the detector's channel multiplier (models.CardDet)
+    det_target: str = "fill"      # stage 1's targets (data.py `det_target`): "centre" trains centre-line scores
+                                  # from the start (validated on them), where v7 needed a third stage
     rec_lr: float = 0.003
     det_ft_epochs: int = 0        # optional detector stage 2: fine-tune on newer data (0: off)
     det_ft_n_train: int = 6000    # its photos: seeds from seed + 2, data version det_ft_data_version
@@ -82,7 +88,8 @@ class CardRecipe:
 # without them (data versions, the recogniser's shape and crop extension), and rec_n_train 0, which means
 # n_train, the same data.
 _UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0,
-            "rec_ft_mix": False, "det_ft2_target": "fill"}
+            "rec_ft_mix": False, "det_ft2_target": "fill", "train_versions": [], "det_width": 1.0,
+            "det_target": "fill"}
 
 
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
@@ -121,11 +128,35 @@ def _det_loss(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return bce + dice.mean() + h + 0.5 * d
 
 
+def _photometric_params(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image contrast and brightness of `_photometric`, shape (n, 1, 1, 1) each."""
+    return rng.uniform(0.75, 1.25, (n, 1, 1, 1)), rng.uniform(-25, 25, (n, 1, 1, 1))
+
+
 def _photometric(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Cheap per-image brightness/contrast jitter on uint8 batches (N, H, W, C)."""
-    a = rng.uniform(0.75, 1.25, (len(x), 1, 1, 1))
-    b = rng.uniform(-25, 25, (len(x), 1, 1, 1))
+    a, b = _photometric_params(rng, len(x))
     return np.clip(x.astype(np.float32) * a + b, 0, 255).astype(np.uint8)
+
+
+def _photometric_torch(x: torch.Tensor, a: np.ndarray, b: np.ndarray) -> torch.Tensor:
+    """`_photometric` on a uint8 batch already on the device, with the same draws (float64, as numpy
+    promotes float32 pixels times float64 draws)."""
+    a, b = (torch.from_numpy(v).to(x.device).view(-1, *[1] * (x.dim() - 1)) for v in (a, b))
+    return (x.double() * a + b).clamp(0, 255).to(torch.uint8)
+
+
+def _det_tensor_torch(x: torch.Tensor, spec: PreSpec) -> torch.Tensor:
+    """`pre.det_tensor` on the device: (N, S, S, 3) uint8 -> (N, 3, S, S) float32."""
+    return ((x.float() / 255.0 - spec.det_mean) / spec.det_std).permute(0, 3, 1, 2).contiguous()
+
+
+def _crop_tensor_torch(x: torch.Tensor) -> torch.Tensor:
+    """`pre.crop_tensor` on the device: (N, H, W) uint8 -> (N, 1, H, W) float32, normalised per crop."""
+    x = x.float()[:, None]
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    std = x.std(dim=(1, 2, 3), keepdim=True, unbiased=False)
+    return (x - mean) / std.clamp(min=8.0)
 
 
 def _encode(texts: list[str], vocab: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -228,18 +259,31 @@ def _take(parts: list[dict], key: str, idx: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _det_batches(det: CardDet, parts: list[dict], batch: int, spec: PreSpec, dev):
+def _det_batches(det: CardDet, parts: list[dict], batch: int, spec: PreSpec, dev, on_device: bool | None = None):
     """(steps per epoch, batch loss function) for detector training on rendered photos: the `parts` together
-    (each a loaded cache; kept apart, so mixing data versions costs no copy of several GB)."""
+    (each a loaded cache; kept apart, so mixing data versions costs no copy of several GB).
+
+    On a GPU the photos move to it once and each batch is jittered and normalised there: the same draws and
+    arithmetic as the CPU path, which would otherwise keep the GPU waiting on one CPU core. `on_device`: that
+    path (None: wherever `dev` is not the CPU)."""
     n = sum(len(p["canvas"]) for p in parts)
     state: dict[str, np.ndarray] = {}
+    on_gpu = torch.device(dev).type != "cpu" if on_device is None else on_device
+    if on_gpu:
+        canvas = torch.cat([torch.from_numpy(p["canvas"]).to(dev) for p in parts])
+        target = torch.cat([torch.from_numpy(p["target"]).to(dev) for p in parts])
 
     def det_batch(rng, step):
         if step == 0:  # a new epoch: a new shuffle from this epoch's seeded rng
             state["perm"] = rng.permutation(n)
         idx = np.sort(state["perm"][step * batch:(step + 1) * batch])
-        x = torch.from_numpy(det_tensor(_photometric(_take(parts, "canvas", idx), rng), spec)).to(dev)
-        t = torch.from_numpy(_take(parts, "target", idx).astype(np.float32)).to(dev)
+        if on_gpu:
+            i = torch.from_numpy(idx).to(dev)
+            x = _det_tensor_torch(_photometric_torch(canvas[i], *_photometric_params(rng, len(idx))), spec)
+            t = target[i].float()
+        else:
+            x = torch.from_numpy(det_tensor(_photometric(_take(parts, "canvas", idx), rng), spec)).to(dev)
+            t = torch.from_numpy(_take(parts, "target", idx).astype(np.float32)).to(dev)
         return _det_loss(det(x, raw=True), t)
 
     return max(1, n // batch), det_batch
@@ -267,25 +311,32 @@ def _stage(name: str, model: torch.nn.Module, epochs: int, lr: float, seed: int,
     return _train_loop(name, model, epochs, *batches(), lr, out, eval_fn, dev, seed, resume)
 
 
-def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev):
+def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev, on_device: bool | None = None):
     """(steps per epoch, batch loss function) for recogniser training on field crops `train`."""
     n = len(train["crops"])
     state: dict[str, np.ndarray] = {}
+    on_gpu = torch.device(dev).type != "cpu" if on_device is None else on_device  # as in `_det_batches`
+    if on_gpu:
+        all_crops = torch.from_numpy(train["crops"]).to(dev)
 
     def rec_batch(rng, step):
         if step == 0:
             state["perm"] = rng.permutation(n)
         idx = state["perm"][step * batch:(step + 1) * batch]
-        crops = train["crops"][idx]
         # light photometric noise and occasional inversion (light-on-dark vs dark-on-light)
-        crops = _photometric(crops[..., None], rng)[..., 0]
-        inv = rng.random(len(crops)) < 0.1
-        crops[inv] = 255 - crops[inv]
-        x = torch.from_numpy(crop_tensor(list(crops))).to(dev)
+        if on_gpu:
+            crops = _photometric_torch(all_crops[torch.from_numpy(idx).to(dev)], *_photometric_params(rng, len(idx)))
+            inv = torch.from_numpy(rng.random(len(idx)) < 0.1).to(dev)
+            x = _crop_tensor_torch(torch.where(inv[:, None, None], 255 - crops, crops))
+        else:
+            crops = _photometric(train["crops"][idx][..., None], rng)[..., 0]
+            inv = rng.random(len(crops)) < 0.1
+            crops[inv] = 255 - crops[inv]
+            x = torch.from_numpy(crop_tensor(list(crops))).to(dev)
         targets, lengths = _encode([str(t) for t in train["texts"][idx]], spec.vocab)
         logp = rec(x).permute(1, 0, 2)  # (T, N, C)
         in_len = torch.full((len(idx),), logp.shape[0], dtype=torch.long)
-        return F.ctc_loss(logp, targets, in_len, lengths, blank=0, zero_infinity=True)
+        return F.ctc_loss(logp, targets.to(dev), in_len.to(dev), lengths.to(dev), blank=0, zero_infinity=True)
 
     return max(1, n // batch), rec_batch
 
@@ -303,19 +354,36 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     val = functools.cache(lambda: load_cache(_rendered(cache, "val", recipe.seed + 1, recipe.data_version,
                                                         recipe.n_val, spec, recipe.workers)))
     result: dict = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest()}
+    ext = recipe.rec_crop_extend
+
+    def photos(n: int) -> list[Path]:
+        """Detector stage 1's and the recogniser's photos: n of each training version, drawn with stage 1's
+        targets and the recogniser's crops, so that a run training both renders each photo once where the
+        two ask for as many (the detector reads only the canvas and targets, which neither setting changes)."""
+        versions = recipe.train_versions or [recipe.data_version]
+        return [_rendered(cache, "train", recipe.seed + 10 * i, v, n, spec, recipe.workers, ext, recipe.det_target)
+                for i, v in enumerate(versions)]
 
     if only in (None, "det"):
         torch.manual_seed(recipe.seed)  # each model seeded on its own: `--only det|rec` runs reproduce a full run
-        det = CardDet().to(dev)
-        det_eval = lambda: _det_iou(det, val()["canvas"], val()["target"], spec, dev)  # noqa: E731
+        det = CardDet(**det_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
+
+        def target_val(tgt: str) -> Callable[[], dict]:  # the validation photos drawn with targets `tgt`
+            if tgt == "fill":
+                return val
+            return functools.cache(lambda: load_cache(_rendered(cache, "val", recipe.seed + 1, recipe.data_version,
+                                                                recipe.n_val, spec, recipe.workers, target=tgt),
+                                                      ("canvas", "target")))
+
+        det_val = target_val(recipe.det_target)
+        det_eval = lambda: _det_iou(det, det_val()["canvas"], det_val()["target"], spec, dev)  # noqa: E731
 
         def on(dirs: Callable[[], list[Path]]) -> Callable[[], tuple[int, Callable]]:  # a stage's lazy batches
             return lambda: _det_batches(det, [load_cache(d, ("canvas", "target")) for d in dirs()], recipe.det_batch,
                                         spec, dev)
 
-        hist = _stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed,
-                      on(lambda: [_rendered(cache, "train", recipe.seed, recipe.data_version, recipe.n_train, spec,
-                                            recipe.workers)]), out, det_eval, dev, resume)
+        hist = _stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed, on(lambda: photos(recipe.n_train)),
+                      out, det_eval, dev, resume)
         ft_seed = recipe.seed + 2
 
         def ft_dir(target: str = "fill") -> Path:  # stage 2's photos (drawn with `target`)
@@ -338,13 +406,12 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                     new = _rendered(cache, "train", recipe.seed + 4, recipe.det_ft2_data_version,
                                     recipe.det_ft2_n_train, spec, recipe.workers, target=tgt)
                     return [ft_dir(tgt), new] if mix else [new]
-                tval = functools.cache(lambda: load_cache(_rendered(cache, "val", recipe.seed + 1, recipe.data_version,
-                                                                    recipe.n_val, spec, recipe.workers, target=tgt),
-                                                          ("canvas", "target")))
+                tval = target_val(tgt)
                 det_eval = lambda: _det_iou(det, tval()["canvas"], tval()["target"], spec, dev)  # noqa: E731
             hist = hist + _stage("det_ft2", det, recipe.det_ft2_epochs, recipe.det_ft2_lr, recipe.seed + 4, on(dirs),
                                  out, det_eval, dev, resume)
-        centred = recipe.det_ft2_epochs > 0 and recipe.det_ft2_target == "centre"
+        last_target = recipe.det_ft2_target if recipe.det_ft2_epochs > 0 else recipe.det_target
+        centred = last_target == "centre"
         det_spec = dataclasses.replace(spec, **CENTRE_SPEC) if centred else spec
         save_checkpoint(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(det_spec), history=hist)
@@ -352,9 +419,10 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
 
     if only in (None, "rec"):
         # the same sample seeds as the detector's set, continued: its first n_train photos are the same
-        ext = recipe.rec_crop_extend
-        train = functools.cache(lambda: load_cache(_rendered(cache, "train", recipe.seed, recipe.data_version, n_rec,
-                                                             spec, recipe.workers, ext), ("crops", "texts")))
+        @functools.cache
+        def train() -> dict:
+            parts = [load_cache(d, ("crops", "texts")) for d in photos(n_rec)]
+            return {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "texts")}
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
         rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)  # noqa: E731
