@@ -73,7 +73,7 @@ def _cases(rng: np.random.Generator):
         logits, box = model(inputs[0], raw=True)
         return formula_det_loss(logits, box, inputs[1])[0]
 
-    card_steps = card.n_train * max(1, len(card.train_versions)) // card.det_batch  # stage 1's photos
+    card_steps = card.n_train * max(1, len(card.det_versions)) // card.det_batch  # stage 1's photos
     return [
         (f"card detector, width {card.det_width:g}", card.det_batch, card_steps,
          lambda: CardDet(**det_arch_kwargs(vars(card))), card_det_inputs,

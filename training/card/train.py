@@ -36,9 +36,6 @@ RECIPE_PATH = Path(__file__).resolve().parent.parent / "recipes" / "card.toml"
 class CardRecipe:
     seed: int = 7
     data_version: int = 1         # synthetic card data version (synth.DATA_VERSIONS) of the photos below
-    train_versions: list[int] = field(default_factory=list)  # several versions: n_train photos of each (the
-                                  # i-th from seeds seed + 10 i), for detector stage 1 and the recogniser;
-                                  # empty: data_version alone. Validation stays on data_version.
     n_train: int = 6000
     n_val: int = 300
     rec_n_train: int = 0          # photos the recogniser trains on (the first n_train are the detector's); 0: n_train
@@ -48,6 +45,8 @@ class CardRecipe:
     rec_batch: int = 128
     det_lr: float = 0.004
     det_width: float = 1.0        # the detector's channel multiplier (models.CardDet)
+    det_versions: list[int] = field(default_factory=list)  # stage 1 on photos of several data versions: n_train
+                                  # of each (the i-th from seeds seed + 10 i); empty: data_version alone
     det_target: str = "fill"      # stage 1's targets (data.py `det_target`): "centre" trains centre-line scores
                                   # from the start (validated on them), where v7 needed a third stage
     rec_lr: float = 0.003
@@ -88,7 +87,7 @@ class CardRecipe:
 # without them (data versions, the recogniser's shape and crop extension), and rec_n_train 0, which means
 # n_train, the same data.
 _UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0,
-            "rec_ft_mix": False, "det_ft2_target": "fill", "train_versions": [], "det_width": 1.0,
+            "rec_ft_mix": False, "det_ft2_target": "fill", "det_versions": [], "det_width": 1.0,
             "det_target": "fill"}
 
 
@@ -289,6 +288,11 @@ def _det_batches(det: CardDet, parts: list[dict], batch: int, spec: PreSpec, dev
     return max(1, n // batch), det_batch
 
 
+def _on_cpu(model: torch.nn.Module) -> dict:
+    """The state dict with CPU tensors: a final checkpoint trained on a GPU loads on any machine."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 def _finished(out: Path, name: str, epochs: int, resume: bool, device) -> dict | None:
     """The checkpoint of stage `name` when it has run all `epochs` already: its photos need not be loaded."""
     last = out / f"{name}_last.pt"
@@ -354,15 +358,6 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     val = functools.cache(lambda: load_cache(_rendered(cache, "val", recipe.seed + 1, recipe.data_version,
                                                         recipe.n_val, spec, recipe.workers)))
     result: dict = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest()}
-    ext = recipe.rec_crop_extend
-
-    def photos(n: int) -> list[Path]:
-        """Detector stage 1's and the recogniser's photos: n of each training version, drawn with stage 1's
-        targets and the recogniser's crops, so that a run training both renders each photo once where the
-        two ask for as many (the detector reads only the canvas and targets, which neither setting changes)."""
-        versions = recipe.train_versions or [recipe.data_version]
-        return [_rendered(cache, "train", recipe.seed + 10 * i, v, n, spec, recipe.workers, ext, recipe.det_target)
-                for i, v in enumerate(versions)]
 
     if only in (None, "det"):
         torch.manual_seed(recipe.seed)  # each model seeded on its own: `--only det|rec` runs reproduce a full run
@@ -382,8 +377,12 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             return lambda: _det_batches(det, [load_cache(d, ("canvas", "target")) for d in dirs()], recipe.det_batch,
                                         spec, dev)
 
-        hist = _stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed, on(lambda: photos(recipe.n_train)),
-                      out, det_eval, dev, resume)
+        def stage1() -> list[Path]:  # n_train photos of each version, drawn with stage 1's targets
+            versions = recipe.det_versions or [recipe.data_version]
+            return [_rendered(cache, "train", recipe.seed + 10 * i, v, recipe.n_train, spec, recipe.workers,
+                              target=recipe.det_target) for i, v in enumerate(versions)]
+
+        hist = _stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed, on(stage1), out, det_eval, dev, resume)
         ft_seed = recipe.seed + 2
 
         def ft_dir(target: str = "fill") -> Path:  # stage 2's photos (drawn with `target`)
@@ -413,16 +412,15 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         last_target = recipe.det_ft2_target if recipe.det_ft2_epochs > 0 else recipe.det_target
         centred = last_target == "centre"
         det_spec = dataclasses.replace(spec, **CENTRE_SPEC) if centred else spec
-        save_checkpoint(out / "card_det.pt", model=det.state_dict(), arch="card_det", recipe=dataclasses.asdict(recipe),
+        save_checkpoint(out / "card_det.pt", model=_on_cpu(det), arch="card_det", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("det"), spec=dataclasses.asdict(det_spec), history=hist)
         result["det"] = {"path": str(out / "card_det.pt"), "history": hist}
 
     if only in (None, "rec"):
         # the same sample seeds as the detector's set, continued: its first n_train photos are the same
-        @functools.cache
-        def train() -> dict:
-            parts = [load_cache(d, ("crops", "texts")) for d in photos(n_rec)]
-            return {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "texts")}
+        ext = recipe.rec_crop_extend
+        train = functools.cache(lambda: load_cache(_rendered(cache, "train", recipe.seed, recipe.data_version, n_rec,
+                                                             spec, recipe.workers, ext), ("crops", "texts")))
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
         rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)  # noqa: E731
@@ -440,7 +438,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             hist = hist + _stage("rec_ft", rec, recipe.rec_ft_epochs, recipe.rec_ft_lr, recipe.seed + 2,
                                  lambda: _rec_batches(rec, ft_train(), recipe.rec_batch, spec, dev), out, rec_eval,
                                  dev, resume)
-        save_checkpoint(out / "card_rec.pt", model=rec.state_dict(), arch="card_rec", recipe=dataclasses.asdict(recipe),
+        save_checkpoint(out / "card_rec.pt", model=_on_cpu(rec), arch="card_rec", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("rec"), spec=dataclasses.asdict(spec), history=hist)
         result["rec"] = {"path": str(out / "card_rec.pt"), "history": hist}
     (out / "train_summary.json").write_text(json.dumps(result, indent=2, default=str))
