@@ -198,7 +198,9 @@ def export_card(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: int 
                              "command": "pocketocr train card && pocketocr export card"
                                         + (f" --calib {calib}" if calib != DEFAULT_CALIB else ""),
                              "data": "synthetic only (training/card); no real card images",
-                             "history": ck.get("history", [])},
+                             "history": ck.get("history", []),
+                             # a checkpoint rebuilt from an int8 file (training/card/recover.py) says which
+                             **({"recovered_from": ck["recovered_from"]} if ck.get("recovered_from") else {})},
                 "quantization": onnx_quantization_notes(recipe["seed"] + 2, calib),
                 "metrics": {"synthetic_val": {k: m_int8[k] for k in _keys},
                             **{name: {k: m[k] for k in _keys} for name, m in extra.items()},

@@ -156,6 +156,7 @@ class _Card:
     meta: dict[str, str]
     params: dict[str, int]
     history: dict[str, list]
+    recovered: dict[str, dict | None]  # role -> where a recovered checkpoint came from (training/card/recover.py)
 
 
 def _load_card(files: dict[str, Path], version: str | None) -> _Card:
@@ -184,7 +185,8 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
                                   if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))))
     return _Card(det, _RecProbs(rec).eval(), CardTFLiteDet(det).eval(), CardTFLiteRec(rec).eval(), spec, det_ck["recipe"],
                  {"det": (det_ck["recipe"], hashes["det"]), "rec": (rec_ck["recipe"], hashes["rec"])}, version, meta, {"det": n_params(det_ck), "rec": n_params(rec_ck)},
-                 {"det": det_ck.get("history", []), "rec": rec_ck.get("history", [])})
+                 {"det": det_ck.get("history", []), "rec": rec_ck.get("history", [])},
+                 {"det": det_ck.get("recovered_from"), "rec": rec_ck.get("recovered_from")})
 
 
 def _val_inputs(val_dir: Path, spec: PreSpec, n: int = 8) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -480,7 +482,8 @@ def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, r
                      "seed": card.recipes[role][0].get("seed"),
                      "command": "pocketocr train card && pocketocr export runs/card --to onnx,ort,tflite --int8"
                                 + (f" --calib {calib}" if calib != onnx_card.DEFAULT_CALIB else ""),
-                     "data": "synthetic only (training/card); no real card images", "history": card.history[role]},
+                     "data": "synthetic only (training/card); no real card images", "history": card.history[role],
+                     **({"recovered_from": card.recovered[role]} if card.recovered[role] else {})},
         "quantization": quant,
         "metrics": {"parity_vs_checkpoint": row.to_dict() if row else "not verified (export --no-verify)"},
         "speed": _speed_note(p, speed),
