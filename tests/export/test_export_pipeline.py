@@ -132,3 +132,21 @@ def test_compare_takes_a_checkpoint_candidate(card_run, card_export):
     rep = json.loads(r.stdout)
     assert [c["name"] for c in rep["candidates"]] == [card_run.name, "card_det.int8.tflite"]
     assert (card_run / "export" / "compare_fp32" / "card_det.fp32.onnx").exists()
+
+
+def test_a_failed_gate_raises_unless_the_exception_is_asked_for(card_run, tmp_path, monkeypatch):
+    """`--allow-parity-failure`: files that fail the gate are written with model cards that say so, and the
+    export warns; without it the export raises and leaves no model card for them."""
+    from pocketocr.export import parity
+    from pocketocr.export.pipeline import export_checkpoint
+
+    monkeypatch.setitem(parity.GATES, "card", parity.Gate("number_exact", -1.0))  # no file can pass
+    with pytest.raises(parity.ParityError):
+        export_checkpoint(card_run, tmp_path / "strict", to="onnx", val_n=6, log=lambda m: None)
+    assert not list((tmp_path / "strict").glob("*.onnx.json"))
+    said = []
+    summary = export_checkpoint(card_run, tmp_path / "allowed", to="onnx", val_n=6, allow_parity_failure=True,
+                                log=said.append)
+    cards = [json.loads(p.read_text()) for p in (tmp_path / "allowed").glob("*.onnx.json")]
+    assert len(cards) == 2 and all(c["metrics"]["parity_vs_checkpoint"]["passed"] is False for c in cards)
+    assert any("parity gate FAILED" in m for m in said) and summary["parity"][0]["passed"] is False

@@ -36,7 +36,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--percentile", type=float, default=None,
                    help="with 'formula': calibrate int8 ONNX to this percentile of |x| (e.g. 99.999; default min-max)")
     p.add_argument("--allow-parity-failure", action="store_true",
-                   help="with 'card': ship even when int8 fails the parity gate (recorded in the model cards)")
+                   help="card: ship even when a file fails the parity gate (recorded in the model cards)")
     return p
 
 
@@ -100,7 +100,7 @@ def run(args) -> int:
     try:
         parse_formats(args.to or "onnx")
         summary = export_checkpoint(Path(checkpoint), args.out, to=args.to or "onnx", int8=args.int8,
-                                    calib=args.calib, val_n=args.val_n,
+                                    calib=args.calib, val_n=args.val_n, allow_parity_failure=args.allow_parity_failure,
                                     log=lambda m: print(f"export: {m}", file=sys.stderr, flush=True))
     except ParityError as exc:
         err(f"parity gate failed: {exc}")
