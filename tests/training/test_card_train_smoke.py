@@ -104,8 +104,9 @@ def test_recogniser_trains_on_more_photos(tmp_path):
 
     from pocketocr.training.card.train import _cache_name
 
-    extend = json.loads((run / "train_summary.json").read_text())["recipe"]["rec_crop_extend"]
-    det_set, rec_set = run / "cache" / "train_s7_n16", run / "cache" / _cache_name("train", 7, 1, 24, extend)
+    recipe = json.loads((run / "train_summary.json").read_text())["recipe"]
+    det_set = run / "cache" / _cache_name("train", 7, 1, 16, target=recipe["det_target"])
+    rec_set = run / "cache" / _cache_name("train", 7, 1, 24, recipe["rec_crop_extend"])
     assert [p.name for p in det_set.glob("shard_*.npz")] == ["shard_0000.npz"]
     with np.load(det_set / "shard_0000.npz") as a, np.load(rec_set / "shard_0000.npz") as b:
         assert len(a["canvas"]) == 16 and len(b["canvas"]) == 24
