@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 from pocketocr.training.card.data import sample_arrays
-from pocketocr.training.card.models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
+from pocketocr.training.card.models import CardRec, model_from_checkpoint
 from pocketocr.training.card.synth import version_tag
 from pocketocr.training.card.train import recipe_digest
 from pocketocr.zoo import sha256_of
@@ -139,10 +139,7 @@ def export_card(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: int 
     pair_hash = hashlib.sha256((hashes["det"] + hashes["rec"]).encode()).hexdigest()[:7]
     version = version or f"card-{dt.date.today():%Y.%m.%d}-{pair_hash}"
 
-    det = CardDet(**det_arch_kwargs(det_ck["recipe"]))
-    det.load_state_dict(det_ck["model"])
-    rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(rec_ck["recipe"]))
-    rec.load_state_dict(rec_ck["model"])
+    det, rec = model_from_checkpoint(det_ck), model_from_checkpoint(rec_ck)
     paths = {"det": work / "card_det.fp32.onnx", "rec": work / "card_rec.fp32.onnx"}
     _export_onnx(det, torch.zeros(2, 3, spec.det_size, spec.det_size), paths["det"], "image", "maps")
     _export_onnx(_RecProbs(rec), torch.zeros(2, 1, spec.rec_height, spec.rec_width), paths["rec"], "crop", "probs")

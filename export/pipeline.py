@@ -160,7 +160,7 @@ class _Card:
 
 
 def _load_card(files: dict[str, Path], version: str | None) -> _Card:
-    from pocketocr.training.card.models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
+    from pocketocr.training.card.models import model_from_checkpoint
     from pocketocr.training.card.train import recipe_digest
 
     from .card import _RecProbs
@@ -168,10 +168,7 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
     det_ck = torch.load(files["det"], map_location="cpu", weights_only=False)
     rec_ck = torch.load(files["rec"], map_location="cpu", weights_only=False)
     spec = PreSpec(**det_ck["spec"])
-    det = CardDet(**det_arch_kwargs(det_ck["recipe"]))
-    det.load_state_dict(det_ck["model"])
-    rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(rec_ck["recipe"]))
-    rec.load_state_dict(rec_ck["model"])
+    det, rec = model_from_checkpoint(det_ck), model_from_checkpoint(rec_ck)
     det.eval(), rec.eval()
     # Versioned as export/card.py does, so every format of one training run carries the same version:
     # per-model recipe hashes (only the keys each model depends on), the pair hash in the version.

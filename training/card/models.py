@@ -16,7 +16,7 @@ from ..layers import DSBlock as _DS
 from ..layers import conv_bn_relu as _cbr
 from torch.nn import functional as F
 
-__all__ = ["CardDet", "CardRec", "ARCHS", "det_arch_kwargs", "rec_arch_kwargs"]
+__all__ = ["CardDet", "CardRec", "ARCHS", "det_arch_kwargs", "rec_arch_kwargs", "model_from_checkpoint"]
 
 
 class CardDet(nn.Module):
@@ -95,3 +95,14 @@ def rec_arch_kwargs(recipe: dict) -> dict:
 def det_arch_kwargs(recipe: dict) -> dict:
     """CardDet's shape arguments from a training recipe; recipes from before `det_width` give width 1 (v1-v7)."""
     return {"width": float(recipe.get("det_width", 1.0))}
+
+
+def model_from_checkpoint(ck: dict) -> nn.Module:
+    """The network a card checkpoint (`card_det.pt` / `card_rec.pt`) holds, in eval mode: the shape its recipe
+    names, its weights loaded strictly, the recogniser's classes from the checkpoint's vocabulary."""
+    if ck["arch"] == "card_det":
+        model: nn.Module = CardDet(**det_arch_kwargs(ck["recipe"]))
+    else:
+        model = CardRec(n_classes=len(ck["spec"]["vocab"]) + 1, **rec_arch_kwargs(ck["recipe"]))
+    model.load_state_dict(ck["model"])
+    return model.eval()
