@@ -267,7 +267,7 @@ def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | li
         val_n: synthetic validation photos for the parity gate (default: the recipe's n_val).
         version: model version string (default card-YYYY.MM.DD-<recipe hash>).
         verify: run the parity gate (False: no scoring; model cards say "not verified"; for `compare`).
-        allow_parity_failure: card: write the files that fail the gate with their model cards anyway (each card's
+        allow_parity_failure: write the files that fail the gate with their model cards anyway (each card's
             row says "passed": false) and warn instead of raising: an explicit, recorded exception.
         log: progress lines (stderr in the CLI).
 
@@ -290,7 +290,8 @@ def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | li
 
         with contextlib.redirect_stdout(sys.stderr):
             return export_formula_formats(run, out, specs, int8=int8, calib=calib or 160, val_n=val_n,
-                                          version=version, verify=verify, log=log)
+                                          version=version, verify=verify, log=log,
+                                          allow_parity_failure=allow_parity_failure)
     card = _load_card(files, version)
     # The converters (torch.onnx, onnxruntime tools, litert-torch) print progress on stdout: keep stdout
     # for the caller's own output (`pocketocr export --json`).

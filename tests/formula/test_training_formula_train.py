@@ -18,7 +18,7 @@ def test_recipe_rejects_unknown_keys():
 
 
 @pytest.mark.slow
-def test_train_resume_and_export_smoke(tmp_path, capsys):
+def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
     from pocketocr.training.formula.train import RECIPE_PATH, load_recipe, train_formula
@@ -107,6 +107,33 @@ def test_train_resume_and_export_smoke(tmp_path, capsys):
     assert all(r["output_agreement"]["mask_agreement"] > 0.99 for r in multi["parity"])
     for n in names:
         assert json.loads((tmp_path / "multi" / f"{n}.json").read_text())["version"] == multi["version"]
+
+    # A gate no file can pass: both exporters and the CLI refuse without --allow-parity-failure, and with it
+    # write the files with model cards that say "passed": false (before, the CLI flag crashed the formula export).
+    from pocketocr.cli.main import main as cli_main
+    from pocketocr.export import formula as formula_export
+    from pocketocr.export import parity
+
+    monkeypatch.setattr(formula_export, "MAX_F1_DROP", -1.0)
+    monkeypatch.setitem(parity.GATES, "formula", parity.Gate("f1_50", -1.0))
+    with pytest.raises(formula_export.ParityError):
+        export_formula(out, tmp_path / "strict", calib=2, tflite=False)
+    assert not (tmp_path / "strict" / "formula_det.int8.onnx.json").exists()
+    capsys.readouterr()
+    assert cli_main(["export", "formula", "--run", str(out), "--out", str(tmp_path / "allowed"), "--calib", "2",
+                     "--allow-parity-failure", "--json"]) == 0
+    warned = capsys.readouterr().err
+    assert "parity gate FAILED" in warned and "Traceback" not in warned
+    allowed = json.loads((tmp_path / "allowed" / "formula_det.int8.onnx.json").read_text())
+    assert allowed["metrics"]["parity_vs_fp32"]["passed"] is False
+    with pytest.raises(parity.ParityError):
+        export_checkpoint(out, tmp_path / "multi_strict", to="onnx", log=lambda m: None)
+    assert not (tmp_path / "multi_strict" / "formula_det.fp32.onnx.json").exists()
+    said: list[str] = []
+    export_checkpoint(out, tmp_path / "multi_allowed", to="onnx", allow_parity_failure=True, log=said.append)
+    row = json.loads((tmp_path / "multi_allowed" / "formula_det.fp32.onnx.json").read_text())
+    assert [r["passed"] for r in row["metrics"]["parity_vs_checkpoint"]] == [False, False]
+    assert any("parity gate FAILED" in m for m in said)
 
 
 def test_threshold_sweep_scores_the_defaults_as_the_eval_does(tmp_path, small_bank, capsys):

@@ -36,7 +36,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--percentile", type=float, default=None,
                    help="with 'formula': calibrate int8 ONNX to this percentile of |x| (e.g. 99.999; default min-max)")
     p.add_argument("--allow-parity-failure", action="store_true",
-                   help="card: ship even when a file fails the parity gate (recorded in the model cards)")
+                   help="ship even when a file fails the parity gate (recorded in the model cards as passed: false)")
     return p
 
 
