@@ -301,20 +301,18 @@ def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | li
 
 
 def _parity(card: _Card, run: Path, names: dict, precisions: list[str], val_n: int | None,
-            log: Callable[[str], None]) -> tuple[list[ParityRow], dict, dict[str, float], Path, int]:
+            log: Callable[[str], None]) -> tuple[list[ParityRow], dict, dict[str, float], Path, int, list[int]]:
     """Every exported det/rec pair scored against the checkpoint on the fixed synthetic validation set
     (recipe seed + 1, as in training); raw outputs compared with fp32; single-thread time per file."""
-    from pocketocr.training.card.synth import write_dataset
-
-    from .card import val_dataset_dir
+    from .card import ensure_val_dataset, gate_versions, val_dataset_dir
     from .tflite import run_tflite
 
     spec, meta = card.spec, card.meta
     n_val = val_n or card.recipe["n_val"]
-    val_dir, data_version = val_dataset_dir(run, card.recipe, n_val)
+    val_dir, versions = val_dataset_dir(run, card.recipe, n_val, gate_versions(*(r for r, _ in card.recipes.values())))
     if not (val_dir / "labels.jsonl").exists():
-        log(f"parity: rendering {n_val} validation photos -> {val_dir}")
-        write_dataset(val_dir, n_val, card.recipe["seed"] + 1, progress=False, version=data_version)
+        log(f"parity: rendering {n_val} validation photos of data version(s) {versions} -> {val_dir}")
+        ensure_val_dataset(val_dir, n_val, card.recipe["seed"] + 1, versions, progress=False)
     log("parity: scoring the checkpoint")
     t_det = _TorchBackend(card.det, "image", meta)
     t_rec = _TorchBackend(card.rec, "crop", meta)
@@ -351,7 +349,7 @@ def _parity(card: _Card, run: Path, names: dict, precisions: list[str], val_n: i
                 be = open_backend(p, threads=1)
                 nm = be.input_names()[0]
                 speed[p.name] = _median_ms(lambda be=be, nm=nm, x=x: be.run({nm: x}))
-    return gate("card", ref, scored, agree, outputs), ref, speed, val_dir, n_val
+    return gate("card", ref, scored, agree, outputs), ref, speed, val_dir, n_val, versions
 
 
 def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, int8: bool, calib: int,
@@ -411,13 +409,13 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
                         "calibration": onnx_card.calibration_source(card.recipe["seed"] + 2, calib)}
 
     if verify:
-        rows, ref, speed, val_dir, n_val = _parity(card, run, names, precisions, val_n, log)
+        rows, ref, speed, val_dir, n_val, val_versions = _parity(card, run, names, precisions, val_n, log)
     else:
-        rows, ref, speed, val_dir, n_val = [], {}, {}, None, 0
+        rows, ref, speed, val_dir, n_val, val_versions = [], {}, {}, None, 0, []
     summary = {"task": "card", "version": card.version, "checkpoint": str(run), "out": str(out),
                "formats": [s.name.value for s in specs], "int8": int8, "calibration_photos": calib if int8 else 0,
-               "val_dataset": str(val_dir) if val_dir else None, "val_n": n_val, "verified": verify, "gate": {"metric": GATES["card"].metric,
-                                                                   "max_drop": GATES["card"].max_drop},
+               "val_dataset": str(val_dir) if val_dir else None, "val_n": n_val, "val_data_versions": val_versions,
+               "verified": verify, "gate": {"metric": GATES["card"].metric, "max_drop": GATES["card"].max_drop},
                "checkpoint_metrics": _brief(ref), "parity": [r.to_dict() for r in rows],
                "speed_ms_1thread": {"cpu": _cpu(), **speed}, "files": {}}
     tfl = {r.file: r for r in rows}
