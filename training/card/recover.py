@@ -19,42 +19,17 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 import onnx
-import torch
-from onnx import numpy_helper
 from torch import nn
 
 from pocketocr.tasks.card.pre import PreSpec
 from pocketocr.zoo import sha256_of
 
 from ..common import save_checkpoint
+from ..int8_weights import conv_weights, load_folded_conv
 from .models import CardRec, rec_arch_kwargs
 
 __all__ = ["conv_weights", "recogniser_from_int8", "main"]
-
-
-def conv_weights(model: onnx.ModelProto) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(weight, bias) of each Conv node in graph order, as float32 (dequantized where the file quantized)."""
-    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    made_by = {o: n for n in model.graph.node for o in n.output}
-
-    def value(name: str) -> np.ndarray:
-        if name in inits:
-            return inits[name].astype(np.float32)
-        node = made_by[name]
-        if node.op_type != "DequantizeLinear":
-            raise ValueError(f"convolution input {name} comes from {node.op_type}, not a constant")
-        q = inits[node.input[0]].astype(np.float32)
-        scale = inits[node.input[1]].astype(np.float32)
-        zero = inits[node.input[2]].astype(np.float32) if len(node.input) > 2 else np.zeros_like(scale)
-        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
-        shape = [1] * q.ndim
-        if scale.ndim:  # per channel, along `axis`
-            shape[axis] = -1
-        return (q - zero.reshape(shape)) * scale.reshape(shape)
-
-    return [(value(n.input[1]), value(n.input[2])) for n in model.graph.node if n.op_type == "Conv"]
 
 
 def recogniser_from_int8(path: Path, recipe: dict, n_classes: int) -> CardRec:
@@ -64,21 +39,9 @@ def recogniser_from_int8(path: Path, recipe: dict, n_classes: int) -> CardRec:
     weights = conv_weights(onnx.load(str(path)))
     if len(weights) != len(layers):
         raise ValueError(f"{path} has {len(weights)} convolutions; the recipe's recogniser has {len(layers)}")
-    with torch.no_grad():
-        for layer, (w, b) in zip(layers, weights):
-            conv = layer[0] if isinstance(layer, nn.Sequential) else layer
-            if tuple(conv.weight.shape) != w.shape:
-                raise ValueError(f"{path}: a convolution of shape {w.shape} where the recipe has "
-                                 f"{tuple(conv.weight.shape)}")
-            conv.weight.copy_(torch.from_numpy(w))
-            if conv.bias is not None:
-                conv.bias.copy_(torch.from_numpy(b))
-            else:  # the BatchNorm after it adds the folded bias and nothing else
-                bn = layer[1]
-                bn.weight.fill_(1.0)
-                bn.bias.copy_(torch.from_numpy(b))
-                bn.running_mean.zero_()
-                bn.running_var.fill_(1.0 - bn.eps)
+    for layer, (_, w, b) in zip(layers, weights):
+        conv, bn = (layer[0], layer[1]) if isinstance(layer, nn.Sequential) else (layer, None)
+        load_folded_conv(conv, bn, w, b, str(path))
     return rec
 
 

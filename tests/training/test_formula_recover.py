@@ -1,0 +1,77 @@
+"""training/formula/recover.py: a float formula detector rebuilt from an int8 ONNX file computes what the file does."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def int8_det(tmp_path_factory):
+    """A small detector with non-trivial BatchNorm statistics, exported and quantized as `pocketocr export
+    formula` does (percentile calibration, the output convolutions float)."""
+    from pocketocr.export.formula import _export_onnx
+    from pocketocr.export.onnx_tools import CalibrationReader, quantize_qdq
+    from pocketocr.tasks.formula.pre import PreSpec
+    from pocketocr.training.formula.models import FormulaDet
+
+    out = tmp_path_factory.mktemp("recover_formula")
+    torch.manual_seed(5)
+    det = FormulaDet(width=0.5)
+    with torch.no_grad():
+        for m in det.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
+        det.prob.weight.mul_(10.0)  # probabilities that differ from page to page, not a flat 0.02
+    det.eval()
+    x = np.random.default_rng(1).standard_normal((4, 1, 128, 96)).astype(np.float32)
+    _export_onnx(det, out / "det.fp32.onnx", PreSpec(long_side=128))
+    quantize_qdq(out / "det.fp32.onnx", out / "det.int8.onnx", CalibrationReader("image", [x[i:i + 1] for i in range(4)]),
+                 percentile=99.999)
+    return det, out / "det.int8.onnx", x
+
+
+def test_recovered_detector_computes_what_the_int8_file_computes(int8_det):
+    from pocketocr.training.formula.models import FormulaDet
+    from pocketocr.training.formula.recover import detector_from_int8
+
+    original, path, x = int8_det
+    det = detector_from_int8(path, width=0.5)
+    with torch.no_grad():
+        recovered = det(torch.from_numpy(x))[0].numpy()
+        float_prob = original(torch.from_numpy(x))[0].numpy()
+        other = FormulaDet(width=0.5).eval()(torch.from_numpy(x))[0].numpy()  # same shape, other weights
+    int8_prob = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+
+    def gap(a, b):
+        return float(np.abs(a - b).mean())
+
+    assert gap(recovered, float_prob) < 0.1 * gap(other, float_prob)
+    assert gap(recovered, int8_prob) < 0.25 * gap(other, int8_prob)
+
+
+def test_a_detector_of_another_width_is_an_error(int8_det):
+    from pocketocr.training.formula.recover import detector_from_int8
+
+    with pytest.raises(ValueError, match="convolution"):
+        detector_from_int8(int8_det[1], width=1.0)
+
+
+def test_the_committed_checkpoint_is_the_shipped_detector():
+    """training/checkpoints/formula/formula_det.pt came from the shipped int8 file and names its recipe."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    ck = torch.load(root / "training/checkpoints/formula/formula_det.pt", map_location="cpu", weights_only=False)
+    card = json.loads((root / "sdk/pocketocr/models/formula_det.int8.onnx.json").read_text())
+    assert ck["recovered_from"]["sha256"] == card["sha256"] and ck["recipe_hash"] == card["training"]["recipe_hash"]
+    from pocketocr.training.formula.models import FormulaDet
+
+    FormulaDet(ck["width"]).load_state_dict(ck["model"])  # every tensor of the network, and nothing else
