@@ -5,19 +5,24 @@ bias as float32 and loads them into a network whose BatchNorms then only add the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import onnx
 import torch
-from onnx import numpy_helper
 from torch import nn
 
-__all__ = ["conv_weights", "load_folded_conv"]
+if TYPE_CHECKING:  # onnx comes with the [export] extra; training imports this module without it
+    import onnx
+
+__all__ = ["conv_weights", "load_folded_conv", "reopen_batchnorm"]
 
 
 def conv_weights(model: onnx.ModelProto) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(module path, weight, bias) of each Conv node in graph order, as float32 (dequantized where the file
     quantized). The module path comes from the node name the PyTorch exporter gives; it is "" for a node named
     otherwise."""
+    from onnx import numpy_helper
+
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     made_by = {o: n for n in model.graph.node for o in n.output}
 
@@ -70,3 +75,43 @@ def load_folded_conv(conv: nn.Conv2d, bn: nn.BatchNorm2d | None, w: np.ndarray, 
     bn.bias.copy_(torch.from_numpy(b))
     bn.running_mean.zero_()
     bn.running_var.fill_(1.0 - bn.eps)
+
+
+@torch.no_grad()
+def reopen_batchnorm(model: nn.Module, batches) -> None:
+    """Make a recovered network trainable: its BatchNorms only add a bias (running mean 0, variance 1 - eps,
+    weight 1), right in eval mode but not in train mode, where a BatchNorm normalises by its batch, so a
+    fine-tune would start from another function. Each BatchNorm gets the mean and variance of its input over
+    `batches` (run in eval mode: each layer sees what the recovered network computes) and the weight and bias
+    that keep its eval-mode output exactly as it was; train mode then computes about what eval mode does."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    sums: dict[nn.Module, list] = {bn: [0.0, 0.0, 0] for bn in bns}
+
+    def add(module, inputs):
+        x = inputs[0].double()
+        s = sums[module]
+        s[0], s[1], s[2] = s[0] + x.sum((0, 2, 3)), s[1] + (x * x).sum((0, 2, 3)), s[2] + x.numel() // x.shape[1]
+
+    hooks = [bn.register_forward_pre_hook(add) for bn in bns]
+    was_training = model.training
+    model.eval()
+    try:
+        for x in batches:
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    for bn in bns:
+        s0, s1, n = sums[bn]
+        if not n:
+            continue
+        mean = s0 / n
+        var = (s1 / n - mean * mean).clamp(min=0.0)
+        # eval output a * x + c, with a = w / sqrt(rv + eps) and c = b - rm * a, kept under the new statistics
+        a = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
+        c = bn.bias.double() - bn.running_mean.double() * a
+        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))
+        bn.running_var.copy_(var.to(bn.running_var.dtype))
+        bn.weight.copy_((a * torch.sqrt(var + bn.eps)).to(bn.weight.dtype))
+        bn.bias.copy_((c + mean * a).to(bn.bias.dtype))

@@ -51,7 +51,7 @@ def test_data_versions(small_bank):
     assert not np.array_equal(np.asarray(v1.image), np.asarray(make_page(31, small_bank, photo=False, version=2).image))
     with pytest.raises(ValueError, match="data version 9"):
         make_page(31, small_bank, version=9)
-    assert DATA_VERSIONS == (1, 2)
+    assert DATA_VERSIONS == (1, 2, 3)
 
     def tokens(version):
         w = _Writer(_Page(800, 1000), small_bank, random.Random(4), 50, 750, 50, 950, 20, ("a", "b", "c"), "en", None,
@@ -68,6 +68,38 @@ def test_data_versions(small_bank):
                                                                             "III", "IV", "CPU", "PDF", "A.", "B.",
                                                                             "Fig.", "Eq.", "No.")
         for t in old)
+
+
+def test_version_3_openers_and_lists(small_bank):
+    """Version 3 opens sentences with the words math papers use ("A", "We", "If") and sets lists of formulas
+    in running text as the real sets box them: short items, each its own formula, the ellipsis text between;
+    version 2 draws exactly what it drew before (none of either)."""
+    import random
+
+    from pocketocr.training.formula.synth import ELLIPSES, OPENERS, _Page, _Writer
+
+    def tokens(version, lang="en"):
+        w = _Writer(_Page(800, 1000), small_bank, random.Random(4), 50, 750, 50, 950, 20, ("a", "b", "c"), lang, None,
+                    version)
+        return [t for _ in range(40) for t in w._tokens(60, 0.2)]
+
+    v2, v3 = tokens(2), tokens(3)
+    lists = [i for i, t in enumerate(v3) if t[0] == "w" and t[1] in ELLIPSES]
+    assert lists and not any(t[0] == "w" and t[1] in ELLIPSES for t in v2)
+    for i in lists:  # item, ellipsis, item: the items are formulas, the first ends with its comma outside the box
+        assert v3[i - 1][0] == "m" and v3[i - 1][2] == "," and v3[i + 1][0] == "m"
+    short = [small_bank.ink[v3[j][1]].shape[1] for i in lists for j in (i - 1, i + 1)]
+    everything = [small_bank.ink[t[1]].shape[1] for t in v3 if t[0] == "m"]
+    assert np.median(short) < np.median(everything)
+    openers = lambda toks: sum(t[0] == "w" and t[1] in ("A", "We", "If", "It") for t in toks)  # noqa: E731
+    assert openers(v3) > 2 * max(1, openers(v2))
+    assert set(OPENERS) >= {"A", "We", "If", "It", "In"}
+    assert openers(tokens(3, "de")) == openers(tokens(2, "de"))  # English openers only in English text
+    # version 2's draws, as the code before version 3 drew them (this digest was computed with that code)
+    import hashlib
+    import json
+
+    assert hashlib.sha256(json.dumps(v2).encode()).hexdigest()[:16] == "5ee294a913634e22"
 
 
 def test_version_2_references_and_citations(small_bank):

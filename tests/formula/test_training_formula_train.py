@@ -19,7 +19,7 @@ def test_recipe_rejects_unknown_keys():
 
 @pytest.mark.slow
 def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
     from pocketocr.training.formula.train import RECIPE_PATH, load_recipe, train_formula
 
@@ -48,6 +48,19 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     assert res["recipe_hash"] != load_recipe(RECIPE_PATH, epochs=1, **tiny).digest()
     assert load_recipe(RECIPE_PATH, epochs=1, **tiny).digest() == load_recipe(
         RECIPE_PATH, epochs=1, **{**tiny, "ft_lr": 9.0}).digest()  # an unused stage does not rename the model
+
+    # Stage 3 from a checkpoint (`init`): stages 1 and 2 are not trained, stage 3 mixes in stage 2's pages.
+    st3 = tmp_path / "st3"
+    capsys.readouterr()
+    res = train_formula(load_recipe(RECIPE_PATH, epochs=1, **{**tiny, "ft_n_train": 2, "init": str(out / "formula_det.pt"),
+                                                              "ft2_epochs": 1, "ft2_n_train": 2}), st3, device="cpu")
+    printed = capsys.readouterr().out
+    assert "[formula_ft2] epoch 1:" in printed and "[formula] epoch" not in printed and "[formula_ft]" not in printed
+    assert [h.get("stage", "formula") for h in res["det"]["history"]] == ["formula", "formula_ft2"]  # init's, then its own
+    assert {p.name for p in (st3 / "cache").iterdir()} == {"train_s16_v3_n2_L1024", "train_s14_v2_n2_L1024"}
+    assert not (st3 / "formula_last.pt").exists() and (st3 / "formula_ft2_best.pt").exists()
+    ck = torch.load(st3 / "formula_det.pt", map_location="cpu", weights_only=False)
+    assert ck["init"] == str(out / "formula_det.pt") and ck["recipe"]["ft2_epochs"] == 1
 
     pytest.importorskip("onnx")
     from pocketocr.export.formula import export_formula

@@ -75,3 +75,25 @@ def test_the_committed_checkpoint_is_the_shipped_detector():
     from pocketocr.training.formula.models import FormulaDet
 
     FormulaDet(ck["width"]).load_state_dict(ck["model"])  # every tensor of the network, and nothing else
+
+
+def test_reopened_batchnorms_keep_the_function_and_train_from_it(int8_det):
+    """A recovered net's BatchNorms only add a bias: in train mode they would normalise by the batch and compute
+    something else. Reopened, eval mode computes what it did, and train mode about the same."""
+    import copy
+
+    from pocketocr.training.formula.recover import detector_from_int8
+    from pocketocr.training.int8_weights import reopen_batchnorm
+
+    det = detector_from_int8(int8_det[1], width=0.5)
+    x = torch.from_numpy(int8_det[2])
+    with torch.no_grad():
+        before = det(x)[0]
+        closed = copy.deepcopy(det).train()(x)[0]  # train mode, not reopened
+    reopen_batchnorm(det, [x[:2], x[2:]])
+    assert not det.training
+    with torch.no_grad():
+        after = det(x)[0]
+        opened = copy.deepcopy(det).train()(x)[0]
+    assert torch.allclose(after, before, atol=1e-4)
+    assert (opened - before).abs().mean() < 0.05 * (closed - before).abs().mean()

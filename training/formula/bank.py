@@ -166,6 +166,15 @@ class Bank:
         idx = self._display_idx if display else self._inline_idx
         return idx[r.randrange(len(idx))]
 
+    def pick_short(self, r: random.Random, max_em: float = 1.8) -> int:
+        """An inline formula at most `max_em` ems wide (a variable such as x_1, an item of a list), drawn as
+        `pick` draws; the last draw when eight draws find none."""
+        for _ in range(8):
+            i = self.pick(r, display=False)
+            if self.ink[i].shape[1] <= max_em * BANK_EM:
+                break
+        return i
+
     def __post_init__(self):
         self._display_idx = np.nonzero(self.display)[0].tolist()
         self._inline_idx = np.nonzero(~self.display)[0].tolist()

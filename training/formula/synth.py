@@ -11,8 +11,11 @@ background, partial pages, uneven light and shadow, blur, noise, JPEG.
 Data versions (`make_page(..., version=)`): 1 draws the pages v1-v3 of the detector were trained on; 2 adds
 what the v3 detector boxed on the real scans: punctuation set right after inline and display formulas
 (outside the box), sentence-initial capitals and the article "a"/"A", short function words in italics
-("of", "a", "is") and running headers whose title keeps such words in lower case ("Logic as a Language").
-Version 1 pages stay exactly as they were: every random draw of version 2 happens only in version 2.
+("of", "a", "is") and running headers whose title keeps such words in lower case ("Logic as a Language");
+3 adds what the v4 detector still boxed or merged on the real scans: sentences opened by the words math papers
+open them with ("A clause", "We", "If", "It", "In", "Let") and lists of formulas in running text set as the real
+sets box them, each item its own formula and the ellipsis between them text ("x_1, ..., x_m": two boxes).
+Older versions' pages stay exactly as they were: every random draw a version adds happens only from it on.
 
 Box convention (as the real sets): one axis-aligned box per formula piece as typeset on one line, tight
 around the ink; under perspective, the box around the warped piece.
@@ -37,10 +40,15 @@ from .text import citation, distractor, family_font, font, hangul_font, words
 __all__ = ["DATA_VERSIONS", "LATEST", "PageSample", "make_page", "write_dataset"]
 
 CIRCLED = "①②③④⑤"
-DATA_VERSIONS = (1, 2)
+DATA_VERSIONS = (1, 2, 3)
 LATEST = DATA_VERSIONS[-1]
 # Short words a detector trained on version 1 takes for italic variables when they are set in italics.
 SHORT = ["a", "of", "as", "is", "in", "on", "to", "by", "if", "or", "an", "at", "it", "we"]
+# Version 3: words that open sentences in math papers; the v4 detector boxed an upright "A", "We", "If" or "It"
+# at a sentence start on every real page (the short ones look like a one-letter variable).
+OPENERS = ["A", "A", "A", "An", "We", "We", "If", "It", "In", "I", "Let", "Then", "Thus", "For", "By", "As",
+           "On", "To", "The", "This", "Since", "Each", "Hence", "Now", "Note", "Here", "Suppose", "Consider"]
+ELLIPSES = ["...,", ". . . ,", "\u2026,", "...", ". . ."]
 
 
 @dataclass
@@ -143,8 +151,12 @@ class _Writer:
         for _ in range(n):
             x = r.random()
             if x < p_math:
+                if self.version >= 3 and r.random() < 0.12:  # "x_1, ..., x_m": items boxed apart, "..." is text
+                    toks.append(("m", self.bank.pick_short(r), ","))
+                    toks.append(("w", r.choice(ELLIPSES), 0))
                 punct = r.choice([",", ".", ".", ";", ":", ")"]) if r.random() < 0.3 else ""
-                toks.append(("m", self.bank.pick(r, display=False), punct))
+                toks.append(("m", self.bank.pick_short(r) if toks and toks[-1][1] in ELLIPSES
+                             else self.bank.pick(r, display=False), punct))
                 sentence_start = cased and punct == "."
                 continue
             if x < p_math + 0.04:
@@ -157,6 +169,8 @@ class _Writer:
                 w = "a" if cased and r.random() < 0.05 else r.choice(vocab)
                 if sentence_start:
                     w = w[:1].upper() + w[1:]
+                    if self.version >= 3 and self.lang == "en" and r.random() < 0.5:
+                        w = r.choice(OPENERS)
                 if r.random() < 0.08:
                     w += r.choice([",", ".", ".", ";", ":"])
                 toks.append(("w", w, 1 if italic else 0))

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from .bank import load_bank
 from ..common import load_recipe_file, save_checkpoint, start_run
+from ..int8_weights import reopen_batchnorm
 from .data import build_cache, load_cache
 from .models import FormulaDet
 from .synth import write_dataset
@@ -59,6 +60,13 @@ class FormulaRecipe:
     ft_data_version: int = 2
     ft_lr: float = 0.001
     ft_mix: bool = True           # draw stage 2's crops from the first stage's pages too, half the time
+    init: str = ""                # a checkpoint (path from the repo root) that stands in for stages 1 and 2:
+                                  # neither trains, stage 3 starts from its weights (the committed v4 one)
+    ft2_epochs: int = 0           # optional stage 3 (0: off): fine-tune again on newer pages
+    ft2_n_train: int = 1200       # its pages: seeds from seed + 5, data version ft2_data_version
+    ft2_data_version: int = 3
+    ft2_lr: float = 0.001
+    ft2_mix: bool = True          # draw stage 3's crops from stage 2's pages too, half the time
     threads: int = 2
     workers: int = 2
 
@@ -66,8 +74,11 @@ class FormulaRecipe:
         """Short hash of the recipe: names the data and settings a model was trained with. Keys added after
         models were named by recipes without them do not count at their old meaning (version 1, no stage 2)."""
         d = dataclasses.asdict(self)
-        if not d["ft_epochs"]:
-            d = {k: v for k, v in d.items() if not k.startswith("ft_")}
+        for stage in ("ft_", "ft2_"):  # an unused stage does not rename the model
+            if not d[stage + "epochs"]:
+                d = {k: v for k, v in d.items() if not k.startswith(stage)}
+        if not d["init"]:
+            del d["init"]
         if d["data_version"] == 1:
             del d["data_version"]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
@@ -243,9 +254,32 @@ def _run_stage(stage: _Stage, model: FormulaDet, recipe: FormulaRecipe, name_has
 
 
 def _stage1_digest(recipe: FormulaRecipe) -> str:
-    """The first stage's name: the recipe without its stage 2, so adding a fine-tune resumes the first stage
-    from its checkpoints instead of training it again."""
-    return dataclasses.replace(recipe, ft_epochs=0).digest()
+    """The first stage's name: the recipe without its later stages, so adding a fine-tune resumes the first
+    stage from its checkpoints instead of training it again."""
+    return dataclasses.replace(recipe, ft_epochs=0, ft2_epochs=0).digest()
+
+
+def _repo_path(path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else Path(__file__).resolve().parents[2] / p
+
+
+def _init_batches(source: tuple, recipe: FormulaRecipe, spec: PreSpec, dev) -> list[torch.Tensor]:
+    """Two batches of training-size crops at random places of the first pages of `source`, fixed by the seed."""
+    canv = source[0]
+    rng = np.random.default_rng(recipe.seed)
+    c, size = recipe.crop, canv.shape[1]
+    out = []
+    for _ in range(2):
+        idx = rng.integers(0, len(canv), recipe.batch)
+        ys, xs = rng.integers(0, size - c + 1, (2, recipe.batch))
+        crops = np.stack([canv[i, y:y + c, x:x + c] for i, y, x in zip(idx, ys, xs)])
+        out.append(torch.from_numpy(det_tensor(crops, spec)).to(dev))
+    return out
+
+
+def _stage2_digest(recipe: FormulaRecipe) -> str:
+    return dataclasses.replace(recipe, ft2_epochs=0).digest()
 
 
 def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume: bool = True) -> dict:
@@ -257,38 +291,59 @@ def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume
     if not bank_path.exists():
         print(f"rendering the formula bank -> {bank_path}", flush=True)
         load_bank(bank_path, recipe.seed, recipe.bank_inline, recipe.bank_display, recipe.workers)
-    cache = out / "cache" / _cache_name(recipe.seed, recipe.data_version, recipe.n_train, spec)
-    build_cache(cache, recipe.seed, recipe.n_train, spec, bank_path, recipe.workers, version=recipe.data_version)
     vals = validation_sets(recipe, out)
-    print(f"data ready in {time.time() - t_start:.0f} s", flush=True)
-    train = load_cache(cache)
-    canv, targ = train["canvas"], train["target"]
-    core_cells = _core_cells(targ)
-
     model = FormulaDet(recipe.width).to(dev)
-    stage1 = _Stage("formula", recipe.epochs, recipe.lr, 0.1, recipe.seed, [(canv, targ, core_cells)])
-    history = _run_stage(stage1, model, recipe, _stage1_digest(recipe), out / "formula_last.pt",
-                         out / "formula_best.pt", vals, spec, dev, resume, t_start)
-    best_path = out / "formula_best.pt"
-    if recipe.ft_epochs > 0:
-        ft_cache = out / "cache" / _cache_name(recipe.seed + 3, recipe.ft_data_version, recipe.ft_n_train, spec)
-        build_cache(ft_cache, recipe.seed + 3, recipe.ft_n_train, spec, bank_path, recipe.workers,
-                    version=recipe.ft_data_version)
-        newer = load_cache(ft_cache)
-        sources = [(newer["canvas"], newer["target"], _core_cells(newer["target"]))]
-        if recipe.ft_mix:
-            sources.append((canv, targ, core_cells))
-        stage2 = _Stage("formula_ft", recipe.ft_epochs, recipe.ft_lr, 0.15, recipe.seed + 3, sources)
-        best_ft = out / "formula_ft_best.pt"
-        # stage 2 starts from stage 1's best epoch (the model stage 1 alone would ship) and keeps its own best:
-        # the validation pages are version 1, the pages it learns from newer
-        model.load_state_dict(torch.load(out / "formula_best.pt", map_location=dev, weights_only=False)["model"])
-        history = history + _run_stage(stage2, model, recipe, recipe.digest(), out / "formula_ft_last.pt", best_ft,
-                                       vals, spec, dev, resume, t_start)
-        best_path = best_ft
+
+    def pages(seed: int, version: int, n: int) -> tuple:
+        cache = out / "cache" / _cache_name(seed, version, n, spec)
+        build_cache(cache, seed, n, spec, bank_path, recipe.workers, version=version)
+        d = load_cache(cache)
+        return d["canvas"], d["target"], _core_cells(d["target"])
+
+    if recipe.init:  # stages 1 and 2 are the checkpoint's
+        init = torch.load(_repo_path(recipe.init), map_location=dev, weights_only=False)
+        if float(init.get("width", 1.0)) != recipe.width:
+            raise ValueError(f"init {recipe.init} is a width-{init.get('width')} detector; the recipe says {recipe.width}")
+        model.load_state_dict(init["model"])
+        history, best_path = list(init.get("history", [])), None
+    else:
+        stage1_pages = pages(recipe.seed, recipe.data_version, recipe.n_train)
+        print(f"data ready in {time.time() - t_start:.0f} s", flush=True)
+        stage1 = _Stage("formula", recipe.epochs, recipe.lr, 0.1, recipe.seed, [stage1_pages])
+        history = _run_stage(stage1, model, recipe, _stage1_digest(recipe), out / "formula_last.pt",
+                             out / "formula_best.pt", vals, spec, dev, resume, t_start)
+        best_path = out / "formula_best.pt"
+        if recipe.ft_epochs > 0:
+            sources = [pages(recipe.seed + 3, recipe.ft_data_version, recipe.ft_n_train)]
+            if recipe.ft_mix:
+                sources.append(stage1_pages)
+            stage2 = _Stage("formula_ft", recipe.ft_epochs, recipe.ft_lr, 0.15, recipe.seed + 3, sources)
+            best_ft = out / "formula_ft_best.pt"
+            # stage 2 starts from stage 1's best epoch (the model stage 1 alone would ship) and keeps its own
+            # best: the validation pages are version 1, the pages it learns from newer
+            model.load_state_dict(torch.load(best_path, map_location=dev, weights_only=False)["model"])
+            history = history + _run_stage(stage2, model, recipe, _stage2_digest(recipe), out / "formula_ft_last.pt",
+                                           best_ft, vals, spec, dev, resume, t_start)
+            best_path = best_ft
+    if recipe.ft2_epochs > 0:
+        sources = [pages(recipe.seed + 5, recipe.ft2_data_version, recipe.ft2_n_train)]
+        if recipe.ft2_mix:
+            sources.append(pages(recipe.seed + 3, recipe.ft_data_version, recipe.ft_n_train))
+        print(f"data ready in {time.time() - t_start:.0f} s", flush=True)
+        if best_path is not None:
+            model.load_state_dict(torch.load(best_path, map_location=dev, weights_only=False)["model"])
+        elif init.get("recovered_from") and not (out / "formula_ft2_last.pt").exists():
+            # weights rebuilt from an int8 file (recover.py): BatchNorm statistics from 16 of stage 3's crops
+            reopen_batchnorm(model, _init_batches(sources[0], recipe, spec, dev))
+        stage3 = _Stage("formula_ft2", recipe.ft2_epochs, recipe.ft2_lr, 0.15, recipe.seed + 5, sources)
+        best_path = out / "formula_ft2_best.pt"
+        history = history + _run_stage(stage3, model, recipe, recipe.digest(), out / "formula_ft2_last.pt",
+                                       best_path, vals, spec, dev, resume, t_start)
+    if best_path is None:
+        raise ValueError("a recipe with `init` trains nothing without a stage 3 (ft2_epochs)")
     best_state = torch.load(best_path, map_location="cpu", weights_only=False)
     save_checkpoint(out / "formula_det.pt", model=best_state["model"], arch="formula_det", width=recipe.width,
-          epoch=best_state["epoch"] + 1, recipe=dataclasses.asdict(recipe), recipe_hash=recipe.digest(),
+          epoch=best_state["epoch"] + 1, init=recipe.init or None, recipe=dataclasses.asdict(recipe), recipe_hash=recipe.digest(),
           spec=dataclasses.asdict(spec), history=history)
     result = {"recipe": dataclasses.asdict(recipe), "recipe_hash": recipe.digest(),
               "det": {"path": str(out / "formula_det.pt"), "history": history},
