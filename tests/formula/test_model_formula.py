@@ -73,8 +73,8 @@ def test_tflite_and_onnx_find_the_same_formulas(small_bank):
 
 @pytest.mark.train
 def test_a_large_page_photo_is_read_reduced_with_boxes_in_the_files_pixels(small_bank, tmp_path):
-    """A 4032-px JPEG of a page is decoded at half scale (max_side=1024): the boxes of a full read, in the
-    file's pixels, and the file's size in the result."""
+    """A 4032-px JPEG of a page is decoded at half scale (max_side=1024): boxes in the file's pixels, as
+    accurate against the page's truth as a full read's, and the file's size in the result."""
     from PIL import Image
 
     from pocketocr.training.formula.synth import make_page
@@ -86,8 +86,15 @@ def test_a_large_page_photo_is_read_reduced_with_boxes_in_the_files_pixels(small
                                      Image.BICUBIC).save(path, quality=92)
     reduced, full = FormulaDetector().detect(path), FormulaDetector(max_side=None).detect(path)
     assert (reduced.width, reduced.height) == (full.width, full.height) == Image.open(path).size
-    a = np.array([f.box for f in reduced.formulas]).reshape(-1, 4)
-    b = np.array([f.box for f in full.formulas]).reshape(-1, 4)
-    ok, _ = match_boxes(b, [f.kind for f in full.formulas], a, [f.kind for f in reduced.formulas],
-                        np.array([f.score for f in reduced.formulas]), 0.7)
-    assert len(b) >= 5 and ok.mean() >= 0.9, (ok.mean(), len(a), len(b))
+    truth = np.array([b[:4] for b in page.boxes]) * k  # in the file's pixels
+    kinds = [b[4] for b in page.boxes]
+
+    def f1(result) -> float:
+        pred = np.array([f.box for f in result.formulas]).reshape(-1, 4)
+        ok, _ = match_boxes(truth, kinds, pred, [f.kind for f in result.formulas],
+                            np.array([f.score for f in result.formulas]), 0.5)
+        return 2 * ok.sum() / (len(truth) + len(pred))
+
+    # Two resampling paths give slightly different pixels, so a few borderline boxes move (v4 and v5 alike,
+    # either way: 0.87 / 0.90 and 0.90 / 0.91 on this page); the reduced read must not be less accurate.
+    assert len(truth) >= 5 and f1(full) >= 0.8 and f1(reduced) >= f1(full) - 0.05, (f1(reduced), f1(full))

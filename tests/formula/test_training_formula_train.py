@@ -23,9 +23,10 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     pytest.importorskip("matplotlib")
     from pocketocr.training.formula.train import RECIPE_PATH, load_recipe, train_formula
 
-    # ft_epochs=0: the shipped recipe's stage 2 would render its 1 200 pages for this tiny run
+    # ft_epochs=0, ft2_epochs=0, no init: the shipped recipe's later stages would render 1 200 pages each for
+    # this tiny run, and its init would skip stage 1
     tiny = dict(n_train=4, n_val=2, n_val_epoch=1, bank_inline=30, bank_display=10, steps_per_epoch=2, batch=2,
-                crop=128, workers=1, threads=1, ft_epochs=0)
+                crop=128, workers=1, threads=1, ft_epochs=0, ft2_epochs=0, init="")
     out = tmp_path / "run"
     res = train_formula(load_recipe(RECIPE_PATH, epochs=1, **tiny), out, device="cpu")
     assert (out / "formula_det.pt").exists() and (out / "formula_last.pt").exists()

@@ -64,17 +64,24 @@ def test_a_detector_of_another_width_is_an_error(int8_det):
         detector_from_int8(int8_det[1], width=1.0)
 
 
-def test_the_committed_checkpoint_is_the_shipped_detector():
-    """training/checkpoints/formula/formula_det.pt came from the shipped int8 file and names its recipe."""
+def test_the_committed_checkpoints_are_the_recipes_init_and_the_shipped_detector():
+    """training/checkpoints/formula: formula_det.pt is v4 rebuilt from its int8 file, the shipped recipe's `init`;
+    formula_det_v5.pt is the float detector the shipped int8 files were exported from, trained by that recipe."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    ck = torch.load(root / "training/checkpoints/formula/formula_det.pt", map_location="cpu", weights_only=False)
-    card = json.loads((root / "sdk/pocketocr/models/formula_det.int8.onnx.json").read_text())
-    assert ck["recovered_from"]["sha256"] == card["sha256"] and ck["recipe_hash"] == card["training"]["recipe_hash"]
     from pocketocr.training.formula.models import FormulaDet
+    from pocketocr.training.formula.train import RECIPE_PATH, load_recipe
 
-    FormulaDet(ck["width"]).load_state_dict(ck["model"])  # every tensor of the network, and nothing else
+    root = Path(__file__).resolve().parents[2]
+    recipe = load_recipe(RECIPE_PATH)
+    init = torch.load(root / recipe.init, map_location="cpu", weights_only=False)
+    assert init["recovered_from"]["version"] == "formula-2026.11.26-c1f2e68" and init["recipe_hash"] == "c1f2e683e73f"
+    shipped = torch.load(root / "training/checkpoints/formula/formula_det_v5.pt", map_location="cpu", weights_only=False)
+    card = json.loads((root / "sdk/pocketocr/models/formula_det.int8.onnx.json").read_text())
+    assert shipped["recipe_hash"] == card["training"]["recipe_hash"] == recipe.digest()
+    assert shipped["init"] == recipe.init
+    for ck in (init, shipped):
+        FormulaDet(ck["width"]).load_state_dict(ck["model"])  # every tensor of the network, and nothing else
 
 
 def test_reopened_batchnorms_keep_the_function_and_train_from_it(int8_det):
