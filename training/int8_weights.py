@@ -5,6 +5,10 @@ bias as float32 and loads them into a network whose BatchNorms then only add the
 
 from __future__ import annotations
 
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,7 +18,7 @@ from torch import nn
 if TYPE_CHECKING:  # onnx comes with the [export] extra; training imports this module without it
     import onnx
 
-__all__ = ["conv_weights", "load_folded_conv", "reopen_batchnorm"]
+__all__ = ["conv_weights", "load_folded_conv", "recovery_main", "reopen_batchnorm"]
 
 
 def conv_weights(model: onnx.ModelProto) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -115,3 +119,25 @@ def reopen_batchnorm(model: nn.Module, batches) -> None:
         bn.running_var.copy_(var.to(bn.running_var.dtype))
         bn.weight.copy_((a * torch.sqrt(var + bn.eps)).to(bn.weight.dtype))
         bn.bias.copy_((c + mean * a).to(bn.bias.dtype))
+
+
+def recovery_main(argv: list[str] | None, what: str, rebuild: Callable[[Path, dict], tuple[nn.Module, dict]]) -> int:
+    """The command line of both recovery tools: read the int8 file's model card, `rebuild(path, card)` the float
+    network (and the checkpoint keys of its own), and save what training saves plus where the weights came from."""
+    from pocketocr.zoo import sha256_of
+
+    from .common import save_checkpoint
+
+    ap = argparse.ArgumentParser(description=f"float {what} from an int8 ONNX file and its model card")
+    ap.add_argument("onnx", type=Path, help="the int8 .onnx file (its model card <file>.json beside it)")
+    ap.add_argument("out", type=Path, help="checkpoint to write")
+    args = ap.parse_args(argv)
+    card = json.loads(Path(f"{args.onnx}.json").read_text())
+    model, extra = rebuild(args.onnx, card)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    training = card["training"]
+    save_checkpoint(args.out, model=model.state_dict(), recipe=training["recipe"], recipe_hash=training["recipe_hash"],
+                    history=training.get("history", []), **extra,
+                    recovered_from={"file": args.onnx.name, "sha256": sha256_of(args.onnx), "version": card["version"]})
+    print(f"wrote {args.out} from {args.onnx.name} ({card['version']})")
+    return 0

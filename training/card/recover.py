@@ -14,19 +14,15 @@ its activation rounding, and exporting it again gives the same weights.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 import onnx
 from torch import nn
 
 from pocketocr.tasks.card.pre import PreSpec
-from pocketocr.zoo import sha256_of
 
-from ..common import save_checkpoint
-from ..int8_weights import conv_weights, load_folded_conv
+from ..int8_weights import conv_weights, load_folded_conv, recovery_main
 from .models import CardRec, rec_arch_kwargs
 
 __all__ = ["conv_weights", "recogniser_from_int8", "main"]
@@ -45,20 +41,14 @@ def recogniser_from_int8(path: Path, recipe: dict, n_classes: int) -> CardRec:
     return rec
 
 
+def _rebuild(path: Path, card: dict) -> tuple[CardRec, dict]:
+    spec = PreSpec()
+    return (recogniser_from_int8(path, card["training"]["recipe"], len(spec.vocab) + 1),
+            {"arch": "card_rec", "spec": dataclasses.asdict(spec)})
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="float card_rec.pt from an int8 ONNX recogniser and its model card")
-    ap.add_argument("onnx", type=Path, help="card_rec.int8.onnx (its model card <file>.json beside it)")
-    ap.add_argument("out", type=Path, help="checkpoint to write")
-    args = ap.parse_args(argv)
-    card = json.loads(Path(f"{args.onnx}.json").read_text())
-    recipe, spec = card["training"]["recipe"], PreSpec()
-    rec = recogniser_from_int8(args.onnx, recipe, len(spec.vocab) + 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(args.out, model=rec.state_dict(), arch="card_rec", recipe=recipe,
-                    recipe_hash=card["training"]["recipe_hash"], spec=dataclasses.asdict(spec), history=card["training"]["history"],
-                    recovered_from={"file": args.onnx.name, "sha256": sha256_of(args.onnx), "version": card["version"]})
-    print(f"wrote {args.out} from {args.onnx.name} ({card['version']})")
-    return 0
+    return recovery_main(argv, "card_rec.pt", _rebuild)
 
 
 if __name__ == "__main__":

@@ -15,19 +15,15 @@ run folder to export it (`pocketocr export formula --run DIR`) or to start a fin
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 import onnx
 from torch import nn
 
 from pocketocr.tasks.formula.pre import PreSpec
-from pocketocr.zoo import sha256_of
 
-from ..common import save_checkpoint
-from ..int8_weights import conv_weights, load_folded_conv
+from ..int8_weights import conv_weights, load_folded_conv, recovery_main
 from .models import FormulaDet
 
 __all__ = ["detector_from_int8", "main"]
@@ -52,22 +48,15 @@ def detector_from_int8(path: Path, width: float) -> FormulaDet:
     return det
 
 
+def _rebuild(path: Path, card: dict) -> tuple[FormulaDet, dict]:
+    width = float(card["training"]["recipe"].get("width", 1.0))
+    return (detector_from_int8(path, width),
+            {"arch": "formula_det", "width": width, "epoch": card["training"].get("best_epoch"),
+             "spec": dataclasses.asdict(PreSpec.from_metadata(card["metadata"]))})
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="float formula_det.pt from an int8 ONNX detector and its model card")
-    ap.add_argument("onnx", type=Path, help="formula_det.int8.onnx (its model card <file>.json beside it)")
-    ap.add_argument("out", type=Path, help="checkpoint to write")
-    args = ap.parse_args(argv)
-    card = json.loads(Path(f"{args.onnx}.json").read_text())
-    recipe, training = card["training"]["recipe"], card["training"]
-    spec = PreSpec.from_metadata(card["metadata"])
-    det = detector_from_int8(args.onnx, float(recipe.get("width", 1.0)))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(args.out, model=det.state_dict(), arch="formula_det", width=float(recipe.get("width", 1.0)),
-                    epoch=training.get("best_epoch"), recipe=recipe, recipe_hash=training["recipe_hash"],
-                    spec=dataclasses.asdict(spec), history=training.get("history", []),
-                    recovered_from={"file": args.onnx.name, "sha256": sha256_of(args.onnx), "version": card["version"]})
-    print(f"wrote {args.out} from {args.onnx.name} ({card['version']})")
-    return 0
+    return recovery_main(argv, "formula_det.pt", _rebuild)
 
 
 if __name__ == "__main__":
