@@ -111,7 +111,8 @@ def _evaluate(det: Path, rec: Path, dataset: Path) -> dict:
 
 
 def gate_versions(*recipes: dict) -> list[int]:
-    """The synthetic data versions the models of `recipes` trained on: every one of them is in the parity gate.
+    """The synthetic data versions the recipes name for any stage they ran (a superset when a recipe also
+    describes a model that is not shipped): every one of them is in the parity gate.
 
     One version's 1 000 photos are too few for a 0.5-pt gate: v8's int8 pair read 25 numbers only fp32 read and
     17 the other way round on version 1, a standard error of about 0.65 pt on the difference (docs/export.md)."""
