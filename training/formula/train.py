@@ -284,6 +284,8 @@ def _stage2_digest(recipe: FormulaRecipe) -> str:
 
 def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume: bool = True) -> dict:
     """Train the formula detector; returns the checkpoint path and validation history. See module doc."""
+    if recipe.init and not recipe.ft2_epochs:  # before any rendering: such a run would train nothing
+        raise ValueError("a recipe with `init` trains nothing without a stage 3 (ft2_epochs)")
     out, dev = start_run(out, recipe.seed, recipe.threads, device)
     spec = PreSpec()
     t_start = time.time()
@@ -332,15 +334,14 @@ def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume
         print(f"data ready in {time.time() - t_start:.0f} s", flush=True)
         if best_path is not None:
             model.load_state_dict(torch.load(best_path, map_location=dev, weights_only=False)["model"])
-        elif init.get("recovered_from") and not (out / "formula_ft2_last.pt").exists():
+        elif init.get("recovered_from"):
             # weights rebuilt from an int8 file (recover.py): BatchNorm statistics from 16 of stage 3's crops
+            # (a resumed stage 3 then loads its own state over them)
             reopen_batchnorm(model, _init_batches(sources[0], recipe, spec, dev))
         stage3 = _Stage("formula_ft2", recipe.ft2_epochs, recipe.ft2_lr, 0.15, recipe.seed + 5, sources)
         best_path = out / "formula_ft2_best.pt"
         history = history + _run_stage(stage3, model, recipe, recipe.digest(), out / "formula_ft2_last.pt",
                                        best_path, vals, spec, dev, resume, t_start)
-    if best_path is None:
-        raise ValueError("a recipe with `init` trains nothing without a stage 3 (ft2_epochs)")
     best_state = torch.load(best_path, map_location="cpu", weights_only=False)
     save_checkpoint(out / "formula_det.pt", model=best_state["model"], arch="formula_det", width=recipe.width,
           epoch=best_state["epoch"] + 1, init=recipe.init or None, recipe=dataclasses.asdict(recipe), recipe_hash=recipe.digest(),
