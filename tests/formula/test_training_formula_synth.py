@@ -51,7 +51,7 @@ def test_data_versions(small_bank):
     assert not np.array_equal(np.asarray(v1.image), np.asarray(make_page(31, small_bank, photo=False, version=2).image))
     with pytest.raises(ValueError, match="data version 9"):
         make_page(31, small_bank, version=9)
-    assert DATA_VERSIONS == (1, 2, 3)
+    assert DATA_VERSIONS == (1, 2, 3, 4)
 
     def tokens(version):
         w = _Writer(_Page(800, 1000), small_bank, random.Random(4), 50, 750, 50, 950, 20, ("a", "b", "c"), "en", None,
@@ -100,6 +100,66 @@ def test_version_3_openers_and_lists(small_bank):
     import json
 
     assert hashlib.sha256(json.dumps(v2).encode()).hexdigest()[:16] == "5ee294a913634e22"
+
+
+def test_version_4_text_face_formulas(small_bank):
+    """Version 4 sets formulas in the text face in English (not Korean) running text: mostly one-letter variables,
+    italic or bold, with "-ary" or punctuation after some; subscripted variables; argument lists and sets with
+    the ellipsis inside the brackets. Version 3 draws exactly what it drew before version 4."""
+    import hashlib
+    import json
+    import random
+
+    from pocketocr.training.formula.synth import BOLD_VARS, ITALIC_VARS, TEXT_ELLIPSES, VAR_SUFFIXES, _Page, _Writer
+
+    def tokens(version, lang="en", italic=False):
+        w = _Writer(_Page(800, 1000), small_bank, random.Random(4), 50, 750, 50, 950, 20, ("a", "b", "c"), lang, None,
+                    version)
+        return [t for _ in range(40) for t in w._tokens(60, 0.2, italic)]
+
+    v3, v4 = tokens(3), tokens(4)
+    assert hashlib.sha256(json.dumps(v3).encode()).hexdigest()[:16] == "d64481606b353057"  # computed before v4
+    formulas = [t for t in v4 if t[0] == "v"]
+    assert not any(t[0] == "v" for t in v3) and len(formulas) > 60
+    letters = [t[1][0] for t in formulas if len(t[1]) == 1]
+    assert len(letters) > len(formulas) / 2 and {style for _, style, _ in letters} == {1, 2}
+    assert all(c in (ITALIC_VARS if style == 1 else BOLD_VARS) and not sub for c, style, sub in letters)
+    assert any(t[2] in VAR_SUFFIXES and t[1][0][0] in "nmk" for t in formulas)
+    assert any(t[2] in ".,;:)" and t[2] for t in formulas)
+    subscripted = [t[1] for t in formulas if len(t[1]) == 2]
+    assert subscripted and all(p[1][2] == 1 for p in subscripted)
+    lists = ["".join(text for text, _, _ in t[1]) for t in formulas if len(t[1]) > 2]
+    assert lists and all(x[-1] in ")}" and any(d in x for d in TEXT_ELLIPSES) for x in lists)
+    assert not any(t[0] == "v" for t in tokens(4, "ko"))
+    assert all(style == 2 for t in tokens(4, italic=True) if t[0] == "v" and len(t[1]) == 1
+               for _, style, _ in t[1])  # italic text: bold letters only
+
+
+def test_version_4_text_formula_box_is_the_formula_only(small_bank):
+    """A text-face formula is one box tight around its ink, subscripts and brackets included; "-ary" or a full stop
+    after it is drawn, outside the box."""
+    import random
+
+    from pocketocr.training.formula.synth import _Page, _Writer
+    from pocketocr.training.formula.text import family_font, font
+
+    fonts = family_font(random.Random(0), "serif")
+    page = _Page(1200, 300)
+    w = _Writer(page, small_bank, random.Random(5), 40, 1160, 40, 280, 30, fonts, "en", None, 4)
+    listed = (("P", 1, 0), ("(", 0, 0), ("t", 1, 0), ("1", 0, 1), (", . . . , ", 0, 0), ("t", 1, 0), ("m", 1, 1),
+              (")", 0, 0))
+    w.paragraph(toks=[("w", "an", 0), ("v", (("n", 1, 0),), "-ary"), ("w", "predicate", 0), ("v", (("A", 2, 0),), "."),
+                      ("w", "atoms", 0), ("v", listed, "")])
+    assert [p[4] for p in page.pieces] == ["embedded"] * 3
+    (nx1, ny1, nx2, ny2, _), (ax1, ay1, ax2, ay2, _), (px1, py1, px2, py2, _) = page.pieces
+    ink = np.asarray(page.ink) > 60
+    assert nx2 - nx1 <= font(fonts[1], 30).getlength("n") + 2 and 8 < ny2 - ny1 < 30  # the letter, not the suffix
+    assert ink[int(ny1):int(ny2), int(nx1):int(nx2)].any()
+    assert ink[int(ny1):int(ny2), int(nx2) + 2:int(nx2) + 30].any()                  # "-ary" drawn right after it
+    assert ay2 - ay1 > ny2 - ny1  # a capital is taller than "n"
+    assert ink[:, int(ax2) + 1:int(ax2) + 12].any()                                   # the full stop, outside
+    assert px2 - px1 > font(fonts[0], 30).getlength("P(t, . . . , t)")               # one box over the whole list
+    assert py2 > ny2                                                                   # ... its subscripts below
 
 
 def test_version_2_references_and_citations(small_bank):

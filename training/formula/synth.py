@@ -14,7 +14,12 @@ what the v3 detector boxed on the real scans: punctuation set right after inline
 ("of", "a", "is") and running headers whose title keeps such words in lower case ("Logic as a Language");
 3 adds what the v4 detector still boxed or merged on the real scans: sentences opened by the words math papers
 open them with ("A clause", "We", "If", "It", "In", "Let") and lists of formulas in running text set as the real
-sets box them, each item its own formula and the ellipsis between them text ("x_1, ..., x_m": two boxes).
+sets box them, each item its own formula and the ellipsis between them text ("x_1, ..., x_m": two boxes);
+4 adds what the v5 detector missed outright on the real scans: one-letter variables set in the text face, italic
+("an *n*-ary predicate", "terms *x*, *z*") or bold ("the set of clauses **A**", "if **A** is true"), in mid-sentence
+and now and then opening one, each boxed as a formula (the suffix of "*n*-ary" and punctuation after it are text),
+and argument lists and sets in the text face whose ellipsis, inside the brackets, is inside the one box
+("P(t_1, . . . , t_m)", "{C_1, . . . , C_n}"; v5 split them at the ellipsis, as version 3 sets bare lists).
 Older versions' pages stay exactly as they were: every random draw a version adds happens only from it on.
 
 Box convention (as the real sets): one axis-aligned box per formula piece as typeset on one line, tight
@@ -40,7 +45,7 @@ from .text import citation, distractor, family_font, font, hangul_font, words
 __all__ = ["DATA_VERSIONS", "LATEST", "PageSample", "make_page", "write_dataset"]
 
 CIRCLED = "①②③④⑤"
-DATA_VERSIONS = (1, 2, 3)
+DATA_VERSIONS = (1, 2, 3, 4)
 LATEST = DATA_VERSIONS[-1]
 # Short words a detector trained on version 1 takes for italic variables when they are set in italics.
 SHORT = ["a", "of", "as", "is", "in", "on", "to", "by", "if", "or", "an", "at", "it", "we"]
@@ -49,6 +54,12 @@ SHORT = ["a", "of", "as", "is", "in", "on", "to", "by", "if", "or", "an", "at", 
 OPENERS = ["A", "A", "A", "An", "We", "We", "If", "It", "In", "I", "Let", "Then", "Thus", "For", "By", "As",
            "On", "To", "The", "This", "Since", "Each", "Hence", "Now", "Note", "Here", "Suppose", "Consider"]
 ELLIPSES = ["...,", ". . . ,", "\u2026,", "...", ". . ."]
+# Version 4: one-letter variables in the text face. Italic: what papers name terms, counts and interpretations by;
+# bold: sets and structures ("the set of clauses A"). The v5 detector missed most such letters on the real scans.
+ITALIC_VARS = "nnnmkijxyztuvpqABCDEFGHIJKLMNPQRSTUVWXYZ"
+BOLD_VARS = "AAABCDEFGHIJKLMNPRSTUVWXYZ"
+VAR_SUFFIXES = ["-ary", "-tuple", "-th", "-place", "-fold"]
+TEXT_ELLIPSES = [". . .", "...", "\u2026", ". . . "]
 
 
 @dataclass
@@ -94,6 +105,32 @@ class _Page:
             self.pieces.append([*map(float, box), kind])
         return tuple(box)
 
+    def glyphs(self, x: float, base: float, runs: list[tuple], kind: str) -> tuple:
+        """Version 4: draw `runs` ((text, font, dy) each, set one after another, dy below the baseline for a
+        subscript) as one formula piece in the text face, boxed tight around its ink."""
+        pad = 4
+        x1, y1, x2, y2 = x, base, x, base
+        xx = x
+        for text, f, dy in runs:
+            b = self.draw.textbbox((xx, base + dy), text, font=f, anchor="ls")
+            x1, y1, x2, y2 = min(x1, b[0]), min(y1, b[1]), max(x2, b[2]), max(y2, b[3])
+            xx += f.getlength(text)
+        x0, y0 = math.floor(x1) - pad, math.floor(y1) - pad
+        tile = Image.new("L", (math.ceil(x2) - x0 + pad, math.ceil(y2) - y0 + pad), 0)
+        td = ImageDraw.Draw(tile)
+        xx = x
+        for text, f, dy in runs:
+            td.text((xx - x0, base + dy - y0), text, font=f, fill=255, anchor="ls")
+            self.draw.text((xx, base + dy), text, font=f, fill=255, anchor="ls")
+            xx += f.getlength(text)
+        ys, xs = np.nonzero(np.asarray(tile) > 60)
+        if len(xs) == 0:
+            return (x1, y1, x2, y2)
+        box = [max(0, x0 + xs.min()), max(0, y0 + ys.min()), min(self.w, x0 + xs.max() + 1), min(self.h, y0 + ys.max() + 1)]
+        if box[2] > box[0] and box[3] > box[1]:
+            self.pieces.append([*map(float, box), kind])
+        return tuple(box)
+
     def width_of(self, bank: Bank, i: int, em: float) -> float:
         return bank.ink[i].shape[1] * em / BANK_EM
 
@@ -118,7 +155,8 @@ class _Writer:
 
     # -- paragraphs -------------------------------------------------------------------------------
     def _tokens(self, n: int, p_math: float, italic: bool = False) -> list[tuple]:
-        """("m", bank index, trailing punctuation) and ("w", word, style 0/1/2) tokens of a paragraph."""
+        """("m", bank index, trailing punctuation), ("w", word, style 0/1/2) and, from version 4, ("v", pieces,
+        trailing text) tokens of a paragraph (`_text_formula`)."""
         if self.version >= 2:
             return self._tokens_v2(n, p_math, italic)
         r, vocab = self.r, words(self.r, self.lang)
@@ -167,6 +205,10 @@ class _Writer:
                 toks.append(("w", r.choice(vocab), 2))      # bold word
             else:
                 w = "a" if cased and r.random() < 0.05 else r.choice(vocab)
+                if self.version >= 4 and cased and r.random() < (0.1 if sentence_start else 0.07):
+                    toks.append(self._text_formula(italic))
+                    sentence_start = toks[-1][2] == "."
+                    continue
                 if sentence_start:
                     w = w[:1].upper() + w[1:]
                     if self.version >= 3 and self.lang == "en" and r.random() < 0.5:
@@ -176,6 +218,36 @@ class _Writer:
                 toks.append(("w", w, 1 if italic else 0))
             sentence_start = cased and toks[-1][1].endswith(".")
         return toks
+
+    def _text_formula(self, italic: bool) -> tuple:
+        """Version 4: a formula set in the text face, as older papers set them: ("v", pieces, trailing text), each
+        piece (text, style 0/1/2 regular/italic/bold, subscript 0/1). Mostly a one-letter variable, italic or
+        bold (bold only in italic text, where an italic letter would not stand out), "-ary" or punctuation after
+        it outside the box; else a subscripted variable "C_1", or an argument list or set whose ellipsis lies
+        inside its brackets and so inside its one box: "P(t_1, . . . , t_m)", "{C_1, . . . , C_n}"."""
+        r = self.r
+        x = r.random()
+        style = 2 if italic or r.random() < 0.45 else 1
+        letter = r.choice(BOLD_VARS if style == 2 else ITALIC_VARS)
+        trail = ""
+        if x < 0.6:
+            pieces: tuple = ((letter, style, 0),)
+            if style == 1 and letter in "nmk" and r.random() < 0.4:
+                trail = r.choice(VAR_SUFFIXES)
+        else:
+            arg = r.choice("ttxyzCLAB" if style == 1 else "ttxyz")
+            first, last = r.choice([("1", "m"), ("1", "n"), ("1", "k"), ("0", "n"), ("i", "j")])
+            dots = r.choice(TEXT_ELLIPSES)
+            item = lambda i: ((arg, 1, 0), (i, 0 if i.isdigit() else 1, 1))  # noqa: E731  (index: italic letter)
+            if x < 0.75:
+                pieces = item(r.choice("1in"))
+            else:
+                opening, closing = r.choice([(letter + "(", ")"), (letter + "(", ")"), ("(", ")"), ("{", "}")])
+                head = ((letter, style, 0), ("(", 0, 0)) if opening != "(" and opening != "{" else ((opening, 0, 0),)
+                pieces = head + item(first) + ((", " + dots + ", ", 0, 0),) + item(last) + ((closing, 0, 0),)
+        if not trail and r.random() < 0.3:
+            trail = r.choice([",", ".", ".", ";", ":", ")"])
+        return ("v", pieces, trail)
 
     def paragraph(self, indent: float = 0.0, p_math: float | None = None, italic: bool = False,
                   lead: tuple | None = None, toks: list[tuple] | None = None) -> None:
@@ -192,9 +264,17 @@ class _Writer:
         x = self.x0 + indent
         line: list[tuple] = []
 
+        # text-face formulas (version 4): Latin regular / italic / bold, subscripts at 0.7 em
+        vfs = {(k, sub): font(self.latin[k], self.em * (0.7 if sub else 1.0)) for k in range(3) for sub in (0, 1)}
+
+        def runs(pieces):
+            return [(text, vfs[style, sub], self.em * 0.22 * sub) for text, style, sub in pieces]
+
         def width(t):
             if t[0] == "m":
                 return self.p.width_of(self.bank, t[1], self.em) + (self.em * 0.04 + fs[0].getlength(t[2]) if t[2] else 0.0)
+            if t[0] == "v":
+                return sum(f.getlength(text) for text, f, _ in runs(t[1])) + fs[0].getlength(t[2])
             return fs[t[2]].getlength(t[1])
 
         def flush(last: bool):
@@ -213,6 +293,10 @@ class _Writer:
                     self.p.formula(self.bank, t[1], xx, base, self.em, "embedded")
                     if t[2]:  # punctuation set tight after the formula, not part of its box
                         self.p.text(xx + self.p.width_of(self.bank, t[1], self.em) + self.em * 0.04, base, t[2], fs[0])
+                elif t[0] == "v":  # "-ary" or punctuation after the formula is text
+                    box = self.p.glyphs(xx, base, runs(t[1]), "embedded")
+                    if t[2]:
+                        self.p.text(max(box[2] + 1, xx + width(t) - fs[0].getlength(t[2])), base, t[2], fs[0])
                 else:
                     self.p.text(xx, base, t[1], fs[t[2]])
                 xx += width(t) + gap
