@@ -8,7 +8,7 @@ fields -> grey -> recogniser crops and tensor -> recogniser probabilities -> dec
 cut the labelled number fields (independent of the detector's quality). Decode cases feed synthetic
 detector maps and CTC probabilities with uncertain digits through the decoder (Luhn repair, withholding).
 Formula cases: synthetic pages -> grey canvas (BOX resize) and tensor, synthetic core/box maps -> boxes,
-and the shipped formula detector's maps and boxes when the model is there.
+and the shipped formula detector's maps and boxes when the model is there, decoded and snapped to the ink.
 
 Each array is a raw little-endian .bin file (uint8 or float32) named in `index.json`; the JS side
 (android_demo/test/golden.test.ts) recomputes every stage from the previous stage's *Python* output, so a
@@ -327,8 +327,10 @@ def formula_cases(w: _Writer, models: Path) -> list[dict]:
         if det is not None:
             prob, box = det.run({det.input_names()[0]: x})[:2]
             found = formula_post.decode(prob[0], box[0], meta, spec)
+            snapped = formula_post.snap_to_ink(found, np.asarray(img.convert("L")))
             case.update(prob=w.arr(f"page_{n}_prob", prob), box=w.arr(f"page_{n}_box", box),
-                        boxes=[[*d.box, d.kind, d.score] for d in found])
+                        boxes=[[*d.box, d.kind, d.score] for d in found],
+                        snapped=[[*d.box, d.kind, d.score] for d in snapped])
         cases.append(case)
     # synthetic maps: cores of several sizes, touching, near the padding, under the thresholds
     r = np.random.default_rng(9)

@@ -16,7 +16,7 @@ import { chooseExpiry, chooseExpiryAmong, chooseNumber, chooseNumberLines, ctcCa
   type PieceReading } from "../src/core/card/post";
 import { CardReader, type Tensor } from "../src/core/card/reader";
 import { formulaSpecFromMetadata, formulaTensor, pageCanvas } from "../src/core/formula/pre";
-import { DEFAULT_FORMULA_DECODE, decodeFormulas } from "../src/core/formula/post";
+import { DEFAULT_FORMULA_DECODE, decodeFormulas, snapToInk } from "../src/core/formula/post";
 import { toGrey, type Raster } from "../src/core/pil";
 
 const dir = process.env.GOLDEN_DIR!;
@@ -203,7 +203,7 @@ describe("formula pre- and post-processing", () => {
   for (const c of cases("page")) {
     it(`${c.name}: grey canvas and tensor`, () => {
       const spec = c.spec ? formulaSpecFromMetadata(c.spec) : formulaSpec;
-      const { canvas, width, height, meta } = pageCanvas(rgb(c), spec);
+      const { canvas, width, height, meta, grey } = pageCanvas(rgb(c), spec);
       expect([1, height, width]).toEqual(c.canvas.shape.length === 2 ? [1, ...c.canvas.shape] : c.canvas.shape);
       expect(meta.inSize).toEqual(c.in_size);
       expect(countDiff(canvas, load(c.canvas))).toBe(0);
@@ -212,6 +212,9 @@ describe("formula pre- and post-processing", () => {
         const [, , h, w] = c.prob.shape;
         const got = decodeFormulas(load(c.prob) as Float32Array, load(c.box) as Float32Array, h, w, meta, spec);
         expect(got.map((d) => [...d.box, d.kind, d.score])).toEqual(c.boxes);
+        const snapped = snapToInk(got, grey, c.width, c.height);
+        expect(snapped.map((d) => [...d.box, d.kind, d.score])).toEqual(c.snapped);
+        expect(snapped.filter((d, i) => d.box.some((v, j) => v !== got[i].box[j])).length).toBeGreaterThan(0);
       }
     });
   }

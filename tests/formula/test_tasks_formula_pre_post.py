@@ -71,3 +71,41 @@ def test_decode_thresholds_and_padding():
     assert len(found) == 1 and found[0].kind == "embedded"
     cx = (10 + 0.5) * 4 / 0.5
     assert found[0].box == pytest.approx((cx - 16, cx - 16, cx + 16, cx + 16), abs=0.1)
+
+
+def test_otsu_threshold_splits_ink_from_paper():
+    from pocketocr.tasks.formula.post import otsu_threshold
+
+    r = np.random.default_rng(0)
+    v = np.concatenate([r.integers(20, 60, 300), r.integers(200, 250, 3000)]).astype(np.uint8)
+    assert 59 <= otsu_threshold(v) < 200
+    assert otsu_threshold(np.full(50, 128, np.uint8)) == 0  # one level: no split, the first k
+
+
+def test_snap_to_ink_shrinks_loose_boxes_to_the_ink_and_leaves_the_rest():
+    from pocketocr.tasks.formula.post import DecodeConfig, Detection, snap_to_ink
+
+    grey = np.full((200, 300), 235, np.uint8)
+    grey[50:70, 40:90] = 30          # a formula's ink
+    grey[50:70, 98:110] = 30         # the next word, outside the loose box
+    grey[150:160, 200:260] = 215     # a faint smudge: under the contrast floor
+    found = [Detection((35.2, 44.6, 95.0, 76.3), "embedded", 0.9),   # loose around the ink
+             Detection((195.0, 145.0, 265.0, 165.0), "embedded", 0.8),  # no contrast: kept as decoded
+             Detection((150.0, 100.0, 170.0, 120.0), "embedded", 0.7),  # plain paper: kept as decoded
+             Detection((60.0, 55.0, 80.0, 65.0), "isolated", 0.6)]      # inside the ink: already tight
+    snapped = snap_to_ink(found, grey)
+    assert snapped[0] == Detection((40.0, 50.0, 90.0, 70.0), "embedded", 0.9)
+    assert snapped[1:3] == found[1:3]
+    assert snapped[3].box == (60.0, 55.0, 80.0, 65.0) and snapped[3].kind == "isolated"
+    assert snap_to_ink(found, grey, DecodeConfig(snap=False)) == found
+    for a, b in zip(found, snapped):  # boxes only shrink
+        assert a.box[0] <= b.box[0] and a.box[1] <= b.box[1] and b.box[2] <= a.box[2] and b.box[3] <= a.box[3]
+
+
+def test_snap_to_ink_at_the_page_edge():
+    from pocketocr.tasks.formula.post import Detection, snap_to_ink
+
+    grey = np.full((40, 60), 240, np.uint8)
+    grey[0:10, 50:60] = 0
+    (d,) = snap_to_ink([Detection((44.0, 0.0, 60.0, 14.5), "embedded", 0.5)], grey)
+    assert d.box == (50.0, 0.0, 60.0, 10.0)

@@ -13,7 +13,7 @@ import { levenshtein } from "../core/num";
 import { CardReader, type CardResult } from "../core/card/reader";
 import { cardSpecFromMetadata } from "../core/card/pre";
 import { formulaSpecFromMetadata, formulaTensor, pageCanvas, type FormulaSpec } from "../core/formula/pre";
-import { decodeFormulas } from "../core/formula/post";
+import { decodeFormulas, snapToInk } from "../core/formula/post";
 import { configureOrt, loadManifest, loadModel, type Manifest, type Model } from "../core/runtime";
 import { EventQueue, type Settings } from "../events/queue";
 import * as ev from "../events/events";
@@ -224,11 +224,12 @@ async function openPage(file: File) {
   if (page && !page.closed) queue.add(ev.abandonedEvent(common("formula", page.session), "user_cancelled"));
   const tCapture = performance.now();
   const { raster, bitmap } = await rasterOfFile(file);
-  const { canvas, width, height, meta } = pageCanvas(raster, formulaSpec);
+  const { canvas, width, height, meta, grey } = pageCanvas(raster, formulaSpec);
   const t0 = performance.now();
   const [prob, box] = await formulaModel.runAll({ data: formulaTensor(canvas, formulaSpec), dims: [1, 1, height, width] });
   const modelMs = performance.now() - t0;
-  const found = decodeFormulas(prob.data, box.data, prob.dims[2], prob.dims[3], meta, formulaSpec);
+  const found = snapToInk(decodeFormulas(prob.data, box.data, prob.dims[2], prob.dims[3], meta, formulaSpec), grey,
+    raster.width, raster.height);
   page = { session: ev.uuid(), img: raster, bitmap, removed: 0, selected: null, drawing: false, closed: false,
     boxes: found.map((d) => ({ id: nextId++, box: [...d.box] as Box, kind: d.kind, fromModel: true, orig: [...d.box] as Box })) };
   $<HTMLInputElement>("consent").checked = false; // consent is per photo, off by default
@@ -513,11 +514,11 @@ Object.assign(window, {
         const pimg: Raster = { width: pw, height: ph, channels: 3, data: pageRgb };
         for (let i = 0; i < warmup + runs; i++) {
           const t0 = performance.now();
-          const { canvas, width, height, meta } = pageCanvas(pimg, formulaSpec);
+          const { canvas, width, height, meta, grey } = pageCanvas(pimg, formulaSpec);
           const t1 = performance.now();
           const [prob, box] = await formulaModel.runAll({ data: formulaTensor(canvas, formulaSpec), dims: [1, 1, height, width] });
           const t2 = performance.now();
-          decodeFormulas(prob.data, box.data, prob.dims[2], prob.dims[3], meta, formulaSpec);
+          snapToInk(decodeFormulas(prob.data, box.data, prob.dims[2], prob.dims[3], meta, formulaSpec), grey, pw, ph);
           const t3 = performance.now();
           if (i < warmup) continue;
           formula.total.push(t3 - t0);

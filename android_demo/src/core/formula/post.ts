@@ -10,9 +10,15 @@ export interface FormulaDecodeConfig {
   min_side: number;
   max_log: number;
   clamp: boolean;
+  snap: boolean;
+  snap_margin: number;
+  snap_contrast: number;
 }
 
-export const DEFAULT_FORMULA_DECODE: FormulaDecodeConfig = { threshold: 0.45, min_score: 0.55, min_cells: 1, min_side: 2.0, max_log: 7.0, clamp: false };
+export const DEFAULT_FORMULA_DECODE: FormulaDecodeConfig = {
+  threshold: 0.45, min_score: 0.55, min_cells: 1, min_side: 2.0, max_log: 7.0, clamp: false,
+  snap: true, snap_margin: 0.5, snap_contrast: 40,
+};
 
 export interface Detection {
   box: [number, number, number, number];
@@ -114,4 +120,59 @@ export function decodeFormulas(prob: Float32Array, boxMaps: Float32Array, h: num
   }
   // stable sort by score, descending (Python's sort on -score)
   return out.map((d, i) => [d, i] as const).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]).map(([d]) => d);
+}
+
+/** otsu_threshold: the first k splitting uint8 values into <= k and > k with the largest between-class variance
+ * (exact integer sums in doubles and one IEEE division per k, as the Python side computes it). */
+export function otsuThreshold(counts: Float64Array): number {
+  let n = 0, total = 0;
+  for (let v = 0; v < 256; v++) { n += counts[v]; total += counts[v] * v; }
+  let n0 = 0, s0 = 0, best = -Infinity, bestK = 0;
+  for (let k = 0; k < 256; k++) {
+    n0 += counts[k];
+    s0 += counts[k] * k;
+    const d = total * n0 - n * s0, den = n0 * (n - n0);
+    const v = den > 0 ? (d * d) / den : -1.0;
+    if (v > best) { best = v; bestK = k; }
+  }
+  return bestK;
+}
+
+/**
+ * snap_to_ink: shrink each box to the bounding box of the ink inside it, on the grey page (h, w) the boxes are in.
+ * Ink is at or below the Otsu threshold of the box grown by snap_margin x its height; a box with too little
+ * contrast around it, or fewer than 3 ink pixels in it, stays as decoded.
+ */
+export function snapToInk(found: Detection[], grey: Uint8Array, w: number, h: number,
+  cfg: FormulaDecodeConfig = DEFAULT_FORMULA_DECODE): Detection[] {
+  if (!cfg.snap) return found;
+  return found.map((d) => {
+    const [x1, y1, x2, y2] = d.box;
+    const ix1 = Math.max(0, Math.floor(x1)), iy1 = Math.max(0, Math.floor(y1));
+    const ix2 = Math.min(w, Math.ceil(x2)), iy2 = Math.min(h, Math.ceil(y2));
+    const m = Math.max(2, Math.floor(cfg.snap_margin * (y2 - y1)));
+    const wx1 = Math.max(0, ix1 - m), wy1 = Math.max(0, iy1 - m), wx2 = Math.min(w, ix2 + m), wy2 = Math.min(h, iy2 + m);
+    if (ix2 <= ix1 || iy2 <= iy1 || wx2 <= wx1 || wy2 <= wy1) return d;
+    const counts = new Float64Array(256);
+    let lo = 255, hi = 0;
+    for (let y = wy1; y < wy2; y++) for (let x = wx1; x < wx2; x++) {
+      const v = grey[y * w + x];
+      counts[v]++;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (hi - lo < cfg.snap_contrast) return d;
+    const t = otsuThreshold(counts);
+    let n = 0, cx1 = Infinity, cy1 = Infinity, cx2 = -1, cy2 = -1;
+    for (let y = iy1; y < iy2; y++) for (let x = ix1; x < ix2; x++) {
+      if (grey[y * w + x] > t) continue;
+      n++;
+      if (x < cx1) cx1 = x;
+      if (x > cx2) cx2 = x;
+      if (y < cy1) cy1 = y;
+      if (y > cy2) cy2 = y;
+    }
+    if (n < 3) return d;
+    return { box: [cx1, cy1, cx2 + 1, cy2 + 1], kind: d.kind, score: d.score };
+  });
 }

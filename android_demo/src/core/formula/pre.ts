@@ -46,8 +46,10 @@ function pyRoundInt(x: number): number {
 
 const padded = (n: number, m: number) => Math.max(m, Math.ceil(n / m) * m);
 
-/** page_canvas: grey (H, W) uint8 canvas and its meta. BOX filter when shrinking, BILINEAR when enlarging. */
-export function pageCanvas(img: Raster, spec: FormulaSpec): { canvas: Uint8Array; width: number; height: number; meta: PageMeta } {
+/** page_canvas: grey (H, W) uint8 canvas and its meta. BOX filter when shrinking, BILINEAR when enlarging. Also the
+ * page in grey at its own size (the boxes snap to its ink: snapToInk). */
+export function pageCanvas(img: Raster, spec: FormulaSpec): { canvas: Uint8Array; width: number; height: number; meta: PageMeta;
+  grey: Uint8Array } {
   const { width: w, height: h } = img;
   const scale = spec.long_side / Math.max(w, h);
   const nw = Math.max(1, pyRoundInt(w * scale)), nh = Math.max(1, pyRoundInt(h * scale));
@@ -56,7 +58,7 @@ export function pageCanvas(img: Raster, spec: FormulaSpec): { canvas: Uint8Array
   const H = padded(nh, spec.multiple), W = padded(nw, spec.multiple);
   const canvas = new Uint8Array(H * W).fill(spec.pad_value);
   for (let y = 0; y < nh; y++) canvas.set(small.data.subarray(y * nw, (y + 1) * nw), y * W);
-  return { canvas, width: W, height: H, meta: { scale, srcSize: [w, h], inSize: [nw, nh] } };
+  return { canvas, width: W, height: H, meta: { scale, srcSize: [w, h], inSize: [nw, nh] }, grey: grey.data };
 }
 
 /** (H, W) uint8 -> (1, 1, H, W) float32 normalised input. */

@@ -8,11 +8,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ...backends.base import Backend, open_backend
 from ...io import ImageInput, load_image_scaled
 from ...results import Formula, FormulaResult
 from ...zoo import default_model
-from .post import DecodeConfig, decode
+from .post import DecodeConfig, decode, snap_to_ink
 from .pre import PreSpec, prepare
 
 __all__ = ["FormulaDetector", "detect_formulas", "formula_detector"]
@@ -62,11 +64,12 @@ class FormulaDetector:
         """
         t0 = time.perf_counter()
         img, scale, (width, height) = load_image_scaled(image, self.max_side)
-        x, meta = prepare(img, self.spec, self._size)
+        grey = img if img.mode == "L" else img.convert("L")  # the model's input and the ink the boxes snap to
+        x, meta = prepare(grey, self.spec, self._size)
         t1 = time.perf_counter()
         prob, box = self.det.run({self._in: x})[:2]
         t2 = time.perf_counter()
-        found = decode(prob[0], box[0], meta, self.spec, self.config)
+        found = snap_to_ink(decode(prob[0], box[0], meta, self.spec, self.config), np.asarray(grey), self.config)
         t3 = time.perf_counter()
         ms = lambda a, b: round((b - a) * 1000, 3)
         # boxes in the file's pixels, not the reduced page's, to 0.1 px as `decode` gives them
