@@ -104,13 +104,15 @@ def test_version_3_openers_and_lists(small_bank):
 
 def test_version_4_text_face_formulas(small_bank):
     """Version 4 sets formulas in the text face in English (not Korean) running text: mostly one-letter variables,
-    italic or bold, with "-ary" or punctuation after some; subscripted variables; argument lists and sets with
-    the ellipsis inside the brackets. Version 3 draws exactly what it drew before version 4."""
+    italic or bold, with "-ary" or punctuation after some; subscripted variables; relations with a spaced sign from
+    the symbol font; argument lists and sets with the ellipsis inside the brackets. Version 3 draws exactly what it
+    drew before version 4."""
     import hashlib
     import json
     import random
 
-    from pocketocr.training.formula.synth import BOLD_VARS, ITALIC_VARS, TEXT_ELLIPSES, VAR_SUFFIXES, _Page, _Writer
+    from pocketocr.training.formula.synth import (BOLD_VARS, ITALIC_VARS, TEXT_ELLIPSES, TEXT_RELATIONS, VAR_SUFFIXES,
+                                                  _Page, _Writer)
 
     def tokens(version, lang="en", italic=False):
         w = _Writer(_Page(800, 1000), small_bank, random.Random(4), 50, 750, 50, 950, 20, ("a", "b", "c"), lang, None,
@@ -128,7 +130,9 @@ def test_version_4_text_face_formulas(small_bank):
     assert any(t[2] in ".,;:)" and t[2] for t in formulas)
     subscripted = [t[1] for t in formulas if len(t[1]) == 2]
     assert subscripted and all(p[1][2] == 1 for p in subscripted)
-    lists = ["".join(text for text, _, _ in t[1]) for t in formulas if len(t[1]) > 2]
+    relations = [t[1] for t in formulas if any(style == 4 for _, style, _ in t[1])]
+    assert relations and all(p[1][0].strip() in TEXT_RELATIONS and p[1][0][0] == p[1][0][-1] == " " for p in relations)
+    lists = ["".join(text for text, _, _ in t[1]) for t in formulas if len(t[1]) > 4]
     assert lists and all(x[-1] in ")}" and any(d in x for d in TEXT_ELLIPSES) for x in lists)
     assert not any(t[0] == "v" for t in tokens(4, "ko"))
     assert all(style == 2 for t in tokens(4, italic=True) if t[0] == "v" and len(t[1]) == 1
@@ -149,9 +153,9 @@ def test_version_4_text_formula_box_is_the_formula_only(small_bank):
     listed = (("P", 1, 0), ("(", 0, 0), ("t", 1, 0), ("1", 0, 1), (", . . . , ", 0, 0), ("t", 1, 0), ("m", 1, 1),
               (")", 0, 0))
     w.paragraph(toks=[("w", "an", 0), ("v", (("n", 1, 0),), "-ary"), ("w", "predicate", 0), ("v", (("A", 2, 0),), "."),
-                      ("w", "atoms", 0), ("v", listed, "")])
-    assert [p[4] for p in page.pieces] == ["embedded"] * 3
-    (nx1, ny1, nx2, ny2, _), (ax1, ay1, ax2, ay2, _), (px1, py1, px2, py2, _) = page.pieces
+                      ("w", "atoms", 0), ("v", listed, ""), ("v", (("X", 1, 0), (" \u22a2 ", 4, 0), ("Y", 1, 0)), "")])
+    assert [p[4] for p in page.pieces] == ["embedded"] * 4
+    (nx1, ny1, nx2, ny2, _), (ax1, ay1, ax2, ay2, _), (px1, py1, px2, py2, _), (rx1, _, rx2, _, _) = page.pieces
     ink = np.asarray(page.ink) > 60
     assert nx2 - nx1 <= font(fonts[1], 30).getlength("n") + 2 and 8 < ny2 - ny1 < 30  # the letter, not the suffix
     assert ink[int(ny1):int(ny2), int(nx1):int(nx2)].any()
@@ -160,6 +164,7 @@ def test_version_4_text_formula_box_is_the_formula_only(small_bank):
     assert ink[:, int(ax2) + 1:int(ax2) + 12].any()                                   # the full stop, outside
     assert px2 - px1 > font(fonts[0], 30).getlength("P(t, . . . , t)")               # one box over the whole list
     assert py2 > ny2                                                                   # ... its subscripts below
+    assert rx2 - rx1 > font(fonts[1], 30).getlength("X  Y")                            # "X ⊢ Y": one box
 
 
 def test_version_2_references_and_citations(small_bank):

@@ -18,8 +18,9 @@ sets box them, each item its own formula and the ellipsis between them text ("x_
 4 adds what the v5 detector missed outright on the real scans: one-letter variables set in the text face, italic
 ("an *n*-ary predicate", "terms *x*, *z*") or bold ("the set of clauses **A**", "if **A** is true"), in mid-sentence
 and now and then opening one, each boxed as a formula (the suffix of "*n*-ary" and punctuation after it are text),
-and argument lists and sets in the text face whose ellipsis, inside the brackets, is inside the one box
-("P(t_1, . . . , t_m)", "{C_1, . . . , C_n}"; v5 split them at the ellipsis, as version 3 sets bare lists).
+relations with spaced signs ("X ⊢ Y", "w := t_1": one box; v5 boxed their sides apart), and argument lists and sets
+in the text face whose ellipsis, inside the brackets, is inside the one box ("P(t_1, . . . , t_m)",
+"{C_1, . . . , C_n}"; v5 split them at the ellipsis, as version 3 sets bare lists).
 Older versions' pages stay exactly as they were: every random draw a version adds happens only from it on.
 
 Box convention (as the real sets): one axis-aligned box per formula piece as typeset on one line, tight
@@ -60,6 +61,8 @@ ITALIC_VARS = "nnnmkijxyztuvpqABCDEFGHIJKLMNPQRSTUVWXYZ"
 BOLD_VARS = "AAABCDEFGHIJKLMNPRSTUVWXYZ"
 VAR_SUFFIXES = ["-ary", "-tuple", "-th", "-place", "-fold"]
 TEXT_ELLIPSES = [". . .", "...", "\u2026", ". . . "]
+TEXT_RELATIONS = ["\u22a2", "\u22a8", "=", "=", ":=", "\u2208", "\u2286", "\u2192", "\u2264", "\u2228", "\u2227"]  # ⊢ ⊨ ∈ ⊆ → ≤ ∨ ∧
+SYMBOL_FONT = "DejaVuSerif.ttf"  # relation signs a text face lacks (fonts-dejavu-core)
 
 
 @dataclass
@@ -221,30 +224,34 @@ class _Writer:
 
     def _text_formula(self, italic: bool) -> tuple:
         """Version 4: a formula set in the text face, as older papers set them: ("v", pieces, trailing text), each
-        piece (text, style 0/1/2 regular/italic/bold, subscript 0/1). Mostly a one-letter variable, italic or
-        bold (bold only in italic text, where an italic letter would not stand out), "-ary" or punctuation after
-        it outside the box; else a subscripted variable "C_1", or an argument list or set whose ellipsis lies
+        piece (text, style, subscript 0/1), style 0/1/2 regular/italic/bold of the text face or 4 the symbol font.
+        Mostly a one-letter variable, italic or bold (bold only in italic text, where an italic letter would not
+        stand out), "-ary" or punctuation after it outside the box; else a subscripted variable "C_1", a relation
+        with spaced sign "X ⊢ Y", "w := t_1", one box over it all, or an argument list or set whose ellipsis lies
         inside its brackets and so inside its one box: "P(t_1, . . . , t_m)", "{C_1, . . . , C_n}"."""
         r = self.r
         x = r.random()
         style = 2 if italic or r.random() < 0.45 else 1
         letter = r.choice(BOLD_VARS if style == 2 else ITALIC_VARS)
+        arg = r.choice("ttxyzCLAB" if style == 1 else "ttxyz")
+        item = lambda i: ((arg, 1, 0), (i, 0 if i.isdigit() else 1, 1))  # noqa: E731  (index: italic letter)
         trail = ""
-        if x < 0.6:
+        if x < 0.55:
             pieces: tuple = ((letter, style, 0),)
             if style == 1 and letter in "nmk" and r.random() < 0.4:
                 trail = r.choice(VAR_SUFFIXES)
+        elif x < 0.67:
+            pieces = item(r.choice("1in"))
+        elif x < 0.82:
+            rhs = item(r.choice("12in")) if r.random() < 0.4 else ((r.choice(BOLD_VARS if style == 2 else "XYZPQABxyz"),
+                                                                    style, 0),)
+            pieces = ((letter, style, 0), (" " + r.choice(TEXT_RELATIONS) + " ", 4, 0)) + rhs
         else:
-            arg = r.choice("ttxyzCLAB" if style == 1 else "ttxyz")
             first, last = r.choice([("1", "m"), ("1", "n"), ("1", "k"), ("0", "n"), ("i", "j")])
             dots = r.choice(TEXT_ELLIPSES)
-            item = lambda i: ((arg, 1, 0), (i, 0 if i.isdigit() else 1, 1))  # noqa: E731  (index: italic letter)
-            if x < 0.75:
-                pieces = item(r.choice("1in"))
-            else:
-                opening, closing = r.choice([(letter + "(", ")"), (letter + "(", ")"), ("(", ")"), ("{", "}")])
-                head = ((letter, style, 0), ("(", 0, 0)) if opening != "(" and opening != "{" else ((opening, 0, 0),)
-                pieces = head + item(first) + ((", " + dots + ", ", 0, 0),) + item(last) + ((closing, 0, 0),)
+            opening, closing = r.choice([(letter + "(", ")"), (letter + "(", ")"), ("(", ")"), ("{", "}")])
+            head = ((letter, style, 0), ("(", 0, 0)) if opening != "(" and opening != "{" else ((opening, 0, 0),)
+            pieces = head + item(first) + ((", " + dots + ", ", 0, 0),) + item(last) + ((closing, 0, 0),)
         if not trail and r.random() < 0.3:
             trail = r.choice([",", ".", ".", ";", ":", ")"])
         return ("v", pieces, trail)
@@ -266,6 +273,7 @@ class _Writer:
 
         # text-face formulas (version 4): Latin regular / italic / bold, subscripts at 0.7 em
         vfs = {(k, sub): font(self.latin[k], self.em * (0.7 if sub else 1.0)) for k in range(3) for sub in (0, 1)}
+        vfs[4, 0] = font(SYMBOL_FONT, self.em)
 
         def runs(pieces):
             return [(text, vfs[style, sub], self.em * 0.22 * sub) for text, style, sub in pieces]
