@@ -17,7 +17,7 @@ import numpy as np
 
 from pocketocr.eval.formula import load_formula_labels, match_boxes
 from pocketocr.io import load_image
-from pocketocr.tasks.formula.post import DecodeConfig, decode
+from pocketocr.tasks.formula.post import DecodeConfig, decode, snap_to_ink
 from pocketocr.tasks.formula.predictor import FormulaDetector
 from pocketocr.tasks.formula.pre import prepare
 
@@ -30,17 +30,18 @@ def sweep(model: Path, datasets: list[Path], thresholds=(0.3, 0.4, 0.45, 0.5, 0.
     pages = []
     for ds in datasets:
         for lab in load_formula_labels(ds):
-            x, meta = prepare(load_image(lab.file), det.spec)
+            grey = load_image(lab.file).convert("L")
+            x, meta = prepare(grey, det.spec)
             prob, box = det.det.run({det._in: x})[:2]
-            pages.append((lab, prob[0], box[0], meta))
+            pages.append((lab, prob[0], box[0], meta, np.asarray(grey)))
     rows = []
     for thr, ms in itertools.product(thresholds, min_scores):
         if ms < thr:
             continue
         cfg = DecodeConfig(threshold=thr, min_score=ms)
         tp = nt = npred = 0
-        for lab, prob, box, meta in pages:
-            dets = decode(prob, box, meta, det.spec, cfg)
+        for lab, prob, box, meta, grey in pages:
+            dets = snap_to_ink(decode(prob, box, meta, det.spec, cfg), grey, cfg)  # as the SDK reads
             ok, _ = match_boxes(np.array(lab.boxes).reshape(-1, 4), lab.kinds,
                                 np.array([d.box for d in dets]).reshape(-1, 4), [d.kind for d in dets],
                                 np.array([d.score for d in dets]), 0.5)
