@@ -58,7 +58,7 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert "[formula_ft2] epoch 1:" in printed and "[formula] epoch" not in printed and "[formula_ft]" not in printed
     assert [h.get("stage", "formula") for h in res["det"]["history"]] == ["formula", "formula_ft2"]  # init's, then its own
-    assert {p.name for p in (st3 / "cache").iterdir()} == {"train_s16_v3_n2_L1024", "train_s14_v2_n2_L1024"}
+    assert {p.name for p in (st3 / "cache").iterdir()} == {"train_s16_v4_n2_L1024", "train_s14_v2_n2_L1024"}
     assert not (st3 / "formula_last.pt").exists() and (st3 / "formula_ft2_best.pt").exists()
     ck = torch.load(st3 / "formula_det.pt", map_location="cpu", weights_only=False)
     assert ck["init"] == str(out / "formula_det.pt") and ck["recipe"]["ft2_epochs"] == 1
