@@ -249,8 +249,9 @@ class _Writer:
         else:
             first, last = r.choice([("1", "m"), ("1", "n"), ("1", "k"), ("0", "n"), ("i", "j")])
             dots = r.choice(TEXT_ELLIPSES)
-            opening, closing = r.choice([(letter + "(", ")"), (letter + "(", ")"), ("(", ")"), ("{", "}")])
-            head = ((letter, style, 0), ("(", 0, 0)) if opening != "(" and opening != "{" else ((opening, 0, 0),)
+            shape = r.choice(["call", "call", "tuple", "set"])  # P(t_1, ..., t_m), (t_1, ..., t_m), {t_1, ..., t_m}
+            head = {"call": ((letter, style, 0), ("(", 0, 0)), "tuple": (("(", 0, 0),), "set": (("{", 0, 0),)}[shape]
+            closing = "}" if shape == "set" else ")"
             pieces = head + item(first) + ((", " + dots + ", ", 0, 0),) + item(last) + ((closing, 0, 0),)
         if not trail and r.random() < 0.3:
             trail = r.choice([",", ".", ".", ";", ":", ")"])
@@ -271,9 +272,10 @@ class _Writer:
         x = self.x0 + indent
         line: list[tuple] = []
 
-        # text-face formulas (version 4): Latin regular / italic / bold, subscripts at 0.7 em
-        vfs = {(k, sub): font(self.latin[k], self.em * (0.7 if sub else 1.0)) for k in range(3) for sub in (0, 1)}
-        vfs[4, 0] = font(SYMBOL_FONT, self.em)
+        vfs = {}  # text-face formulas (version 4): Latin regular / italic / bold, subscripts at 0.7 em, symbol font
+        if self.version >= 4:
+            vfs = {(k, sub): font(self.latin[k], self.em * (0.7 if sub else 1.0)) for k in range(3) for sub in (0, 1)}
+            vfs[4, 0] = font(SYMBOL_FONT, self.em)
 
         def runs(pieces):
             return [(text, vfs[style, sub], self.em * 0.22 * sub) for text, style, sub in pieces]
