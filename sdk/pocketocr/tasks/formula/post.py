@@ -144,10 +144,10 @@ def snap_to_ink(found: list[Detection], grey: np.ndarray, cfg: DecodeConfig = De
             out.append(d)
             continue
         ink = grey[iy1:iy2, ix1:ix2] <= otsu_threshold(window)
-        cols, rows = np.nonzero(ink.any(0))[0], np.nonzero(ink.any(1))[0]
         if int(ink.sum()) < 3:
             out.append(d)
             continue
+        cols, rows = np.nonzero(ink.any(0))[0], np.nonzero(ink.any(1))[0]
         box = (float(ix1 + cols[0]), float(iy1 + rows[0]), float(ix1 + cols[-1] + 1), float(iy1 + rows[-1] + 1))
         out.append(Detection(box, d.kind, d.score))
     return out
