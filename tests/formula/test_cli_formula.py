@@ -56,3 +56,20 @@ def test_missing_model_exit_2(tmp_path, capsys):
     _page(good)
     assert main(["formula", str(good), "--det-model", str(tmp_path / "nope.onnx")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_no_snap_keeps_the_decoded_boxes(tmp_path, capsys):
+    """`--no-snap` (formula and eval formula): the boxes as decoded, each holding its snapped twin; card refuses it."""
+    page = tmp_path / "page.png"
+    _page(page)
+    assert main(["formula", str(page), "--json"]) == 0
+    snapped = json.loads(capsys.readouterr().out)["boxes"]
+    assert main(["formula", str(page), "--json", "--no-snap"]) == 0
+    decoded = json.loads(capsys.readouterr().out)["boxes"]
+    assert snapped and len(snapped) == len(decoded)
+    assert any(a["box"] != b["box"] for a, b in zip(snapped, decoded))
+    for a, b in zip(snapped, decoded):
+        (x1, y1, x2, y2), (u1, v1, u2, v2) = a["box"], b["box"]
+        assert u1 - 1 < x1 and v1 - 1 < y1 and x2 < u2 + 1 and y2 < v2 + 1
+    assert main(["eval", "card", str(tmp_path), "--no-snap"]) == 2
+    assert "--no-snap is for formula" in capsys.readouterr().err

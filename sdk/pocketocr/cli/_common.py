@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-__all__ = ["err", "add_threads", "add_backend", "add_max_side", "max_side_kwargs", "short_path", "report_input_error"]
+__all__ = ["err", "add_threads", "add_backend", "add_max_side", "max_side_kwargs", "add_no_snap", "formula_config",
+           "short_path", "report_input_error"]
 
 
 def err(msg: str) -> None:
@@ -34,6 +35,18 @@ def max_side_kwargs(args) -> dict:
     if args.max_side < 0:
         raise ValueError(f"--max-side must be 0 or more, not {args.max_side}")
     return {"max_side": args.max_side or None}
+
+
+def add_no_snap(p) -> None:
+    p.add_argument("--no-snap", action="store_true",
+                   help="formula: keep the boxes as the detector decodes them, not shrunk to the ink on the page")
+
+
+def formula_config(args):
+    """The formula detector's decoding config from `--no-snap`."""
+    from ..tasks.formula.post import DecodeConfig
+
+    return DecodeConfig(snap=not args.no_snap)
 
 
 def short_path(path: str, width: int = 40) -> str:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import add_backend, add_max_side, add_threads, err, max_side_kwargs
+from ._common import add_backend, add_max_side, add_no_snap, add_threads, err, formula_config, max_side_kwargs
 
 __all__ = ["add_parser", "run"]
 
@@ -24,6 +24,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_backend(p)
     add_threads(p)
     add_max_side(p)
+    add_no_snap(p)
     return p
 
 
@@ -46,6 +47,9 @@ def run(args) -> int:
     except ValueError as exc:
         err(str(exc))
         return 2
+    if args.no_snap and args.task != "formula":
+        err("--no-snap is for formula boxes; card fields are not snapped")
+        return 2
     try:
         if args.task == "card":
             from ..eval.card import evaluate_cards
@@ -63,7 +67,8 @@ def run(args) -> int:
             from ..eval.formula import evaluate_formulas, formula_report_html
             from ..tasks.formula.predictor import FormulaDetector
 
-            det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads, **side)
+            det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads,
+                                  config=formula_config(args), **side)
             rep = evaluate_formulas(det.detect, args.dataset, progress=not args.no_progress,
                                     model_version=det.model_version)
             html = formula_report_html(rep, args.dataset) if args.html else None

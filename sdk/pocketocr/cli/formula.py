@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from ._common import add_backend, add_max_side, add_threads, err, max_side_kwargs, report_input_error, short_path
+from ._common import (add_backend, add_max_side, add_no_snap, add_threads, err, formula_config, max_side_kwargs,
+                      report_input_error, short_path)
 
 __all__ = ["add_parser", "run"]
 
@@ -25,6 +26,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_backend(p)
     add_threads(p)
     add_max_side(p)
+    add_no_snap(p)
     return p
 
 
@@ -75,7 +77,8 @@ def run(args) -> int:
         err(str(exc))
         return 2
     try:
-        det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads, **side)
+        det = FormulaDetector(args.det_model, backend=args.backend, threads=args.threads, config=formula_config(args),
+                              **side)
     except PocketOCRError as exc:
         err(str(exc))
         return 2
