@@ -15,10 +15,9 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-__all__ = ["FONT_GROUPS", "font_files", "load_font", "check_fonts"]
+from ..font_dirs import FONT_ROOTS
 
-# POCKETOCR_FONT_DIRS (os.pathsep-separated) adds folders, for machines whose fonts are not installed there.
-_ROOTS = ["/usr/share/fonts", *filter(None, os.environ.get("POCKETOCR_FONT_DIRS", "").split(os.pathsep))]
+__all__ = ["FONT_GROUPS", "font_files", "load_font", "check_fonts"]
 
 # Group -> file-name globs. "farrington" has no free original: condensed bold monospace and OCR-A are
 # the closest shapes (square, evenly spaced embossing digits); the name says "-like" for that reason.
@@ -48,7 +47,7 @@ _MATPLOTLIB = {"sans": ["DejaVuSans.ttf"], "serif": ["cmr10.ttf", "STIXGeneral.t
 @functools.lru_cache(maxsize=None)
 def _index() -> dict[str, str]:
     found: dict[str, str] = {}
-    for root in _ROOTS:
+    for root in FONT_ROOTS:
         for path in glob.glob(os.path.join(root, "**", "*.[ot]t[fc]"), recursive=True):
             found.setdefault(os.path.basename(path), path)
     try:  # matplotlib ships DejaVu, STIX and Computer Modern; optional

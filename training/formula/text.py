@@ -10,6 +10,8 @@ import random
 
 from PIL import ImageFont
 
+from ..font_dirs import FONT_ROOTS
+
 __all__ = ["FAMILIES", "HANGUL", "citation", "distractor", "family_font", "hangul_font", "words"]
 
 EN = ["the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "be", "by", "on", "this", "are", "we", "which", "from", "or", "an", "can", "at", "not", "if", "then", "there", "each", "given", "set", "let", "such", "program", "clause", "statement", "procedure", "computation", "goal", "variable", "function", "semantics", "logic", "theorem", "proof", "model", "interpretation", "denotation", "called", "following", "shown", "defined", "where", "value", "any", "every", "all", "only", "one", "two", "three", "first", "second", "new", "more", "most", "general", "example", "case", "section", "result", "above", "below", "since", "thus", "hence", "therefore", "implies", "holds", "obtain", "equation", "solution", "problem", "order", "method", "term", "list", "element", "constant", "relation", "operational", "fixpoint", "least", "greatest", "lemma", "corollary", "definition", "consider", "suppose", "assume", "satisfies", "follows", "consequence", "derivation", "resolution", "sequence", "language", "predicate", "system", "approach", "paper", "show", "prove", "note", "observe", "similarly", "respectively", "finite", "infinite", "number", "space", "point", "line", "curve", "area", "length", "positive", "negative", "integer", "real", "complex", "matrix"]
@@ -44,8 +46,9 @@ HANGUL = [("NanumMyeongjo.ttf", "NanumMyeongjo.ttf", "NanumMyeongjoBold.ttf"),
 @functools.lru_cache(maxsize=1)
 def _index() -> dict[str, str]:
     found: dict[str, str] = {}
-    for path in glob.glob("/usr/share/fonts/**/*.[ot]t[fc]", recursive=True):
-        found.setdefault(os.path.basename(path), path)
+    for root in FONT_ROOTS:
+        for path in glob.glob(os.path.join(root, "**", "*.[ot]t[fc]"), recursive=True):
+            found.setdefault(os.path.basename(path), path)
     try:
         import matplotlib
         for path in glob.glob(os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "*.ttf")):
