@@ -173,3 +173,52 @@ def test_threshold_sweep_scores_the_defaults_as_the_eval_does(tmp_path, small_ba
     assert out[0].split() == ["threshold", "min_score", "precision", "recall", "F1@0.5"] and len(out) == 4
     assert main([str(tmp_path / "nope.onnx"), str(ds)]) == 2
     assert "nope.onnx: not found" in capsys.readouterr().err
+
+
+def test_device_batches_match_the_cpu_batches():
+    """The GPU path of the batch maker (pages moved to the device once; crops, jitter and normalisation cut
+    there) gives the CPU path's batches from the same draws, for one page set and for several; run here on
+    the CPU, forced."""
+    np = pytest.importorskip("numpy")
+    torch = pytest.importorskip("torch")
+    from pocketocr.tasks.formula.pre import PreSpec
+    from pocketocr.training.formula.train import _batches, _core_cells
+
+    spec, g = PreSpec(), np.random.default_rng(0)
+    size, cells = 128, 128 // spec.stride
+
+    def pages(n):
+        target = np.zeros((n, 6, cells, cells), np.float16)
+        target[:, 0, 5:9, 3:20] = 1  # one formula core per page, so crops are drawn around it too
+        target[:, 2:6] = g.random((n, 4, cells, cells))
+        canvas = g.integers(0, 256, (n, size, size), dtype=np.uint8)
+        return canvas, target, _core_cells(target)
+
+    for sources in ([pages(3)], [pages(3), pages(4)]):
+        made = {}
+        for on in (False, True):
+            make = _batches(sources, 5, 64, spec, "cpu", on_device=on)
+            rng = np.random.default_rng(7)
+            made[on] = [make(rng) for _ in range(6)]
+        for (x0, t0), (x1, t1) in zip(made[False], made[True]):
+            assert x0.shape == x1.shape == (5, 1, 64, 64) and t0.shape == t1.shape == (5, 6, 16, 16)
+            assert torch.equal(t0, t1)
+            assert torch.allclose(x0, x1, atol=1e-6), (x0 - x1).abs().max()
+
+
+@pytest.mark.slow
+def test_stage_one_on_several_versions_names_its_pages_and_recipe(tmp_path):
+    """`versions`: stage 1 renders n_train pages of each version, the i-th from seed + 10 i, and trains on
+    them all; an empty list leaves the recipe's name as it was (so the shipped recipes keep theirs)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib")
+    from pocketocr.training.formula.train import RECIPE_PATH, FormulaRecipe, load_recipe, train_formula
+
+    base = FormulaRecipe()
+    assert FormulaRecipe(versions=[]).digest() == base.digest()
+    assert FormulaRecipe(versions=[1, 2]).digest() != base.digest()
+    tiny = dict(n_train=2, n_val=1, n_val_epoch=1, bank_inline=20, bank_display=8, steps_per_epoch=2, batch=2,
+                crop=128, workers=1, threads=1, ft_epochs=0, ft2_epochs=0, init="", epochs=1, versions=[1, 2])
+    res = train_formula(load_recipe(RECIPE_PATH, **tiny), tmp_path, device="cpu")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["train_s11_n2_L1024", "train_s21_v2_n2_L1024"]
+    assert len(res["det"]["history"]) == 1 and (tmp_path / "formula_det.pt").exists()

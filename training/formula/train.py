@@ -17,7 +17,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,8 @@ class FormulaRecipe:
     lr: float = 0.004
     width: float = 1.0
     data_version: int = 1         # synthetic page version (synth.DATA_VERSIONS) of the n_train pages
+    versions: list[int] = field(default_factory=list)  # stage 1 on n_train pages of each of these versions
+                                  # instead (the i-th from seeds seed + 10 i), one version drawn per batch
     ft_epochs: int = 0            # optional stage 2 (0: off): fine-tune on newer pages
     ft_n_train: int = 1200        # its pages: seeds from seed + 3, data version ft_data_version
     ft_data_version: int = 2
@@ -81,6 +83,8 @@ class FormulaRecipe:
             del d["init"]
         if d["data_version"] == 1:
             del d["data_version"]
+        if not d["versions"]:
+            del d["versions"]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -114,13 +118,27 @@ def det_loss(logits: torch.Tensor, box: torch.Tensor, t: torch.Tensor) -> tuple[
     return loss, {"bce": bce.item(), "dice": dice.mean().item(), "iou": float(iou_l.detach())}
 
 
+def _photometric_params(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-crop contrast, brightness and gamma of `_photometric`, shape (n, 1, 1) each."""
+    a = rng.uniform(0.7, 1.2, (n, 1, 1))
+    b = rng.uniform(-30, 25, (n, 1, 1))
+    g = rng.uniform(0.75, 1.35, (n, 1, 1))
+    return a, b, g
+
+
 def _photometric(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Per-crop contrast, brightness and gamma jitter on uint8 (N, H, W)."""
-    a = rng.uniform(0.7, 1.2, (len(x), 1, 1))
-    b = rng.uniform(-30, 25, (len(x), 1, 1))
-    g = rng.uniform(0.75, 1.35, (len(x), 1, 1))
+    a, b, g = _photometric_params(rng, len(x))
     y = 255.0 * (x.astype(np.float32) / 255.0) ** g
     return np.clip(y * a + b, 0, 255).astype(np.uint8)
+
+
+def _photometric_torch(x: torch.Tensor, a: np.ndarray, b: np.ndarray, g: np.ndarray) -> torch.Tensor:
+    """`_photometric` on a uint8 batch already on the device, with the same draws and numpy's precisions (the
+    pixels divided in float32, the rest in float64)."""
+    a, b, g = (torch.from_numpy(v).to(x.device) for v in (a, b, g))
+    y = 255.0 * (x.float() / 255.0).double() ** g
+    return (y * a + b).clamp(0, 255).to(torch.uint8)
 
 
 def validation_sets(recipe: FormulaRecipe, out: Path) -> dict[str, Path]:
@@ -171,6 +189,49 @@ def _core_cells(targ: np.ndarray) -> list[np.ndarray]:
     return [np.argwhere(t[0:2].max(0) > 0.5) for t in targ]
 
 
+def _crop_corners(rng: np.random.Generator, cells: np.ndarray, size: int, c: int, s4: int) -> tuple[int, int]:
+    """Top-left corner of one training crop: 70% of the time a crop holding a random formula core cell."""
+    if len(cells) and rng.random() < 0.7:
+        r0, c0 = cells[rng.integers(len(cells))] * s4
+        y0, x0 = r0 - rng.integers(0, c), c0 - rng.integers(0, c)
+    else:
+        y0, x0 = rng.integers(0, size - c + 1), rng.integers(0, size - c + 1)
+    return int(np.clip(y0 // s4 * s4, 0, size - c)), int(np.clip(x0 // s4 * s4, 0, size - c))
+
+
+def _batches(sources: list, batch: int, crop: int, spec: PreSpec, dev, on_device: bool | None = None):
+    """A function rng -> (input, target) tensors of one training batch from page sets `sources` ((canvas,
+    target, core cells) each). One source is drawn per batch (none with a single source: stage 1 of v1-v3
+    draws exactly as before sources existed), then `batch` pages and a crop of each.
+
+    On a GPU (`on_device`: None means wherever `dev` is not the CPU) the pages move there once and each batch
+    is cut, jittered and normalised there, from the same draws with the same arithmetic: on the CPU the
+    jitter alone cost about 85 ms a batch of 32, more than the GPU's step (docs/formula.md)."""
+    c, s4 = crop, spec.stride
+    on_gpu = torch.device(dev).type != "cpu" if on_device is None else on_device
+    held = [tuple(torch.from_numpy(a).to(dev) for a in src[:2]) for src in sources] if on_gpu else []
+
+    def make(rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        j = 0 if len(sources) == 1 else int(rng.integers(len(sources)))
+        canv, targ, core_cells = sources[j]
+        n, size = len(canv), canv.shape[1]
+        idx = rng.integers(0, n, batch)
+        corners = [_crop_corners(rng, core_cells[i], size, c, s4) for i in idx]
+        if on_gpu:
+            gc, gt = held[j]
+            xs = torch.stack([gc[i, y0:y0 + c, x0:x0 + c] for i, (y0, x0) in zip(idx, corners)])
+            ts = torch.stack([gt[i, :, y0 // s4:(y0 + c) // s4, x0 // s4:(x0 + c) // s4]
+                              for i, (y0, x0) in zip(idx, corners)]).float()
+            x = ((_photometric_torch(xs, *_photometric_params(rng, batch)).float() / 255.0 - spec.mean) / spec.std)
+            return x[:, None].contiguous(), ts
+        xs = np.stack([canv[i, y0:y0 + c, x0:x0 + c] for i, (y0, x0) in zip(idx, corners)])
+        ts = np.stack([targ[i, :, y0 // s4:(y0 + c) // s4, x0 // s4:(x0 + c) // s4]
+                       for i, (y0, x0) in zip(idx, corners)]).astype(np.float32)
+        return torch.from_numpy(det_tensor(_photometric(xs, rng), spec)).to(dev), torch.from_numpy(ts).to(dev)
+
+    return make
+
+
 @dataclass
 class _Stage:
     """One one-cycle training run over page sets `sources` ((canvas, target, core cells) each)."""
@@ -201,33 +262,16 @@ def _run_stage(stage: _Stage, model: FormulaDet, recipe: FormulaRecipe, name_has
             print(f"[{stage.name}] resuming after epoch {start}", flush=True)
         else:
             print(f"[{stage.name}] {last.name} is from another recipe: starting over", flush=True)
-    c, s4 = recipe.crop, spec.stride
+    batches = _batches(stage.sources, recipe.batch, recipe.crop, spec, dev)
     best = max([h["val_f1_50"] for h in history], default=-1.0)
     for epoch in range(start, stage.epochs):
         rng = np.random.default_rng(stage.seed * 1000 + epoch)
         bar = tqdm(range(recipe.steps_per_epoch), desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="step")
         losses, parts = [], []
         for step in bar:
-            # stage 1 has one source and draws exactly as before sources existed (v1-v3 reproduce)
-            canv, targ, core_cells = stage.sources[0 if len(stage.sources) == 1 else rng.integers(len(stage.sources))]
-            n, size = len(canv), canv.shape[1]
-            idx = rng.integers(0, n, recipe.batch)
-            xs = np.empty((recipe.batch, c, c), np.uint8)
-            ts = np.empty((recipe.batch, 6, c // s4, c // s4), np.float32)
-            for k, i in enumerate(idx):
-                cells = core_cells[i]
-                if len(cells) and rng.random() < 0.7:
-                    r0, c0 = cells[rng.integers(len(cells))] * s4
-                    y0, x0 = r0 - rng.integers(0, c), c0 - rng.integers(0, c)
-                else:
-                    y0, x0 = rng.integers(0, size - c + 1), rng.integers(0, size - c + 1)
-                y0 = int(np.clip(y0 // s4 * s4, 0, size - c))
-                x0 = int(np.clip(x0 // s4 * s4, 0, size - c))
-                xs[k] = canv[i, y0:y0 + c, x0:x0 + c]
-                ts[k] = targ[i, :, y0 // s4:(y0 + c) // s4, x0 // s4:(x0 + c) // s4]
-            x = torch.from_numpy(det_tensor(_photometric(xs, rng), spec)).to(dev)
+            x, t = batches(rng)
             logits, box = model(x, raw=True)
-            loss, part = det_loss(logits, box, torch.from_numpy(ts).to(dev))
+            loss, part = det_loss(logits, box, t)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -309,9 +353,11 @@ def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume
         model.load_state_dict(init["model"])
         history, best_path = list(init.get("history", [])), None
     else:
-        stage1_pages = pages(recipe.seed, recipe.data_version, recipe.n_train)
+        stage1_sources = [pages(recipe.seed + 10 * i, v, recipe.n_train)
+                          for i, v in enumerate(recipe.versions or [recipe.data_version])]
+        stage1_pages = stage1_sources[0]
         print(f"data ready in {time.time() - t_start:.0f} s", flush=True)
-        stage1 = _Stage("formula", recipe.epochs, recipe.lr, 0.1, recipe.seed, [stage1_pages])
+        stage1 = _Stage("formula", recipe.epochs, recipe.lr, 0.1, recipe.seed, stage1_sources)
         history = _run_stage(stage1, model, recipe, _stage1_digest(recipe), out / "formula_last.pt",
                              out / "formula_best.pt", vals, spec, dev, resume, t_start)
         best_path = out / "formula_best.pt"
