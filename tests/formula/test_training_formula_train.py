@@ -217,6 +217,7 @@ def test_stage_one_on_several_versions_names_its_pages_and_recipe(tmp_path):
     base = FormulaRecipe()
     assert FormulaRecipe(versions=[]).digest() == base.digest()
     assert FormulaRecipe(versions=[1, 2]).digest() != base.digest()
+    assert FormulaRecipe(workers=16, threads=4).digest() == base.digest()  # speed settings do not rename
     tiny = dict(n_train=2, n_val=1, n_val_epoch=1, bank_inline=20, bank_display=8, steps_per_epoch=2, batch=2,
                 crop=128, workers=1, threads=1, ft_epochs=0, ft2_epochs=0, init="", epochs=1, versions=[1, 2])
     res = train_formula(load_recipe(RECIPE_PATH, **tiny), tmp_path, device="cpu")

@@ -74,8 +74,10 @@ class FormulaRecipe:
 
     def digest(self) -> str:
         """Short hash of the recipe: names the data and settings a model was trained with. Keys added after
-        models were named by recipes without them do not count at their old meaning (version 1, no stage 2)."""
-        d = dataclasses.asdict(self)
+        models were named by recipes without them do not count at their old meaning (version 1, no stage 2),
+        nor do the speed settings `threads` and `workers` (v7 rendered with 16 processes on a lent GPU
+        machine; the recipe file keeps 2 for this box). Names given before v7 counted them."""
+        d = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("threads", "workers")}
         for stage in ("ft_", "ft2_"):  # an unused stage does not rename the model
             if not d[stage + "epochs"]:
                 d = {k: v for k, v in d.items() if not k.startswith(stage)}
