@@ -227,7 +227,8 @@ def export_card(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: int 
         targets = [(int8[role], "int8")] + ([(paths[role], "fp32")] if keep_fp32 else [])
         for src, prec in targets:
             dst = out / src.name
-            shutil.copyfile(src, dst)
+            if dst.resolve() != src.resolve():  # --out may be the run's own export folder
+                shutil.copyfile(src, dst)
             card = {
                 "name": f"card_{role}", "task": "card", "role": role, "format": "onnx", "precision": prec,
                 "version": version, "file": dst.name, "sha256": sha256_of(dst), "size_bytes": dst.stat().st_size,

@@ -203,7 +203,8 @@ def export_formula(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: i
         + ([(files["tflite_int8"], "int8", "tflite_int8")] if tflite else [])
     for src, prec, key in ships:
         dst = out / src.name
-        shutil.copyfile(src, dst)
+        if dst.resolve() != src.resolve():  # --out may be the run's own export folder
+            shutil.copyfile(src, dst)
         is_tfl = dst.suffix == ".tflite"
         card = {
             "name": "formula_det", "task": "formula", "role": "det", "format": dst.suffix.lstrip("."),

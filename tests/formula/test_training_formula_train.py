@@ -86,6 +86,9 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     assert pct["training"]["command"].endswith("pocketocr export formula --percentile 99.999 --calib 20")
     assert pct["sha256"] != card["sha256"]
     assert FormulaDetector(tmp_path / "models_pct" / "formula_det.int8.onnx").model_version == card["version"]
+    # --out may be the run's own export folder, where the files are made: kept there, not copied onto themselves
+    export_formula(out, out / "export", calib=2, tflite=False)
+    assert json.loads((out / "export" / "formula_det.int8.onnx.json").read_text())["file"] == "formula_det.int8.onnx"
 
     # The int8 TFLite twin: fixed square input, pages padded to it, the same outputs as the ONNX fp32 model.
     pytest.importorskip("ai_edge_litert")

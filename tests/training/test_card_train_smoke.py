@@ -59,6 +59,11 @@ def test_train_resume_and_export(tmp_path):
                   "--det-model", str(out / "card_det.int8.onnx"), "--rec-model", str(out / "card_rec.int8.onnx"))
     assert res.returncode == 0, res.stderr
     assert "number" in json.loads(res.stdout)
+    # --out may be the run's own export folder, where the files are made: kept there, not copied onto themselves
+    res = run_cli("export", "card", "--run", str(run), "--out", str(run / "export"), "--calib", "8", "--val-n", "6",
+                  timeout=600)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert json.loads((run / "export" / "card_det.int8.onnx.json").read_text())["file"] == "card_det.int8.onnx"
 
 
 def test_recogniser_shape_keys():
