@@ -23,10 +23,10 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     pytest.importorskip("matplotlib")
     from pocketocr.training.formula.train import RECIPE_PATH, load_recipe, train_formula
 
-    # ft_epochs=0, ft2_epochs=0, no init: the shipped recipe's later stages would render 1 200 pages each for
-    # this tiny run, and its init would skip stage 1
+    # ft_epochs=0, ft2_epochs=0, no init, one version: a shipped recipe's later stages would render 1 200 pages
+    # each for this tiny run, an init would skip stage 1, and the stages are tested here on one page set each
     tiny = dict(n_train=4, n_val=2, n_val_epoch=1, bank_inline=30, bank_display=10, steps_per_epoch=2, batch=2,
-                crop=128, workers=1, threads=1, ft_epochs=0, ft2_epochs=0, init="")
+                crop=128, workers=1, threads=1, ft_epochs=0, ft2_epochs=0, init="", versions=[])
     out = tmp_path / "run"
     res = train_formula(load_recipe(RECIPE_PATH, epochs=1, **tiny), out, device="cpu")
     assert (out / "formula_det.pt").exists() and (out / "formula_last.pt").exists()
@@ -54,7 +54,8 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     st3 = tmp_path / "st3"
     capsys.readouterr()
     res = train_formula(load_recipe(RECIPE_PATH, epochs=1, **{**tiny, "ft_n_train": 2, "init": str(out / "formula_det.pt"),
-                                                              "ft2_epochs": 1, "ft2_n_train": 2}), st3, device="cpu")
+                                                              "ft2_epochs": 1, "ft2_n_train": 2,
+                                                              "ft2_data_version": 4}), st3, device="cpu")
     printed = capsys.readouterr().out
     assert "[formula_ft2] epoch 1:" in printed and "[formula] epoch" not in printed and "[formula_ft]" not in printed
     assert [h.get("stage", "formula") for h in res["det"]["history"]] == ["formula", "formula_ft2"]  # init's, then its own

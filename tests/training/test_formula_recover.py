@@ -64,10 +64,10 @@ def test_a_detector_of_another_width_is_an_error(int8_det):
         detector_from_int8(int8_det[1], width=1.0)
 
 
-def test_the_committed_checkpoints_are_the_recipes_init_and_the_shipped_detector():
-    """training/checkpoints/formula: formula_det.pt is v4 rebuilt from its int8 file; formula_det_v5.pt was trained
-    from it and is the shipped recipe's `init`; formula_det_v6.pt is the float detector the shipped int8 files were
-    exported from, trained by that recipe."""
+def test_the_committed_checkpoints_are_the_chain_and_the_shipped_detector():
+    """training/checkpoints/formula: formula_det.pt is v4 rebuilt from its int8 file; formula_det_v5.pt and
+    formula_det_v6.pt were fine-tuned from it in turn (`init`); formula_det_v7.pt, trained from scratch by the
+    committed recipe (no `init`), is the float detector the shipped int8 files were exported from."""
     from pathlib import Path
 
     from pocketocr.training.formula.models import FormulaDet
@@ -78,14 +78,15 @@ def test_the_committed_checkpoints_are_the_recipes_init_and_the_shipped_detector
     recipe = load_recipe(RECIPE_PATH)
     v4 = torch.load(ckpts / "formula_det.pt", map_location="cpu", weights_only=False)
     assert v4["recovered_from"]["version"] == "formula-2026.11.26-c1f2e68" and v4["recipe_hash"] == "c1f2e683e73f"
-    init = torch.load(root / recipe.init, map_location="cpu", weights_only=False)
-    assert recipe.init == "training/checkpoints/formula/formula_det_v5.pt"
-    assert init["init"] == "training/checkpoints/formula/formula_det.pt" and init["recipe_hash"] == "3c3019247492"
-    shipped = torch.load(ckpts / "formula_det_v6.pt", map_location="cpu", weights_only=False)
+    v5 = torch.load(ckpts / "formula_det_v5.pt", map_location="cpu", weights_only=False)
+    assert v5["init"] == "training/checkpoints/formula/formula_det.pt" and v5["recipe_hash"] == "3c3019247492"
+    v6 = torch.load(ckpts / "formula_det_v6.pt", map_location="cpu", weights_only=False)
+    assert v6["init"] == "training/checkpoints/formula/formula_det_v5.pt" and v6["recipe_hash"] == "8865cf563ea0"
+    shipped = torch.load(ckpts / "formula_det_v7.pt", map_location="cpu", weights_only=False)
     card = json.loads((root / "sdk/pocketocr/models/formula_det.int8.onnx.json").read_text())
     assert shipped["recipe_hash"] == card["training"]["recipe_hash"] == recipe.digest()
-    assert shipped["init"] == recipe.init
-    for ck in (v4, init, shipped):
+    assert not shipped["init"] and not recipe.init and shipped["width"] == recipe.width == 3.0
+    for ck in (v4, v5, v6, shipped):
         FormulaDet(ck["width"]).load_state_dict(ck["model"])  # every tensor of the network, and nothing else
 
 
