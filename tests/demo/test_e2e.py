@@ -120,6 +120,30 @@ def formula_page(tmp_path_factory):
     pytest.skip("no synthetic page with 3+ formulas")
 
 
+def _sdk_boxes_within_inference_noise(page) -> list[set[tuple]]:
+    """For each formula the SDK finds on `page`, every box its snapping to the ink gives when the decoded box's edges
+    move by up to a pixel. onnxruntime-web (wasm) and onnxruntime (x86) do not infer bit for bit alike, and snapping
+    turns a fraction of a pixel at a glyph's edge into a glyph's width: v7's decoded left edge at 752.6 keeps a
+    stroke in column 752, at 753.0 it would snap to the next ink at 759."""
+    import itertools
+
+    import numpy as np
+    from pocketocr.io import load_image_scaled
+    from pocketocr.tasks.formula.post import DecodeConfig, Detection, snap_to_ink
+    from pocketocr.tasks.formula.predictor import FormulaDetector
+
+    det = FormulaDetector(MODELS / "formula_det.int8.onnx", config=DecodeConfig(snap=False))
+    img, scale, _ = load_image_scaled(page, det.max_side)
+    grey = np.asarray(img.convert("L"))
+    found = []
+    for f in det.detect(page).formulas:
+        decoded = [v * scale for v in f.box]
+        found.append({tuple(round(v / scale, 1) for v in snap_to_ink(
+            [Detection(tuple(v + d for v, d in zip(decoded, moves)), f.kind, f.score)], grey)[0].box)
+            for moves in itertools.product((-1.0, 0.0, 1.0), repeat=4)})
+    return found
+
+
 def test_formula_boxes_edit_consent_events(dist, formula_page, collector_factory):
     from pocketocr.cli.demo import run_driver
     from pocketocr.tasks.formula.predictor import FormulaDetector
@@ -127,21 +151,32 @@ def test_formula_boxes_edit_consent_events(dist, formula_page, collector_factory
     python_boxes = [list(f.box) for f in FormulaDetector(MODELS / "formula_det.int8.onnx").detect(formula_page).formulas]
     if not python_boxes:
         pytest.skip("the formula model finds nothing on the synthetic page")
+    within_noise = _sdk_boxes_within_inference_noise(formula_page)
+    assert [tuple(b) in outcomes for b, outcomes in zip(python_boxes, within_noise)] == [True] * len(python_boxes)
+
+    def close(box, outcomes) -> bool:
+        return any(max(abs(x - y) for x, y in zip(box, o)) <= 1.0 for o in outcomes)
+
+    # A page where the snapping shows: an app that drew the boxes as decoded would fail the comparison below.
+    from pocketocr.tasks.formula.post import DecodeConfig
+
+    decoded = FormulaDetector(MODELS / "formula_det.int8.onnx", config=DecodeConfig(snap=False)).detect(formula_page)
+    assert sum(not close(f.box, o) for f, o in zip(decoded.formulas, within_noise)) >= len(python_boxes) // 4
     app_port = free_port()
     col = collector_factory(app_port)
     out = run_driver("formula", {"dist": str(dist), "port": app_port, "collector": col.url, "key": col.key,
                                  "page_file": str(formula_page), "consent": True, "out": str(ARTIFACTS)}, timeout=400)
     assert out["ok"], (out["error"], out["console"], out["stderr"][-2000:])
     res = out["result"]
-    # The browser's detection equals the SDK's box for box, to within a pixel: the golden vectors pin pre- and
-    # post-processing exactly, but inference in onnxruntime-web (wasm) and in onnxruntime (x86) is not
-    # bit-identical (other kernels, other summation order), which moved two edges of one formula v3 box by
-    # 0.1-0.2 px (v2 matched exactly).
+    # The browser's detection is the SDK's box for box: the golden vectors pin pre- and post-processing exactly,
+    # but inference in onnxruntime-web (wasm) and in onnxruntime (x86) is not bit-identical (other kernels, other
+    # summation order), which moved two edges of one formula v3 box by 0.1-0.2 px (v2 matched exactly). So each
+    # shown box is, to within a pixel, what the SDK's snapping makes of its decoded box moved by up to a pixel.
     shown = [list(b) for b in res["boxes_shown"]]
     assert len(shown) == len(python_boxes), (shown, python_boxes)
-    for want in python_boxes:
-        near = [b for b in shown if max(abs(x - y) for x, y in zip(b, want)) <= 1.0]
-        assert near, (want, shown)
+    for want, outcomes in zip(python_boxes, within_noise):
+        near = [b for b in shown if close(b, outcomes)]
+        assert near, (want, sorted(outcomes), shown)
         shown.remove(near[0])
     events = [e for e in col.events() if e.task == "formula"]
     result = [e.body for e in events if e.type == "scan_result"]
