@@ -31,9 +31,17 @@ def load_recipe_file(cls: type[R], path: Path | None, overrides: dict[str, Any])
 
 
 def pick_device(name: str) -> torch.device:
+    """`auto` (a CUDA GPU where there is one, else the CPU), `cpu`, `cuda` or `cuda:N`. A device torch does not know,
+    or a GPU this machine lacks, is a ValueError naming it, before any data is rendered."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown device {name!r}: use auto, cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: no CUDA GPU is available on this machine; use --device auto or cpu")
+    return dev
 
 
 def start_run(out: Path, seed: int, threads: int, device: str) -> tuple[Path, torch.device]:

@@ -320,3 +320,20 @@ def test_device_batches_match_the_cpu_batches():
             rng = np.random.default_rng(5)
             losses[on] = [batch(rng, s).item() for s in range(steps)]
         assert np.allclose(losses[False], losses[True], rtol=1e-4, atol=1e-5), losses
+
+
+@pytest.mark.parametrize("task", ["card", "formula"])
+def test_a_device_this_machine_lacks_is_one_line_before_any_rendering(tmp_path, task):
+    """`--device gpu` (no such torch device) and, on a machine without CUDA, `--device cuda` exit 2 with one line
+    naming the device, and render nothing into the run folder."""
+    import torch
+
+    res = run_cli("train", task, "--out", str(tmp_path / "gpu"), "--device", "gpu")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().count("\n") == 0 and "'gpu'" in res.stderr and "auto, cpu or cuda" in res.stderr
+    assert not (tmp_path / "gpu").exists()
+    if torch.cuda.is_available():
+        return  # the rest is about a machine without a GPU
+    res = run_cli("train", task, "--out", str(tmp_path / "cuda"), "--device", "cuda")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "no CUDA GPU" in res.stderr, res.stderr[-800:]
+    assert not (tmp_path / "cuda").exists()

@@ -44,6 +44,9 @@ def run(args) -> int:
         return 2
     try:
         recipe = load_recipe(args.recipe or RECIPE_PATH, **_overrides(args.set))
+        from ..training.common import pick_device
+
+        pick_device(args.device)  # a wrong --device is said at once, not after the data is rendered
     except (ValueError, OSError) as exc:
         err(str(exc))
         return 2
