@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 import torch
 
-__all__ = ["load_recipe_file", "pick_device", "save_checkpoint", "start_run", "shard_jobs", "render_shards", "load_shards"]
+__all__ = ["load_recipe_file", "pick_device", "batches_on_device", "save_checkpoint", "start_run", "shard_jobs", "render_shards", "load_shards"]
 
 R = TypeVar("R")
 
@@ -42,6 +42,12 @@ def pick_device(name: str) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r}: no CUDA GPU is available on this machine; use --device auto or cpu")
     return dev
+
+
+def batches_on_device(dev, on_device: bool | None) -> bool:
+    """Whether a trainer cuts, jitters and normalises its batches on the device: `on_device`, or by default wherever
+    `dev` is not the CPU (there the CPU would keep the GPU waiting)."""
+    return torch.device(dev).type != "cpu" if on_device is None else on_device
 
 
 def start_run(out: Path, seed: int, threads: int, device: str) -> tuple[Path, torch.device]:

@@ -8,16 +8,13 @@ still runs with fewer fonts, but `check_fonts()` says which are missing.
 from __future__ import annotations
 
 import functools
-import glob
-import os
 import random
-from pathlib import Path
 
 from PIL import ImageFont
 
-from ..font_dirs import FONT_ROOTS
+from ..font_dirs import font_index as _index
 
-__all__ = ["FONT_GROUPS", "font_files", "load_font", "check_fonts"]
+__all__ = ["FONT_GROUPS", "check_fonts", "font_files", "load_font"]
 
 # Group -> file-name globs. "farrington" has no free original: condensed bold monospace and OCR-A are
 # the closest shapes (square, evenly spaced embossing digits); the name says "-like" for that reason.
@@ -44,24 +41,7 @@ FONT_GROUPS: dict[str, list[str]] = {
 _MATPLOTLIB = {"sans": ["DejaVuSans.ttf"], "serif": ["cmr10.ttf", "STIXGeneral.ttf"], "mono": ["cmtt10.ttf"]}
 
 
-@functools.lru_cache(maxsize=None)
-def _index() -> dict[str, str]:
-    found: dict[str, str] = {}
-    for root in FONT_ROOTS:
-        for path in glob.glob(os.path.join(root, "**", "*.[ot]t[fc]"), recursive=True):
-            found.setdefault(os.path.basename(path), path)
-    try:  # matplotlib ships DejaVu, STIX and Computer Modern; optional
-        import matplotlib
-
-        mpl = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-        for path in mpl.glob("*.ttf"):
-            found.setdefault(path.name, str(path))
-    except ImportError:
-        pass
-    return found
-
-
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def font_files(group: str) -> tuple[str, ...]:
     """Paths of the installed fonts in `group`."""
     idx = _index()

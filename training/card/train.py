@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 
-from ..common import load_recipe_file, save_checkpoint, start_run
+from ..common import batches_on_device, load_recipe_file, save_checkpoint, start_run
 from .data import build_cache, load_cache
 from .models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
 from .synth import version_tag
@@ -258,12 +258,6 @@ def _take(parts: list[dict], key: str, idx: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _batches_on_device(dev, on_device: bool | None) -> bool:
-    """Whether batches are jittered and normalised on the device: `on_device`, or by default wherever `dev` is
-    not the CPU."""
-    return torch.device(dev).type != "cpu" if on_device is None else on_device
-
-
 def _det_batches(det: CardDet, parts: list[dict], batch: int, spec: PreSpec, dev, on_device: bool | None = None):
     """(steps per epoch, batch loss function) for detector training on rendered photos: the `parts` together
     (each a loaded cache; kept apart, so mixing data versions costs no copy of several GB).
@@ -273,7 +267,7 @@ def _det_batches(det: CardDet, parts: list[dict], batch: int, spec: PreSpec, dev
     path (None: wherever `dev` is not the CPU)."""
     n = sum(len(p["canvas"]) for p in parts)
     state: dict[str, np.ndarray] = {}
-    on_gpu = _batches_on_device(dev, on_device)
+    on_gpu = batches_on_device(dev, on_device)
     if on_gpu:
         canvas = torch.cat([torch.from_numpy(p["canvas"]).to(dev) for p in parts])
         target = torch.cat([torch.from_numpy(p["target"]).to(dev) for p in parts])
@@ -325,7 +319,7 @@ def _rec_batches(rec: CardRec, train: dict, batch: int, spec: PreSpec, dev, on_d
     """(steps per epoch, batch loss function) for recogniser training on field crops `train`."""
     n = len(train["crops"])
     state: dict[str, np.ndarray] = {}
-    on_gpu = _batches_on_device(dev, on_device)  # as in `_det_batches`
+    on_gpu = batches_on_device(dev, on_device)  # as in `_det_batches`
     if on_gpu:
         all_crops = torch.from_numpy(train["crops"]).to(dev)
 

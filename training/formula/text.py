@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import functools
-import glob
-import os
 import random
 
 from PIL import ImageFont
 
-from ..font_dirs import FONT_ROOTS
+from ..font_dirs import font_index as _index
 
 __all__ = ["FAMILIES", "HANGUL", "citation", "distractor", "family_font", "hangul_font", "words"]
 
@@ -41,21 +39,6 @@ HANGUL = [("NanumMyeongjo.ttf", "NanumMyeongjo.ttf", "NanumMyeongjoBold.ttf"),
           ("NanumGothic.ttf", "NanumGothic.ttf", "NanumGothicBold.ttf"),
           ("NanumBarunGothic.ttf", "NanumBarunGothic.ttf", "NanumBarunGothicBold.ttf"),
           ("NanumSquareR.ttf", "NanumSquareR.ttf", "NanumSquareB.ttf")]
-
-
-@functools.lru_cache(maxsize=1)
-def _index() -> dict[str, str]:
-    found: dict[str, str] = {}
-    for root in FONT_ROOTS:
-        for path in glob.glob(os.path.join(root, "**", "*.[ot]t[fc]"), recursive=True):
-            found.setdefault(os.path.basename(path), path)
-    try:
-        import matplotlib
-        for path in glob.glob(os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "*.ttf")):
-            found.setdefault(os.path.basename(path), path)
-    except ImportError:
-        pass
-    return found
 
 
 @functools.lru_cache(maxsize=2048)

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from .bank import load_bank
-from ..common import load_recipe_file, save_checkpoint, start_run
+from ..common import batches_on_device, load_recipe_file, save_checkpoint, start_run
 from ..int8_weights import reopen_batchnorm
 from .data import build_cache, load_cache
 from .models import FormulaDet
@@ -210,7 +210,7 @@ def _batches(sources: list, batch: int, crop: int, spec: PreSpec, dev, on_device
     is cut, jittered and normalised there, from the same draws with the same arithmetic: on the CPU the
     jitter alone cost about 85 ms a batch of 32, more than the GPU's step (docs/formula.md)."""
     c, s4 = crop, spec.stride
-    on_gpu = torch.device(dev).type != "cpu" if on_device is None else on_device
+    on_gpu = batches_on_device(dev, on_device)
     held = [tuple(torch.from_numpy(a).to(dev) for a in src[:2]) for src in sources] if on_gpu else []
 
     def make(rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
