@@ -139,3 +139,52 @@ def test_version_3_embossing_is_bolder():
         _paint_text(random.Random(0), card, mask, (10, 10), "embossed", (220, 220, 225), emboss)
         painted[bold] = int((np.asarray(card).astype(int) - (90, 90, 120) != 0).any(-1).sum())
     assert painted[2] > painted[0] * 1.3, painted
+
+
+def _label_digest(version: int) -> str:
+    import hashlib
+
+    rows = []
+    for seed in range(12):
+        s = make_sample(seed, version=version)
+        rows.append([s.number, s.expiry, [[[round(v, 1) for v in p] for p in q] for q in s.number_quads], s.slices])
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def test_older_versions_draw_what_they_drew():
+    """Versions 1-3 are the shipped models' data: a new version must not move a field or change a slice of
+    theirs (digests taken before version 4 was added; the images themselves matched byte for byte too)."""
+    assert {v: _label_digest(v) for v in (1, 2, 3)} == {1: "0622ae10fd092255", 2: "2302c6a1c216acab",
+                                                        3: "132e126ca24d882e"}
+
+
+def test_knockout_fonts_are_found_and_left_out_from_version_4():
+    """OCRBX.otf (fonts-ocr-b) draws each glyph knocked out of a filled box; version 4 never picks it."""
+    from pocketocr.training.card.fonts import FONT_GROUPS, font_files, is_knockout, pick_font
+
+    knockout = {p.rsplit("/", 1)[-1] for g in FONT_GROUPS for p in font_files(g) if is_knockout(p)}
+    assert knockout == {"OCRBX.otf"}, knockout   # the Makefile installs fonts-ocr-b; nothing else is boxed
+    rng = random.Random(0)
+    old = {pick_font(rng, ["ocr_b"], 30)[1].rsplit("/", 1)[-1] for _ in range(60)}
+    new = {pick_font(rng, ["ocr_b"], 30, plain=True)[1].rsplit("/", 1)[-1] for _ in range(60)}
+    assert "OCRBX.otf" in old and "OCRBX.otf" not in new and new
+    assert all(make_sample(3000 + i, scene="render", version=4) for i in range(3))
+
+
+def test_version_4_draws_no_logo_over_a_field():
+    """A logo that would touch the number or the expiry is left out (version 4), drawn as before otherwise."""
+    from PIL import Image
+
+    from pocketocr.training.card.face import _draw_logo
+
+    blank = lambda: Image.new("RGB", (400, 300), (40, 40, 40))  # noqa: E731
+    for seed in range(12):  # every kind of mark: circles, a brand word, a hologram
+        under = [[(90.0, 110.0), (300.0, 110.0), (300.0, 140.0), (90.0, 140.0)]]   # a field under (100, 100)
+        aside = [[(90.0, 260.0), (300.0, 260.0), (300.0, 290.0), (90.0, 290.0)]]   # one well below it
+        drawn = {}
+        for name, avoid in (("none", None), ("under", under), ("aside", aside)):
+            img = blank()
+            _draw_logo(random.Random(seed), img, 100, 100, avoid)
+            drawn[name] = np.asarray(img)
+        assert (drawn["none"] != 40).any() and np.array_equal(drawn["aside"], drawn["none"]), seed
+        assert not (drawn["under"] != 40).any(), seed

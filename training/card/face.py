@@ -117,19 +117,31 @@ def _draw_chip(rng: random.Random, img: Image.Image, x: float, y: float, s: floa
     d.rectangle([x + w * 0.35, y + h * 0.2, x + w * 0.65, y + h * 0.8], outline=line, width=max(1, int(2 * s)))
 
 
-def _draw_logo(rng: random.Random, img: Image.Image, x: float, y: float) -> None:
+def _draw_logo(rng: random.Random, img: Image.Image, x: float, y: float, avoid: list[Quad] | None = None,
+               plain: bool = False) -> None:
+    """A brand mark at (x, y): two circles, a brand word or a hologram. With `avoid` (data version 4 on) a
+    mark that would touch one of those quads is left out, as the chip is: real cards print no logo under
+    their number or expiry. Versions 1-3 drew one touching a field on 73 of 600 faces (bounding boxes), often
+    over the digits in a colour close to theirs."""
     d = ImageDraw.Draw(img, "RGBA")
     kind = rng.random()
     if kind < 0.35:  # two overlapping circles
         r = rng.uniform(28, 45)
+        if avoid and any(_overlaps((x, y, x + 3.25 * r, y + 2 * r), q) for q in avoid):
+            return
         d.ellipse([x, y, x + 2 * r, y + 2 * r], fill=(235, 0, 27, 255))
         d.ellipse([x + 1.25 * r, y, x + 3.25 * r, y + 2 * r], fill=(247, 158, 27, 220))
     elif kind < 0.8:
-        font, _ = pick_font(rng, ["sans", "serif"], rng.randint(30, 60))
+        font, _ = pick_font(rng, ["sans", "serif"], rng.randint(30, 60), plain)
         col = (255, 255, 255) if rng.random() < 0.5 else _rand_color(rng)
-        d.text((x, y), rng.choice(_BRAND_WORDS), font=font, fill=col)
+        word = rng.choice(_BRAND_WORDS)
+        if avoid and any(_overlaps(d.textbbox((x, y), word, font=font), q) for q in avoid):
+            return
+        d.text((x, y), word, font=font, fill=col)
     else:  # hologram: iridescent rounded patch
         w, h = rng.uniform(60, 110), rng.uniform(40, 70)
+        if avoid and any(_overlaps((x, y, x + w, y + h), q) for q in avoid):
+            return
         patch = Image.new("RGBA", (int(w), int(h)))
         pa = np.zeros((int(h), int(w), 4), np.uint8)
         xs = np.linspace(0, 1, int(w))[None, :] + np.linspace(0, 0.5, int(h))[:, None]
@@ -201,17 +213,19 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     # The chip is drawn last, and only where it covers no field: real cards never print digits on it.
     chip = (rng.uniform(50, 110), rng.uniform(140, 230) if not vertical else rng.uniform(200, 380),
             rng.uniform(0.8, 1.2)) if rng.random() < 0.85 else None
-    if rng.random() < 0.8:
-        _draw_logo(rng, card, rng.uniform(w * 0.55, w - 190), rng.uniform(h * 0.72, h - 100))
-    if rng.random() < 0.3:
-        _draw_logo(rng, card, rng.uniform(w * 0.5, w - 150), rng.uniform(20, 60))
+    # Version 4 on draws the logos and the bank name after the fields, where they cover none (`_marks`).
+    plain = version >= 4
+    if not plain:
+        _marks(rng, card, None, False)
     d = ImageDraw.Draw(card)
     bank_script = rng.choices(["latin", "hangul", "cjk"], weights=[6, 2, 2])[0]
     bank_font, _ = pick_font(rng, {"latin": ["sans", "serif"], "hangul": ["hangul"], "cjk": ["cjk"]}[bank_script],
-                             rng.randint(26, 52))
+                             rng.randint(26, 52), plain)
     bank = rng.choice({"latin": _BANKS_LATIN, "hangul": _BANKS_HANGUL, "cjk": _BANKS_CJK}[bank_script])
     text_col = (250, 250, 250) if bg_luma < 128 else (20, 20, 30)
-    d.text((rng.uniform(30, 90), rng.uniform(25, 70)), bank, font=bank_font, fill=text_col)
+    bank_at = (rng.uniform(30, 90), rng.uniform(25, 70))
+    if not plain:
+        d.text(bank_at, bank, font=bank_font, fill=text_col)
 
     # -- the number --
     if style == "embossed":
@@ -219,7 +233,7 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     else:
         groups_fonts = rng.choice([["ocr_a", "ocr_b"], ["sans"], ["mono"], ["serif"], ["farrington_like"], ["sans", "mono"]])
     size = int(rng.uniform(34, 62) * (0.85 if vertical else 1.0))
-    font, font_path = pick_font(rng, groups_fonts, size)
+    font, font_path = pick_font(rng, groups_fonts, size, plain)
     tracking = rng.uniform(-0.05, 0.35) * size
     sep = " " * rng.choice([1, 1, 2])  # gap between digit groups
     if bg_luma < 110:
@@ -293,17 +307,17 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     num_bottom = y0 + block_h
 
     # Small printed copy of the first four digits under the number (a common distractor).
-    small_font, _ = pick_font(rng, ["sans", "ocr_b"], rng.randint(12, 18))
+    small_font, _ = pick_font(rng, ["sans", "ocr_b"], rng.randint(12, 18), plain)
     if rng.random() < 0.2 and len(lines) == 1:
         d.text((x0, num_bottom + 4), number[:4], font=small_font, fill=ink if style == "flat" else text_col)
 
     # -- expiry and distractor dates --
     expiry_quad = None
     exp_size = int(size * rng.uniform(0.5, 0.85))
-    exp_font = font if rng.random() < 0.7 else pick_font(rng, groups_fonts, exp_size)[0]
+    exp_font = font if rng.random() < 0.7 else pick_font(rng, groups_fonts, exp_size, plain)[0]
     if exp_font is font:
         exp_font = _reload(font_path, exp_size)
-    label_font, _ = pick_font(rng, ["sans"], max(9, int(exp_size * rng.uniform(0.3, 0.5))))
+    label_font, _ = pick_font(rng, ["sans"], max(9, int(exp_size * rng.uniform(0.3, 0.5))), plain)
     ey = num_bottom + rng.uniform(0.25, 0.9) * line_h + (16 if rng.random() < 0.2 else 0)
     ex = rng.uniform(w * 0.25, w * 0.55) if not vertical else rng.uniform(30, w * 0.4)
     dates: list[tuple[str, str, bool]] = []
@@ -352,10 +366,10 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     # -- holder name --
     if name_size is None:
         name_font = _reload(font_path, int(size * rng.uniform(0.45, 0.7))) if rng.random() < 0.6 else \
-            pick_font(rng, ["sans", "mono"], int(size * 0.55))[0]
+            pick_font(rng, ["sans", "mono"], int(size * 0.55), plain)[0]
         ny = min(h - name_font.size - 10, ey + exp_size * rng.uniform(1.2, 1.8))
     else:  # the expiry shares the name's row
-        name_font = _reload(font_path, name_size) if rng.random() < 0.6 else pick_font(rng, ["sans", "mono"], name_size)[0]
+        name_font = _reload(font_path, name_size) if rng.random() < 0.6 else pick_font(rng, ["sans", "mono"], name_size, plain)[0]
         ny = ey
     name = sample_name(rng)
     name_mask, nb = _text_mask(name, name_font, tracking * 0.3)
@@ -373,6 +387,12 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         fields = number_quads + ([expiry_quad] if expiry_quad else [])
         if not any(_overlaps(chip_box, q) for q in fields):
             _draw_chip(rng, card, cx0, cy0, cs)
+    if plain:
+        fields = number_quads + ([expiry_quad] if expiry_quad else [])
+        bank_box = ImageDraw.Draw(card).textbbox(bank_at, bank, font=bank_font)
+        if not any(_overlaps(bank_box, q) for q in fields):
+            ImageDraw.Draw(card).text(bank_at, bank, font=bank_font, fill=text_col)
+        _marks(rng, card, fields, True)
 
     # Rounded corners via alpha.
     alpha = Image.new("L", (w, h), 0)
@@ -384,6 +404,15 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     if version >= 2:
         extra["expiry_place"] = place_exp if expiry is not None else "none"
     return CardFace(card, number_quads, ["".join(g) for g in lines], expiry_quad, style, layout, extra)
+
+
+def _marks(rng: random.Random, card: Image.Image, avoid: list[Quad] | None, plain: bool) -> None:
+    """The brand logos: usually one at the lower right, sometimes one at the top."""
+    w, h = card.size
+    if rng.random() < 0.8:
+        _draw_logo(rng, card, rng.uniform(w * 0.55, w - 190), rng.uniform(h * 0.72, h - 100), avoid, plain)
+    if rng.random() < 0.3:
+        _draw_logo(rng, card, rng.uniform(w * 0.5, w - 150), rng.uniform(20, 60), avoid, plain)
 
 
 def _overlaps(box: tuple[float, float, float, float], quad: Quad, margin: float = 6) -> bool:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import random
 
+import numpy as np
+
 from PIL import ImageFont
 
 from ..font_dirs import font_index as _index
 
-__all__ = ["FONT_GROUPS", "check_fonts", "font_files", "load_font"]
+__all__ = ["FONT_GROUPS", "check_fonts", "font_files", "is_knockout", "load_font"]
 
 # Group -> file-name globs. "farrington" has no free original: condensed bold monospace and OCR-A are
 # the closest shapes (square, evenly spaced embossing digits); the name says "-like" for that reason.
@@ -54,9 +56,26 @@ def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def pick_font(rng: random.Random, groups: list[str], size: int) -> tuple[ImageFont.FreeTypeFont, str]:
-    """A random installed font from the first groups that have any; falls back to DejaVu/PIL default."""
-    choices = [p for g in groups for p in font_files(g)]
+@functools.cache
+def is_knockout(path: str) -> bool:
+    """Whether the font draws its glyphs knocked out of filled boxes (OCRBX.otf, in fonts-ocr-b: a white digit
+    in a black cell). No card prints its number so; data versions 1-3 printed 32 of 600 numbers with it, a row
+    of blocks that neither a reader nor a person reads as digits at card-photo sizes."""
+    font = load_font(path, 40)
+    for ch in "17":
+        x0, y0, x1, y1 = font.getbbox(ch)
+        ink = np.asarray(font.getmask(ch), np.float32) / 255.0
+        if (x1 - x0) * (y1 - y0) and ink.mean() > 0.5:  # a "1" or "7" covers well under half its box
+            return True
+    return False
+
+
+def pick_font(rng: random.Random, groups: list[str], size: int, plain: bool = False) -> tuple[ImageFont.FreeTypeFont, str]:
+    """A random installed font from the first groups that have any; falls back to DejaVu/PIL default.
+
+    `plain` (data version 4 on) leaves out knockout fonts (`is_knockout`); without it the choice is what it
+    always was, so older data versions draw the same images."""
+    choices = [p for g in groups for p in font_files(g) if not (plain and is_knockout(p))]
     if not choices:
         choices = list(font_files("sans")) + list(font_files("mono"))
     if not choices:
