@@ -188,3 +188,51 @@ def test_version_4_draws_no_logo_over_a_field():
             drawn[name] = np.asarray(img)
         assert (drawn["none"] != 40).any() and np.array_equal(drawn["aside"], drawn["none"]), seed
         assert not (drawn["under"] != 40).any(), seed
+
+
+def test_farrington_like_fonts_draw_ten_distinct_digits(tmp_path):
+    """The stroke-drawn Farrington 7B stand-ins: every variant draws each digit and "/" as its own shape,
+    and the same arguments write the same bytes (the data stays a function of the seed)."""
+    from PIL import ImageFont
+
+    from pocketocr.training.card.farrington import VARIANTS, build_font, farrington_fonts
+    from pocketocr.training.card.fonts import font_files, is_knockout
+
+    paths = farrington_fonts()
+    assert len(paths) == len(VARIANTS) and font_files("farrington_7b") == paths
+    for path in paths:
+        font = ImageFont.truetype(path, 40)
+        masks = {ch: np.asarray(font.getmask(ch)) for ch in "0123456789/"}
+        assert all(m.size and (m > 127).mean() > 0.05 for m in masks.values()), path
+        shapes = {(m.shape, m.tobytes()) for m in masks.values()}
+        assert len(shapes) == len(masks), path
+        assert not is_knockout(path)
+    a = build_font(tmp_path / "a.ttf", 1.1, 1.0, 0.05)
+    b = build_font(tmp_path / "b.ttf", 1.1, 1.0, 0.05)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_version_4_embosses_in_the_farrington_like_face():
+    """Version 4 prints about half of the embossed numbers in the stroke-drawn face, and the holder name of
+    such a card in a font that has letters."""
+    from pocketocr.training.card import face as face_mod
+
+    fonts, seen = [], []
+    real = face_mod.render_face
+
+    def spy(*a, **k):
+        f = real(*a, **k)
+        seen.append(f)
+        return f
+
+    import pocketocr.training.card.synth as synth_mod
+
+    synth_mod.render_face, saved = spy, synth_mod.render_face
+    try:
+        for seed in range(40):
+            make_sample(4000 + seed, scene="render", version=4)
+    finally:
+        synth_mod.render_face = saved
+    fonts = [f.extra["font"] for f in seen if f.style == "embossed"]
+    farr = sum(name.startswith("PocketOCRFarrington") for name in fonts)
+    assert 0.25 * len(fonts) <= farr <= 0.85 * len(fonts), (farr, len(fonts))

@@ -229,9 +229,11 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
 
     # -- the number --
     if style == "embossed":
-        groups_fonts = ["farrington_like", "ocr_a", "ocr_b"]
+        # version 4 on: most embossed cards print in Farrington 7B, drawn by farrington.py
+        groups_fonts = ["farrington_7b"] if plain and rng.random() < 0.55 else ["farrington_like", "ocr_a", "ocr_b"]
     else:
-        groups_fonts = rng.choice([["ocr_a", "ocr_b"], ["sans"], ["mono"], ["serif"], ["farrington_like"], ["sans", "mono"]])
+        groups_fonts = rng.choice([["ocr_a", "ocr_b"], ["sans"], ["mono"], ["serif"], ["farrington_like"], ["sans", "mono"]]
+                                  + ([["farrington_7b"]] if plain else []))
     size = int(rng.uniform(34, 62) * (0.85 if vertical else 1.0))
     font, font_path = pick_font(rng, groups_fonts, size, plain)
     tracking = rng.uniform(-0.05, 0.35) * size
@@ -364,12 +366,15 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         cursor = pos[0] + bbox[2] + rng.uniform(20, 60)
 
     # -- holder name --
+    name_path = font_path
+    if "farrington_7b" in groups_fonts:  # a digits-only face: the name in another embossing font
+        name_path = pick_font(rng, ["farrington_like", "ocr_a"], size, plain)[1]
     if name_size is None:
-        name_font = _reload(font_path, int(size * rng.uniform(0.45, 0.7))) if rng.random() < 0.6 else \
+        name_font = _reload(name_path, int(size * rng.uniform(0.45, 0.7))) if rng.random() < 0.6 else \
             pick_font(rng, ["sans", "mono"], int(size * 0.55), plain)[0]
         ny = min(h - name_font.size - 10, ey + exp_size * rng.uniform(1.2, 1.8))
     else:  # the expiry shares the name's row
-        name_font = _reload(font_path, name_size) if rng.random() < 0.6 else pick_font(rng, ["sans", "mono"], name_size, plain)[0]
+        name_font = _reload(name_path, name_size) if rng.random() < 0.6 else pick_font(rng, ["sans", "mono"], name_size, plain)[0]
         ny = ey
     name = sample_name(rng)
     name_mask, nb = _text_mask(name, name_font, tracking * 0.3)

@@ -45,7 +45,12 @@ _MATPLOTLIB = {"sans": ["DejaVuSans.ttf"], "serif": ["cmr10.ttf", "STIXGeneral.t
 
 @functools.cache
 def font_files(group: str) -> tuple[str, ...]:
-    """Paths of the installed fonts in `group`."""
+    """Paths of the installed fonts in `group`; "farrington_7b" (data version 4 on) is the stroke-drawn
+    Farrington-like family of farrington.py, digits and "/" only, built on first use."""
+    if group == "farrington_7b":
+        from .farrington import farrington_fonts
+
+        return farrington_fonts()
     idx = _index()
     names = FONT_GROUPS[group] + _MATPLOTLIB.get(group, [])
     return tuple(idx[n] for n in names if n in idx)

@@ -33,7 +33,8 @@ DATA_VERSIONS = {
     3: "embossing as on real cards: a bevel scaled to the digit size, stronger light and shadow, bolder strokes",
     4: "no logo, brand word or bank name over the number or expiry, and no knockout font (digits in filled "
        "boxes): faults of versions 1-3 seen in the failure gallery (of 600 version-3 faces, 73 had a logo "
-       "touching a field and 32 a knockout number)",
+       "touching a field and 32 a knockout number); and Farrington-7B-like digits (farrington.py) for about "
+       "half of the embossed numbers and some flat ones",
 }
 LATEST = max(DATA_VERSIONS)
 
