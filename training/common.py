@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 import torch
 
-__all__ = ["load_recipe_file", "pick_device", "batches_on_device", "save_checkpoint", "start_run", "shard_jobs", "render_shards", "load_shards"]
+__all__ = ["load_recipe_file", "repo_path", "pick_device", "batches_on_device", "save_checkpoint", "start_run", "shard_jobs", "render_shards", "load_shards"]
 
 R = TypeVar("R")
 
@@ -28,6 +28,12 @@ def load_recipe_file(cls: type[R], path: Path | None, overrides: dict[str, Any])
     if unknown:
         raise ValueError(f"unknown recipe keys {unknown}; known: {sorted(known)}")
     return cls(**values)
+
+
+def repo_path(path: str) -> Path:
+    """A recipe's path (an `init` checkpoint): absolute as given, else from the repository root."""
+    p = Path(path)
+    return p if p.is_absolute() else Path(__file__).resolve().parents[1] / p
 
 
 def pick_device(name: str) -> torch.device:

@@ -228,6 +228,43 @@ def test_recogniser_fine_tune_on_newer_photos(tmp_path):
                                                                                "rec_ft_mix": True}, "rec")
 
 
+def test_recogniser_stage_3_from_the_committed_checkpoint(tmp_path):
+    """rec_init + rec_ft2: the recogniser starts from a committed float checkpoint (stages 1 and 2 neither
+    train nor render), then learns from photos of rec_ft2_data_version (seeds from seed + 54) mixed with
+    photos of data_version (seeds from seed + 55); its BatchNorms are reopened first, since the committed
+    checkpoint was rebuilt from an int8 file."""
+    import torch
+
+    run = tmp_path / "run"
+    res = run_cli("train", "card", "--out", str(run), "--only", "rec", "--set", "n_val=4", "--set", "rec_batch=8",
+                  "--set", "workers=1", "--set", "threads=1", "--set", "rec_init='training/checkpoints/card/card_rec.pt'",
+                  "--set", "rec_ft2_epochs=1", "--set", "rec_ft2_n_train=6", "--set", "rec_ft2_mix_n=4", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    from pocketocr.training.card.train import _cache_name, recipe_digest
+
+    summary = json.loads((run / "train_summary.json").read_text())
+    rec = summary["recipe"]
+    ext = rec["rec_crop_extend"]
+    made = sorted(p.name for p in (run / "cache").iterdir())
+    assert made == sorted([_cache_name("train", 61, 4, 6, ext), _cache_name("train", 62, 1, 4, ext),
+                           _cache_name("val", 8, 1, 4)]), made  # nothing of stages 1 and 2
+    init = torch.load("training/checkpoints/card/card_rec.pt", weights_only=False, map_location="cpu")
+    assert len(summary["rec"]["history"]) == len(init["history"]) + 1   # the checkpoint's epochs, then stage 3's
+    trained = torch.load(run / "card_rec.pt", weights_only=False, map_location="cpu")["model"]
+    assert any(not torch.equal(trained[k], v) for k, v in init["model"].items())
+    assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_ft2_data_version": 3}, "rec")
+    assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_ft2_epochs": 0, "rec_init": ""}, "det")
+    # a path given without quotes, or one that is not there: one line each, before anything is rendered
+    for value, said in (("training/nope.pt", "quote a string"), ("'training/nope.pt'", "no such checkpoint")):
+        res = run_cli("train", "card", "--out", str(tmp_path / "bad"), "--only", "rec", "--set", f"rec_init={value}")
+        assert res.returncode == 2 and said in res.stderr and "Traceback" not in res.stderr, res.stderr
+        assert not (tmp_path / "bad").exists()
+    # the shipped recipe without the new keys names its models as before
+    plain = {**rec, "rec_init": "", "rec_ft2_epochs": 0}
+    assert recipe_digest(plain, "rec") == recipe_digest({k: v for k, v in plain.items()
+                                                         if not k.startswith("rec_ft2_") and k != "rec_init"}, "rec")
+
+
 def test_recogniser_crop_extension():
     """rec_crop_extend lengthens some recogniser crops into the neighbouring print; at 0 every crop, the
     cache name and the recipe hash stay what they were."""

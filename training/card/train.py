@@ -22,7 +22,8 @@ from tqdm import tqdm
 
 from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 
-from ..common import batches_on_device, load_recipe_file, save_checkpoint, start_run
+from ..common import batches_on_device, load_recipe_file, repo_path, save_checkpoint, start_run
+from ..int8_weights import reopen_batchnorm
 from .data import build_cache, load_cache
 from .models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
 from .synth import version_tag
@@ -68,6 +69,13 @@ class CardRecipe:
     rec_ft_data_version: int = 2  # stage 2's photos when the sizes and versions agree), this data version
     rec_ft_mix: bool = False      # stage 2 on those photos and the recogniser's own together, so that learning
                                   # a new data version does not unlearn the old ones
+    rec_init: str = ""            # a float recogniser checkpoint (path from the repo root) that stands in for its
+                                  # stages 1 and 2: neither trains, stage 3 (rec_ft2) starts from its weights
+    rec_ft2_epochs: int = 0       # optional recogniser stage 3 (0: off), one-cycle at peak rec_ft2_lr, on
+    rec_ft2_lr: float = 0.001     # rec_ft2_n_train photos of rec_ft2_data_version (seeds from seed + 54) and
+    rec_ft2_n_train: int = 3000   # rec_ft2_mix_n of data_version (seeds from seed + 55), so that the older faces
+    rec_ft2_data_version: int = 4  # stay learnt; seeds no other stage draws
+    rec_ft2_mix_n: int = 1500
     rec_top: int = 0              # channels of the recogniser's frame-level layers (0: 96, the v1-v4 shape)
     rec_top_layers: int = 2       # and how many (1 x 3) layers there
     rec_crop_extend: float = 0.0  # recogniser crops: half lengthened by up to this many field heights (data.py)
@@ -88,13 +96,13 @@ class CardRecipe:
 # n_train, the same data.
 _UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0,
             "rec_ft_mix": False, "det_ft2_target": "fill", "det_versions": [], "det_width": 1.0,
-            "det_target": "fill"}
+            "det_target": "fill", "rec_init": ""}
 
 
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
     keys = [k for k in recipe if role is None or not k.startswith(("det_", "rec_")) or k.startswith(role + "_")]
     keys = [k for k in keys if k not in ("threads", "workers")]  # speed settings, not results
-    for stage in ("rec_ft", "det_ft", "det_ft2"):  # an unused stage does not rename the model
+    for stage in ("rec_ft2", "rec_ft", "det_ft", "det_ft2"):  # an unused stage does not rename the model
         if not recipe.get(stage + "_epochs"):
             keys = [k for k in keys if not k.startswith(stage + "_")]
     keys = [k for k in keys if k not in _UNNAMED or recipe[k] != _UNNAMED[k]]
@@ -424,9 +432,17 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
         rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)  # noqa: E731
-        hist = _stage("rec", rec, recipe.rec_epochs, recipe.rec_lr, recipe.seed,
-                      lambda: _rec_batches(rec, train(), recipe.rec_batch, spec, dev), out, rec_eval, dev, resume)
-        if recipe.rec_ft_epochs > 0:  # a second one-cycle at a lower peak
+        init: dict = {}
+        if recipe.rec_init:  # stages 1 and 2 are the checkpoint's
+            init = torch.load(repo_path(recipe.rec_init), map_location=dev, weights_only=False)
+            if rec_arch_kwargs(init["recipe"]) != rec_arch_kwargs(dataclasses.asdict(recipe)):
+                raise ValueError(f"rec_init {recipe.rec_init} is another recogniser shape than the recipe's")
+            rec.load_state_dict(init["model"])
+            hist = list(init.get("history", []))
+        else:
+            hist = _stage("rec", rec, recipe.rec_epochs, recipe.rec_lr, recipe.seed,
+                          lambda: _rec_batches(rec, train(), recipe.rec_batch, spec, dev), out, rec_eval, dev, resume)
+        if recipe.rec_ft_epochs > 0 and not recipe.rec_init:  # a second one-cycle at a lower peak
             def ft_train() -> dict:
                 if not recipe.rec_ft_n_train:
                     return train()
@@ -438,6 +454,28 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             hist = hist + _stage("rec_ft", rec, recipe.rec_ft_epochs, recipe.rec_ft_lr, recipe.seed + 2,
                                  lambda: _rec_batches(rec, ft_train(), recipe.rec_batch, spec, dev), out, rec_eval,
                                  dev, resume)
+        if recipe.rec_ft2_epochs > 0:  # stage 3: a newer data version, mixed with photos of the first
+            def ft2_train() -> dict:
+                newer = load_cache(_rendered(cache, "train", recipe.seed + 54, recipe.rec_ft2_data_version,
+                                             recipe.rec_ft2_n_train, spec, recipe.workers, ext), ("crops", "texts"))
+                parts = [newer]
+                if recipe.rec_ft2_mix_n:
+                    parts.append(load_cache(_rendered(cache, "train", recipe.seed + 55, recipe.data_version,
+                                                      recipe.rec_ft2_mix_n, spec, recipe.workers, ext), ("crops", "texts")))
+                return {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "texts")}
+
+            ft2 = functools.cache(ft2_train)
+            if init.get("recovered_from"):
+                # weights rebuilt from an int8 file (recover.py): its BatchNorms only add a bias, so train mode
+                # would start from another function; statistics of 4 batches of stage 3's crops first (a
+                # resumed stage then loads its own state over them)
+                g = np.random.default_rng(0)
+                crops = ft2()["crops"]
+                reopen_batchnorm(rec, [torch.from_numpy(crop_tensor(list(crops[g.integers(0, len(crops), 128)]))).to(dev)
+                                       for _ in range(4)])
+            hist = hist + _stage("rec_ft2", rec, recipe.rec_ft2_epochs, recipe.rec_ft2_lr, recipe.seed + 2,
+                                 lambda: _rec_batches(rec, ft2(), recipe.rec_batch, spec, dev), out, rec_eval, dev,
+                                 resume)
         save_checkpoint(out / "card_rec.pt", model=_on_cpu(rec), arch="card_rec", recipe=dataclasses.asdict(recipe),
               recipe_hash=recipe.digest("rec"), spec=dataclasses.asdict(spec), history=hist)
         result["rec"] = {"path": str(out / "card_rec.pt"), "history": hist}

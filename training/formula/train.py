@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from .bank import load_bank
-from ..common import batches_on_device, load_recipe_file, save_checkpoint, start_run
+from ..common import batches_on_device, load_recipe_file, repo_path, save_checkpoint, start_run
 from ..int8_weights import reopen_batchnorm
 from .data import build_cache, load_cache
 from .models import FormulaDet
@@ -305,11 +305,6 @@ def _stage1_digest(recipe: FormulaRecipe) -> str:
     return dataclasses.replace(recipe, ft_epochs=0, ft2_epochs=0).digest()
 
 
-def _repo_path(path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else Path(__file__).resolve().parents[2] / p
-
-
 def _init_batches(source: tuple, recipe: FormulaRecipe, spec: PreSpec, dev) -> list[torch.Tensor]:
     """Two batches of training-size crops at random places of the first pages of `source`, fixed by the seed."""
     canv = source[0]
@@ -349,7 +344,7 @@ def train_formula(recipe: FormulaRecipe, out: Path, device: str = "auto", resume
         return d["canvas"], d["target"], _core_cells(d["target"])
 
     if recipe.init:  # stages 1 and 2 are the checkpoint's
-        init = torch.load(_repo_path(recipe.init), map_location=dev, weights_only=False)
+        init = torch.load(repo_path(recipe.init), map_location=dev, weights_only=False)
         if float(init.get("width", 1.0)) != recipe.width:
             raise ValueError(f"init {recipe.init} is a width-{init.get('width')} detector; the recipe says {recipe.width}")
         model.load_state_dict(init["model"])

@@ -29,7 +29,11 @@ def _overrides(pairs: list[str]) -> dict:
     out = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        out[key.strip()] = tomllib.loads(f"v = {value}")["v"] if value else None
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"] if value else None
+        except tomllib.TOMLDecodeError:  # was the parser's bare "Invalid value (at line 1, column 5)"
+            raise ValueError(f"--set {pair}: the value is not a TOML value; quote a string, as in "
+                             f"{key.strip()}='{value}'") from None
     return out
 
 
@@ -44,9 +48,13 @@ def run(args) -> int:
         return 2
     try:
         recipe = load_recipe(args.recipe or RECIPE_PATH, **_overrides(args.set))
-        from ..training.common import pick_device
+        from ..training.common import pick_device, repo_path
 
         pick_device(args.device)  # a wrong --device is said at once, not after the data is rendered
+        for key in ("init", "rec_init"):  # and a missing start checkpoint, not after hours of the detector
+            start = getattr(recipe, key, "")
+            if start and not repo_path(start).is_file():
+                raise ValueError(f"{key} = '{start}': no such checkpoint")
     except (ValueError, OSError) as exc:
         err(str(exc))
         return 2
