@@ -127,7 +127,7 @@ def _draw_logo(rng: random.Random, img: Image.Image, x: float, y: float, avoid: 
     kind = rng.random()
     if kind < 0.35:  # two overlapping circles
         r = rng.uniform(28, 45)
-        if avoid and any(_overlaps((x, y, x + 3.25 * r, y + 2 * r), q) for q in avoid):
+        if _touches((x, y, x + 3.25 * r, y + 2 * r), avoid):
             return
         d.ellipse([x, y, x + 2 * r, y + 2 * r], fill=(235, 0, 27, 255))
         d.ellipse([x + 1.25 * r, y, x + 3.25 * r, y + 2 * r], fill=(247, 158, 27, 220))
@@ -135,12 +135,12 @@ def _draw_logo(rng: random.Random, img: Image.Image, x: float, y: float, avoid: 
         font, _ = pick_font(rng, ["sans", "serif"], rng.randint(30, 60), plain)
         col = (255, 255, 255) if rng.random() < 0.5 else _rand_color(rng)
         word = rng.choice(_BRAND_WORDS)
-        if avoid and any(_overlaps(d.textbbox((x, y), word, font=font), q) for q in avoid):
+        if _touches(d.textbbox((x, y), word, font=font), avoid):
             return
         d.text((x, y), word, font=font, fill=col)
     else:  # hologram: iridescent rounded patch
         w, h = rng.uniform(60, 110), rng.uniform(40, 70)
-        if avoid and any(_overlaps((x, y, x + w, y + h), q) for q in avoid):
+        if _touches((x, y, x + w, y + h), avoid):
             return
         patch = Image.new("RGBA", (int(w), int(h)))
         pa = np.zeros((int(h), int(w), 4), np.uint8)
@@ -213,7 +213,8 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     # The chip is drawn last, and only where it covers no field: real cards never print digits on it.
     chip = (rng.uniform(50, 110), rng.uniform(140, 230) if not vertical else rng.uniform(200, 380),
             rng.uniform(0.8, 1.2)) if rng.random() < 0.85 else None
-    # Version 4 on draws the logos and the bank name after the fields, where they cover none (`_marks`).
+    # Version 4 on draws the logos and the bank name after the fields, where they cover none (`_marks`), and
+    # picks no knockout font (`fonts.is_knockout`): faults of versions 1-3 that no real card has.
     plain = version >= 4
     if not plain:
         _marks(rng, card, None, False)
@@ -386,17 +387,14 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     if version >= 2 and (name_size is not None and label_above or rng.random() < 0.15):
         d.text((nx, ny - label_font.size - 3), rng.choice(_HOLDER_LABELS), font=label_font, fill=text_col)
 
+    fields = number_quads + ([expiry_quad] if expiry_quad else [])
     if chip is not None:
         cx0, cy0, cs = chip
-        chip_box = (cx0, cy0, cx0 + 110 * cs, cy0 + 85 * cs)
-        fields = number_quads + ([expiry_quad] if expiry_quad else [])
-        if not any(_overlaps(chip_box, q) for q in fields):
+        if not _touches((cx0, cy0, cx0 + 110 * cs, cy0 + 85 * cs), fields):
             _draw_chip(rng, card, cx0, cy0, cs)
     if plain:
-        fields = number_quads + ([expiry_quad] if expiry_quad else [])
-        bank_box = ImageDraw.Draw(card).textbbox(bank_at, bank, font=bank_font)
-        if not any(_overlaps(bank_box, q) for q in fields):
-            ImageDraw.Draw(card).text(bank_at, bank, font=bank_font, fill=text_col)
+        if not _touches(d.textbbox(bank_at, bank, font=bank_font), fields):
+            d.text(bank_at, bank, font=bank_font, fill=text_col)
         _marks(rng, card, fields, True)
 
     # Rounded corners via alpha.
@@ -418,6 +416,11 @@ def _marks(rng: random.Random, card: Image.Image, avoid: list[Quad] | None, plai
         _draw_logo(rng, card, rng.uniform(w * 0.55, w - 190), rng.uniform(h * 0.72, h - 100), avoid, plain)
     if rng.random() < 0.3:
         _draw_logo(rng, card, rng.uniform(w * 0.5, w - 150), rng.uniform(20, 60), avoid, plain)
+
+
+def _touches(box: tuple[float, float, float, float], quads: list[Quad] | None) -> bool:
+    """Whether the box comes within the margin of any of the quads (none given: never)."""
+    return any(_overlaps(box, q) for q in quads or [])
 
 
 def _overlaps(box: tuple[float, float, float, float], quad: Quad, margin: float = 6) -> bool:
