@@ -17,6 +17,20 @@ def test_recipe_rejects_unknown_keys():
         load_recipe(RECIPE_PATH, epochz=3)
 
 
+def test_a_recipe_the_trainer_refuses_is_one_line(tmp_path):
+    """`init` without a stage 3 would train nothing: one line and exit 2 before the bank is rendered (it was a
+    traceback), as for a missing init checkpoint."""
+    pytest.importorskip("torch")
+    from tests.conftest import run_cli
+
+    for value, said in (("'training/checkpoints/formula/formula_det_v6.pt'", "trains nothing"),
+                        ("'training/checkpoints/formula/none.pt'", "no such checkpoint")):
+        res = run_cli("train", "formula", "--out", str(tmp_path / "run"), "--set", f"init={value}",
+                      "--set", "ft2_epochs=0")
+        assert res.returncode == 2 and said in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow
 def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     torch = pytest.importorskip("torch")

@@ -255,7 +255,8 @@ def test_recogniser_stage_3_from_the_committed_checkpoint(tmp_path):
     assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_ft2_data_version": 3}, "rec")
     assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_ft2_epochs": 0, "rec_init": ""}, "det")
     # a path given without quotes, or one that is not there: one line each, before anything is rendered
-    for value, said in (("training/nope.pt", "quote a string"), ("'training/nope.pt'", "no such checkpoint")):
+    for value, said in (("training/nope.pt", "quote a string"), ("'training/nope.pt'", "no such checkpoint"),
+                        ("'training/checkpoints/card/card_rec.pt'", "without a stage 3")):  # and nothing to train
         res = run_cli("train", "card", "--out", str(tmp_path / "bad"), "--only", "rec", "--set", f"rec_init={value}")
         assert res.returncode == 2 and said in res.stderr and "Traceback" not in res.stderr, res.stderr
         assert not (tmp_path / "bad").exists()

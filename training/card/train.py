@@ -359,6 +359,8 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
 
     Photos are rendered (and loaded) only for the stages that still have to train: `_rendered` is called
     from the lazy batches of each stage (`_stage`), and the validation sets on their first use."""
+    if recipe.rec_init and not recipe.rec_ft2_epochs and only in (None, "rec"):  # before any rendering
+        raise ValueError("a recipe with rec_init trains no recogniser without a stage 3 (rec_ft2_epochs)")
     out, dev = start_run(out, recipe.seed, recipe.threads, device)
     spec = PreSpec()
     cache = out / "cache"

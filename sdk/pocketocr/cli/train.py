@@ -59,9 +59,13 @@ def run(args) -> int:
         err(str(exc))
         return 2
     out = args.out or Path("runs") / args.task
-    if args.task == "card":
-        train_card(recipe, out, device=args.device, resume=not args.no_resume, only=args.only)
-    else:
-        train_formula(recipe, out, device=args.device, resume=not args.no_resume)
+    try:
+        if args.task == "card":
+            train_card(recipe, out, device=args.device, resume=not args.no_resume, only=args.only)
+        else:
+            train_formula(recipe, out, device=args.device, resume=not args.no_resume)
+    except ValueError as exc:  # a recipe the trainer refuses (it says so before rendering anything)
+        err(str(exc))
+        return 2
     print(f"checkpoints in {out}")
     return 0
