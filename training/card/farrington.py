@@ -110,8 +110,9 @@ def build_font(path: Path, weight: float, width: float, slant: float, name: str 
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("POCKETOCR_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "pocketocr")
-    return Path(root) / "fonts"
+    # the user cache where pocketocr already keeps what it generates (requirements.py: synthetic datasets)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pocketocr" / "fonts"
 
 
 @functools.cache
