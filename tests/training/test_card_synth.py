@@ -212,27 +212,14 @@ def test_farrington_like_fonts_draw_ten_distinct_digits(tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
-def test_version_4_embosses_in_the_farrington_like_face():
-    """Version 4 prints about half of the embossed numbers in the stroke-drawn face, and the holder name of
-    such a card in a font that has letters."""
-    from pocketocr.training.card import face as face_mod
-
-    fonts, seen = [], []
-    real = face_mod.render_face
-
-    def spy(*a, **k):
-        f = real(*a, **k)
-        seen.append(f)
-        return f
-
+def test_version_4_embosses_in_the_farrington_like_face(monkeypatch):
+    """Version 4 prints about half of the embossed numbers in the stroke-drawn face."""
     import pocketocr.training.card.synth as synth_mod
 
-    synth_mod.render_face, saved = spy, synth_mod.render_face
-    try:
-        for seed in range(40):
-            make_sample(4000 + seed, scene="render", version=4)
-    finally:
-        synth_mod.render_face = saved
+    seen, real = [], synth_mod.render_face
+    monkeypatch.setattr(synth_mod, "render_face", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    for seed in range(40):
+        make_sample(4000 + seed, scene="render", version=4)
     fonts = [f.extra["font"] for f in seen if f.style == "embossed"]
     farr = sum(name.startswith("PocketOCRFarrington") for name in fonts)
     assert 0.25 * len(fonts) <= farr <= 0.85 * len(fonts), (farr, len(fonts))

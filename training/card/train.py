@@ -457,7 +457,8 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                                  lambda: _rec_batches(rec, ft_train(), recipe.rec_batch, spec, dev), out, rec_eval,
                                  dev, resume)
         if recipe.rec_ft2_epochs > 0:  # stage 3: a newer data version, mixed with photos of the first
-            def ft2_train() -> dict:
+            @functools.cache  # rendered and loaded once, for the BatchNorm statistics and the stage
+            def ft2() -> dict:
                 newer = load_cache(_rendered(cache, "train", recipe.seed + 54, recipe.rec_ft2_data_version,
                                              recipe.rec_ft2_n_train, spec, recipe.workers, ext), ("crops", "texts"))
                 parts = [newer]
@@ -466,7 +467,6 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                                                       recipe.rec_ft2_mix_n, spec, recipe.workers, ext), ("crops", "texts")))
                 return {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "texts")}
 
-            ft2 = functools.cache(ft2_train)
             if init.get("recovered_from"):
                 # weights rebuilt from an int8 file (recover.py): its BatchNorms only add a bias, so train mode
                 # would start from another function; statistics of 4 batches of stage 3's crops first (a
