@@ -35,6 +35,7 @@ from pocketocr.tasks.formula import pre as formula_pre
 from pocketocr.zoo import MODELS_DIR
 
 CARD_SEEDS = [11, 23, 37, 41, 58, 64, 79, 83]
+TURN_ANGLES = [15.0, -25.0]  # turned canvases written for every card case (pre.py `turned_canvases`)
 
 
 class _Writer:
@@ -76,13 +77,27 @@ def _recognised(w: _Writer, name: str, gray: Image.Image, geoms: list, reader: C
              "rec_in": w.arr(f"{name}_rec_in", t), "probs": w.arr(f"{name}_probs", probs)}, probs)
 
 
-def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _CardPass:
-    """Every stage of one detector + recogniser pass of CardReader.read over `img`."""
+def _turn(t: card_pre.Turn) -> dict:
+    return {"angle": t.angle, "scale": t.scale, "src_size": list(t.src_size), "box_size": list(t.box_size)}
+
+
+def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader, turn: float | None = None) -> _CardPass:
+    """Every stage of one detector + recogniser pass of CardReader.read over `img` (turned by `turn` degrees for
+    the detector, the reader's last retry)."""
     spec, cfg = reader.spec, reader.config
-    canvas, meta = card_pre.letterbox_canvas(img, spec)
+    extra = {}
+    if turn is None:
+        canvas, meta = card_pre.letterbox_canvas(img, spec)
+    else:
+        ((canvas, t),) = card_pre.turned_canvases(img, [turn], spec)
+        meta = card_pre.DetMeta(1.0, (spec.det_size, spec.det_size))
+        extra["turn"] = _turn(t)
     x = card_pre.det_tensor(canvas[None], spec)
     maps = reader.det.run({reader._det_in: x})[0]
     fields = card_post.find_fields(maps[0], meta, spec, cfg)
+    if turn is not None:
+        extra["canvas_fields"] = [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields]
+        fields = [replace(f, geom=t.to_photo(f.geom)) for f in fields]
     lines, expiries = card_post.select_fields(fields, cfg)
     numbers = [f for line in lines for f in line]
     gray = img.convert("L")
@@ -90,7 +105,7 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader) -> _
     arrays = {"canvas": w.arr(f"{name}_canvas", canvas), "det_in": w.arr(f"{name}_det_in", x),
               "maps": w.arr(f"{name}_maps", maps), "scale": meta.scale, "grey": w.arr(f"{name}_grey", np.asarray(gray)),
               "fields": [{"kind": f.kind, "score": f.score, "geom": _geom(f.geom)} for f in fields],
-              "crop_geoms": [_geom(g) for g in geoms]}
+              "crop_geoms": [_geom(g) for g in geoms], **extra}
     if not geoms:
         return _CardPass(arrays, maps, meta)
     first, probs = _recognised(w, name, gray, geoms, reader)
@@ -117,6 +132,24 @@ def _shrink_geoms(g: card_pre.FieldGeom, size: tuple[int, int]) -> list[card_pre
     pre-shrink's window, its clipping at the edges and its empty case."""
     tall = replace(g, height=max(g.height, 20.0) * 4)
     return [tall, replace(tall, cx=0.0, cy=0.0), replace(tall, cx=-3.0 * size[0], cy=size[1] / 2)]
+
+
+def _turns_read(reader: CardReader, img: Image.Image) -> list[float]:
+    """The angles of the turned passes `reader.read(img)` makes (none when a read shows a number)."""
+    seen: list[float] = []
+    inner = reader._read_pass
+
+    def spy(image, offset, gray=None, turned=None):
+        if turned is not None:
+            seen.append(turned[1].angle)
+        return inner(image, offset, gray, turned)
+
+    reader._read_pass = spy
+    try:
+        reader.read(img)
+    finally:
+        del reader._read_pass
+    return seen
 
 
 def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
@@ -151,7 +184,16 @@ def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
             second = _card_pass(w, f"{name}_zoom", zoomed, reader)
             case["zoom"] = {"box": list(region), "width": zoomed.width, "height": zoomed.height,
                             "image": w.arr(f"{name}_zoom_rgb", np.asarray(zoomed)), **second.arrays}
+        # the reader's last retry when no read shows a number: the photo turned by each of `turn_angles`
+        turns = _turns_read(reader, img)
+        case["turns"] = [_card_pass(w, f"{name}_turn{i}", img, reader, a).arrays for i, a in enumerate(turns)]
         case["result"] = _result(reader.read(img))
+        # turned canvases at fixed angles, whatever the reader did (their pixels and the turn's geometry)
+        case["turned"] = []
+        for a, (canvas, t) in zip(TURN_ANGLES, card_pre.turned_canvases(img, TURN_ANGLES, spec)):
+            probe = card_pre.FieldGeom(150.0, 120.0, 0.8, 0.6, 90.0, 14.0)
+            case["turned"].append({"canvas": w.arr(f"{name}_turned{a:+.0f}", canvas), "turn": _turn(t),
+                                   "probe": _geom(probe), "probe_in_photo": _geom(t.to_photo(probe))})
         # the labelled number fields, cut by the Python crop (independent of the detector)
         quads = s.number_quads + ([s.expiry_quad] if s.expiry_quad else [])
         label_geoms = [card_pre.geom_from_quad([[x * k, y * k] for x, y in q]) for q in quads]

@@ -11,7 +11,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cardSpecFromMetadata, cropField, cropFields, cropTensor, detTensor, letterboxCanvas, zoomCrop, type FieldGeom } from "../src/core/card/pre";
+import { cardSpecFromMetadata, cropField, cropFields, cropTensor, detTensor, letterboxCanvas, turnedCanvases, turnToFrame, zoomCrop,
+  type FieldGeom } from "../src/core/card/pre";
 import { chooseExpiry, chooseExpiryAmong, chooseNumber, chooseNumberLines, ctcCandidates, ctcGreedy, findFields, orderLines, zoomRegion,
   type PieceReading } from "../src/core/card/post";
 import { CardReader, type Tensor } from "../src/core/card/reader";
@@ -106,6 +107,30 @@ describe("card pre-processing", () => {
       expect(meta.scale).toBe(c.zoom.scale);
       expect(countDiff(canvas, load(c.zoom.canvas))).toBe(0);
     });
+    it(`${c.name}: turned canvases, and the turned passes' fields turned back into the photo`, () => {
+      const fixed = turnedCanvases(rgb(c), c.turned.map((t: { turn: { angle: number } }) => t.turn.angle), cardSpec);
+      c.turned.forEach((t: { canvas: Arr; turn: { scale: number; box_size: number[] }; probe: FieldGeom; probe_in_photo: FieldGeom },
+        i: number) => {
+        const { canvas, turn } = fixed[i];
+        expect(turn.scale).toBe(t.turn.scale);
+        expect(turn.boxSize[0]).toBeCloseTo(t.turn.box_size[0], 9);
+        expect(turn.boxSize[1]).toBeCloseTo(t.turn.box_size[1], 9);
+        expect(countDiff(canvas, load(t.canvas))).toBe(0);
+        expectGeom(turnToFrame(turn, t.probe), t.probe_in_photo);
+      });
+      for (const p of c.turns) {
+        const [{ canvas, turn }] = turnedCanvases(rgb(c), [p.turn.angle], cardSpec);
+        expect(countDiff(canvas, load(p.canvas))).toBe(0);
+        const maps = load(p.maps) as Float32Array;
+        const fields = findFields({ data: maps, channels: p.maps.shape[1], height: p.maps.shape[2], width: p.maps.shape[3] },
+          { scale: 1.0, srcSize: [cardSpec.det_size, cardSpec.det_size] }, cardSpec);
+        expect(fields.length).toBe(p.fields.length);
+        fields.forEach((f, i) => {
+          expectGeom(f.geom, p.canvas_fields[i].geom);
+          expectGeom(turnToFrame(turn, f.geom), p.fields[i].geom);
+        });
+      }
+    });
     it(`${c.name}: the whole read on the Python model outputs gives the SDK's CardResult`, async () => {
       const maps = load(c.maps) as Float32Array;
       const fields = findFields({ data: maps, channels: c.maps.shape[1], height: c.maps.shape[2], width: c.maps.shape[3] },
@@ -115,9 +140,9 @@ describe("card pre-processing", () => {
         expect(f.score).toBe(c.fields[i].score);
         expectGeom(f.geom, c.fields[i].geom);
       });
-      // replay the models from the golden outputs, pass by pass (the zoomed pass second): the reader must reach
+      // replay the models from the golden outputs, pass by pass (the zoomed pass second, the turned ones last): the reader must reach
       // the SDK's result
-      const passes = [c, ...(c.zoom ? [c.zoom] : [])];
+      const passes = [c, ...(c.zoom ? [c.zoom] : []), ...c.turns];
       let detCalls = 0;
       const det = async (): Promise<Tensor> => {
         const p = passes[detCalls++];

@@ -11,12 +11,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 from pocketocr.tasks.card import post as card_post
-from pocketocr.tasks.card.pre import DetMeta, PreSpec
-from pocketocr.tasks.card.predictor import needs_review, pick_passes
+from pocketocr.tasks.card.pre import DetMeta, PreSpec, Turn
+from pocketocr.tasks.card.predictor import needs_review, pick_passes, pick_turned
 
 from .conftest import APP, MODELS, ROOT, _needs_node
 
@@ -43,29 +44,53 @@ def test_golden_stages_compose_to_the_sdk_result(golden):
     if not cards:
         pytest.skip("card models not shipped yet: only the decode and formula cases are generated")
     spec, cfg = PreSpec.from_metadata(index["card_spec"]), card_post.DecodeConfig()
-    zoomed = retried = number_retried = 0
+    zoomed = retried = number_retried = turned = 0
     for c in cards:
         stored = [c] + ([c["zoom"]] if c["zoom"] else [])
         passes = [_decode_pass(golden, p, spec, cfg) for p in stored]
         zoomed += len(passes) > 1
-        retried += sum("retry" in p for p in stored)
-        number_retried += sum("number_retry" in p for p in stored)
+        retried += sum("retry" in p for p in stored + c["turns"])
+        number_retried += sum("number_retry" in p for p in stored + c["turns"])
         if c["zoom"] is None:
             assert c["zoom_region"] is None or passes[0].sure
         num, exp = pick_passes(passes, cfg.min_confidence)
+        # the turned passes exactly when no pass shows a number and one marked a number field
+        wants_turns = num.choice.number is None and any(p.found for p in passes)
+        assert [t["turn"]["angle"] for t in c["turns"]] == (list(cfg.turn_angles) if wants_turns else [])
+        if c["turns"]:
+            turned += 1
+            num = pick_turned(num, [_decode_pass(golden, t, spec, cfg) for t in c["turns"]], cfg.turn_confidence,
+                              cfg.turn_votes)
         choice, expiry = num.choice, exp.expiry
         assert (choice.number, expiry) == (c["result"]["number"], c["result"]["expiry"])
+        assert choice.needs_review <= c["result"]["needs_review"]
     assert zoomed, "no card case takes the zoomed second pass: the vectors do not pin it"
+    assert turned, "no card case reads the photo turned: the vectors do not pin the turned passes"
     assert retried, "no card pass reads an expiry again: the vectors do not pin the retry"
     assert number_retried, "no card pass reads its number lines again: the vectors do not pin that retry"
 
 
+@dataclass
+class _Decoded:
+    """What predictor.py's _Pass holds that the pass pickers read."""
+
+    choice: card_post.NumberChoice
+    expiry: str | None
+    exp_conf: float
+    sure: bool
+    found: bool
+
+
 def _decode_pass(golden, c, spec, cfg):
     """One pass of CardReader.read decoded from its stored maps and probabilities."""
-    from types import SimpleNamespace
-
     maps = _load(golden, c["maps"])[0]
-    fields = card_post.find_fields(maps, DetMeta(c["scale"], (c["width"], c["height"])), spec, cfg)
+    if "turn" in c:  # a turned pass: fields found in the turned canvas, turned back into the photo
+        t = c["turn"]
+        turn = Turn(t["angle"], t["scale"], tuple(t["src_size"]), tuple(t["box_size"]))
+        fields = [replace(f, geom=turn.to_photo(f.geom)) for f in card_post.find_fields(
+            maps, DetMeta(1.0, (spec.det_size, spec.det_size)), spec, cfg)]
+    else:
+        fields = card_post.find_fields(maps, DetMeta(c["scale"], (c["width"], c["height"])), spec, cfg)
     assert [f.kind for f in fields] == [f["kind"] for f in c["fields"]]
     lines, expiries = card_post.select_fields(fields, cfg)
     probs = iter(_load(golden, c["probs"])) if "probs" in c else iter(())
@@ -90,7 +115,7 @@ def _decode_pass(golden, c, spec, cfg):
     unused = [r for line in readings for r in line if r not in used]
     expiry, exp_conf, _ = card_post.choose_expiry_among(exps, unused, cfg.min_expiry_confidence)
     sure = expiry is not None and not needs_review(choice, expiry, exp_conf, cfg)
-    return SimpleNamespace(choice=choice, expiry=expiry, exp_conf=exp_conf, sure=sure)
+    return _Decoded(choice, expiry, exp_conf, sure, bool(lines))
 
 
 def test_browser_port_matches_golden_vectors(golden):
@@ -107,15 +132,17 @@ def test_browser_port_matches_golden_vectors(golden):
 
 
 def _ts_object(path, name: str) -> dict:
-    """The literal `NAME: Type = { k: v, ... };` from a TypeScript file, as a dict of numbers/strings."""
+    """The literal `NAME: Type = { k: v, ... };` from a TypeScript file, as a dict of numbers/strings (a number
+    array as a tuple of numbers)."""
     import re
 
     text = (APP / path).read_text()
     body = re.search(name + r"[^=]*=\s*\{(.*?)\};", text, re.DOTALL).group(1)
     out = {}
-    for key, value in re.findall(r'(\w+):\s*("[^"]*"|[^,]+?)\s*(?:,|$)', body.replace("\n", " ")):
+    for key, value in re.findall(r'(\w+):\s*("[^"]*"|\[[^\]]*\]|[^,]+?)\s*(?:,|$)', body.replace("\n", " ")):
         value = value.strip()
         out[key] = (value.strip('"') if value.startswith('"') else
+                    tuple(float(v) for v in value[1:-1].split(",") if v.strip()) if value.startswith("[") else
                     float(value == "true") if value in ("true", "false") else float(value))
     return out
 
@@ -133,5 +160,6 @@ def test_browser_defaults_equal_the_sdk_dataclasses():
              ("src/core/formula/pre.ts", "DEFAULT_FORMULA_SPEC", fpre.PreSpec())]
     for path, name, py in pairs:
         ts = _ts_object(path, name)
-        want = {k: (v if isinstance(v, str) else float(v)) for k, v in asdict(py).items()}
+        want = {k: (v if isinstance(v, str) else tuple(map(float, v)) if isinstance(v, tuple) else float(v))
+                for k, v in asdict(py).items()}
         assert ts == want, (name, ts, want)

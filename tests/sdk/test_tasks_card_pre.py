@@ -1,8 +1,9 @@
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
-from pocketocr.tasks.card.pre import (FieldGeom, PreSpec, crop_field, crop_tensor, geom_from_quad, letterbox, read_geoms,
-                                      zoom_crop)
+from pocketocr.tasks.card.pre import (FieldGeom, PreSpec, crop_field, crop_tensor, geom_from_quad, letterbox,
+                                      letterbox_canvas, read_geoms, zoom_crop)
 
 SPEC = PreSpec()
 
@@ -109,3 +110,25 @@ def test_pre_shrunk_crops_match_shrinking_the_whole_photo():
         assert np.abs(got.astype(int) - ref).max() <= 1, g
     off = crop_field(gray, FieldGeom(-5000, 1000, 1.0, 0.0, 600, 120), SPEC)
     assert off.shape == (32, 384) and not off.any()  # wholly off the photo: the QUAD's fill
+
+
+def test_turned_canvas_turns_the_photo_and_turn_maps_fields_back():
+    """A bright dot turned into the canvas lands where `Turn` says, and a field found in the canvas maps back
+    to the dot in the photo with its reading direction turned back (30 degrees down to the right)."""
+    import math
+
+    from pocketocr.tasks.card.pre import FieldGeom, turned_canvases
+
+    photo = np.full((250, 400, 3), 60, np.uint8)
+    photo[57:64, 297:304] = 250  # a dot centred on (300, 60)
+    (canvas, turn), (level, _) = turned_canvases(Image.fromarray(photo), [30.0, 0.0], PreSpec())
+    assert (level == letterbox_canvas(Image.fromarray(photo), PreSpec())[0]).mean() > 0.99  # 0 degrees: the letterbox
+    assert canvas.shape == (384, 384, 3)
+    assert turn.box_size[0] == pytest.approx(384) and turn.box_size[1] < 384
+    assert (canvas[-2:, -2:] == PreSpec().pad_value).all()  # outside the turned photo: letterbox grey
+    ys, xs = np.nonzero(canvas[..., 0] > 150)
+    cx, cy = xs.mean() + 0.5, ys.mean() + 0.5
+    g = turn.to_photo(FieldGeom(cx, cy, 1.0, 0.0, 10.0, 4.0))
+    assert (g.cx, g.cy) == (pytest.approx(300, abs=1.5), pytest.approx(60, abs=1.5))
+    assert (g.ux, g.uy) == (pytest.approx(math.cos(math.radians(30))), pytest.approx(math.sin(math.radians(30))))
+    assert g.length == pytest.approx(10 / turn.scale) and g.height == pytest.approx(4 / turn.scale)

@@ -85,7 +85,7 @@ def test_zoomed_second_pass_reads_small_cards_and_maps_boxes_back(reader):
     from dataclasses import replace
 
     from pocketocr.tasks.card.post import DecodeConfig
-    one_pass = CardReader(config=replace(DecodeConfig(), zoom=False))
+    one_pass = CardReader(config=replace(DecodeConfig(), zoom=False, turn_angles=()))  # no turned reads either
     truth = {r["file"].split("/")[-1]: r["number"] for r in _labels()}
     cases = [("example_3.jpg", 0.4), ("example_4.jpg", 0.3), ("example_5.jpg", 0.3), ("example_6.jpg", 0.3)]
     zoomed_hits = one_pass_hits = 0
@@ -119,3 +119,64 @@ def test_a_12_megapixel_photo_is_read_reduced_and_its_boxes_are_in_the_files_pix
         # the same field, in the 4032-px file's coordinates (one detector cell is ~10 px there)
         assert np.allclose(got.box, ref.box, atol=0.02 * max(small.size) * k), (got.box, ref.box)
     assert reduced.boxes["number"] and max(b.box[2] for b in reduced.boxes["number"]) > 2 * max(small.size)
+
+
+def _tilted(label: dict, angle: float) -> Image.Image:
+    """A bundled example turned by `angle` degrees (counter-clockwise) on a grey frame: a card held tilted."""
+    img = Image.open(EXAMPLES / label["file"]).convert("RGB")
+    return img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(110, 110, 110))
+
+
+def test_turned_reads_find_numbers_on_cards_tilted_past_the_detectors_training(reader):
+    """Tilted 34 degrees, past the 20 the detector learnt: where neither unturned read shows the number, the
+    photo turned by `turn_angles` does; such a number is flagged for review and boxed in the photo's pixels."""
+    from dataclasses import replace
+
+    from pocketocr.tasks.card.post import DecodeConfig
+    unturned = CardReader(config=replace(DecodeConfig(), turn_angles=()))
+    turned_hits = unturned_hits = 0
+    for label in _labels():
+        for angle in (-34.0, 34.0):
+            photo = _tilted(label, angle)
+            plain, r = unturned.read(photo), reader.read(photo)
+            unturned_hits += plain.number == label["number"]
+            turned_hits += r.number == label["number"]
+            if plain.number is None and r.number is not None:
+                assert r.needs_review and r.confidence["number"] >= reader.config.turn_confidence
+                for b in r.boxes["number"]:
+                    x0, y0, x1, y1 = b.box
+                    assert -5 <= x0 < x1 <= photo.width + 5 and -5 <= y0 < y1 <= photo.height + 5, b.box
+    n = 2 * len(_labels())
+    assert turned_hits >= n - 2, f"turned reads: {turned_hits} of {n}"
+    assert unturned_hits <= turned_hits - 4, f"unturned {unturned_hits}, turned {turned_hits}: the cases test nothing"
+
+
+def test_no_turned_reads_without_a_marked_number(reader, monkeypatch):
+    """A frame where the detector marks no number field (no card in view) costs one pass, not the turned ones."""
+    calls = []
+    inner = reader._read_pass
+    monkeypatch.setattr(reader, "_read_pass",
+                        lambda img, offset, gray=None, turned=None: calls.append(turned) or inner(img, offset, gray, turned))
+    assert reader.read(np.full((480, 640, 3), 200, np.uint8)).number is None
+    assert calls == [None]
+
+
+def test_pick_turned_needs_agreeing_turned_reads():
+    """A turned read's number is shown only when `votes` turned reads show it at `min_confidence` or more; the
+    surest of them is taken, flagged for review."""
+    from pocketocr.tasks.card.post import NumberChoice
+    from pocketocr.tasks.card.pre import DetMeta
+    from pocketocr.tasks.card.predictor import _Pass, pick_turned
+
+    def p(number, conf):
+        return _Pass(NumberChoice(number, conf, False, False), [], None, 0.0, None, False, np.zeros((5, 1, 1)),
+                     DetMeta(1.0, (1, 1)), (0, 0), True)
+
+    none = p(None, 0.3)
+    assert pick_turned(none, [p("4111111111111111", 0.99), p(None, 0.2)], 0.45, 2) is none
+    assert pick_turned(none, [p("4111111111111111", 0.99), p("4111111111111112", 0.99)], 0.45, 2) is none
+    assert pick_turned(none, [p("4111111111111111", 0.99), p("4111111111111111", 0.40)], 0.45, 2) is none
+    got = pick_turned(none, [p("4111111111111111", 0.7), p("4000000000000002", 0.95), p("4111111111111111", 0.8)],
+                      0.45, 2)
+    assert got.choice.number == "4111111111111111" and got.choice.confidence == 0.8 and got.choice.needs_review
+    assert pick_turned(none, [p("4111111111111111", 0.6)], 0.45, 1).choice.number == "4111111111111111"

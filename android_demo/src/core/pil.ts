@@ -201,16 +201,16 @@ export function fromRGBA(data: Uint8ClampedArray | Uint8Array, width: number, he
 export type Point = [number, number];
 
 /**
- * Pillow `img.transform((w, h), Image.QUAD, (*ul, *ll, *lr, *ur), Image.BILINEAR)` for a grey raster.
- * Pixels whose source point falls outside the image are 0, as in Pillow.
+ * Pillow `img.transform((w, h), Image.QUAD, (*ul, *ll, *lr, *ur), Image.BILINEAR, fillcolor=fill)` for a grey raster.
+ * Pixels whose source point falls outside the image are `fill` (0 without a fillcolor), as in Pillow.
  */
-export function quadTransform(src: Raster, w: number, h: number, ul: Point, ll: Point, lr: Point, ur: Point): Raster {
+export function quadTransform(src: Raster, w: number, h: number, ul: Point, ll: Point, lr: Point, ur: Point, fill = 0): Raster {
   if (src.channels !== 1) throw new Error("quadTransform: grey rasters only");
   const [x0, y0] = ul;
   const As = 1.0 / w, At = 1.0 / h;
   const a0 = x0, a1 = (ur[0] - x0) * As, a2 = (ll[0] - x0) * At, a3 = (lr[0] - ll[0] - ur[0] + x0) * As * At;
   const a4 = y0, a5 = (ur[1] - y0) * As, a6 = (ll[1] - y0) * At, a7 = (lr[1] - ll[1] - ur[1] + y0) * As * At;
-  const out = new Uint8Array(w * h);
+  const out = new Uint8Array(w * h).fill(fill);
   const W = src.width, H = src.height, d = src.data;
   for (let y = 0; y < h; y++) {
     const yin0 = y + 0.5;
@@ -218,7 +218,7 @@ export function quadTransform(src: Raster, w: number, h: number, ul: Point, ll: 
       const xin0 = x + 0.5;
       let xin = a0 + a1 * xin0 + a2 * yin0 + a3 * xin0 * yin0;
       let yin = a4 + a5 * xin0 + a6 * yin0 + a7 * xin0 * yin0;
-      if (xin < 0 || xin >= W || yin < 0 || yin >= H) continue; // stays 0
+      if (xin < 0 || xin >= W || yin < 0 || yin >= H) continue; // stays fill
       xin -= 0.5;
       yin -= 0.5;
       const xi = xin < 0 ? Math.floor(xin) : Math.trunc(xin);

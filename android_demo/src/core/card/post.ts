@@ -26,6 +26,9 @@ export interface DecodeConfig {
   expiry_retry_confidence: number;
   number_retry_extend: number;
   number_retry_confidence: number;
+  turn_angles: number[]; // the frame read turned by each, when no other read shows a number
+  turn_confidence: number;
+  turn_votes: number;
 }
 
 export const DEFAULT_DECODE: DecodeConfig = {
@@ -34,6 +37,7 @@ export const DEFAULT_DECODE: DecodeConfig = {
   max_stray_chars: 3, min_expiry_confidence: 0.5, zoom: true, zoom_threshold: 0.3, zoom_margin: 0.25,
   zoom_max_side: 0.85, axis_ratio: 4.0, expiry_retry_length: 6.5, expiry_retry_confidence: 0.8,
   number_retry_extend: 1.5, number_retry_confidence: 0.6,
+  turn_angles: [6.0, -6.0, 15.0, -15.0, 30.0, -30.0], turn_confidence: 0.45, turn_votes: 2,
 };
 
 export interface Detected {

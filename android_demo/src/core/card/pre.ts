@@ -79,13 +79,79 @@ export function box(g: FieldGeom): [number, number, number, number] {
 /** Resize the long side to det_size (Pillow BILINEAR) and pad bottom/right: (S, S, 3) uint8 canvas. */
 export function letterboxCanvas(img: Raster, spec: CardSpec): { canvas: Uint8Array; meta: DetMeta } {
   const s = spec.det_size;
-  const { width: w, height: h } = img;
-  const scale = s / Math.max(w, h);
-  const nw = Math.max(1, pyRoundInt(w * scale)), nh = Math.max(1, pyRoundInt(h * scale));
-  const small = resize(img, nw, nh, "bilinear");
+  const { small, scale } = letterboxSmall(img, spec);
+  const nw = small.width, nh = small.height;
   const canvas = new Uint8Array(s * s * 3).fill(spec.pad_value);
   for (let y = 0; y < nh; y++) canvas.set(small.data.subarray(y * nw * 3, (y + 1) * nw * 3), y * s * 3);
-  return { canvas, meta: { scale, srcSize: [w, h] } };
+  return { canvas, meta: { scale, srcSize: [img.width, img.height] } };
+}
+
+/** The frame resized so that its long side is det_size (what the letterbox pads), and the scale (_letterbox_small). */
+function letterboxSmall(img: Raster, spec: CardSpec): { small: Raster; scale: number } {
+  const { width: w, height: h } = img;
+  const scale = spec.det_size / Math.max(w, h);
+  return { small: resize(img, Math.max(1, pyRoundInt(w * scale)), Math.max(1, pyRoundInt(h * scale)), "bilinear"), scale };
+}
+
+/**
+ * Where a frame sits in a turned detector canvas (Turn in pre.py): turned by `angle` degrees, counter-clockwise on
+ * screen, about its centre, shrunk by `scale`, its turned bounding box at the canvas's top left.
+ */
+export interface Turn {
+  angle: number;
+  scale: number; // canvas pixels per frame pixel
+  srcSize: [number, number];
+  boxSize: [number, number]; // the turned frame's bounding box in the canvas
+}
+
+const radians = (deg: number) => deg * (Math.PI / 180); // as Python's math.radians
+
+/** A canvas point -> the same point of the frame (Turn.to_photo_point). */
+export function turnToFramePoint(t: Turn, x: number, y: number): Point {
+  const c = Math.cos(radians(t.angle)), s = Math.sin(radians(t.angle));
+  const dx = (x - t.boxSize[0] / 2) / t.scale, dy = (y - t.boxSize[1] / 2) / t.scale;
+  return [dx * c - dy * s + t.srcSize[0] / 2, dx * s + dy * c + t.srcSize[1] / 2];
+}
+
+/** A field found in the canvas (canvas pixels) -> the same field in the frame's pixels (Turn.to_photo). */
+export function turnToFrame(t: Turn, g: FieldGeom): FieldGeom {
+  const c = Math.cos(radians(t.angle)), s = Math.sin(radians(t.angle));
+  const [x, y] = turnToFramePoint(t, g.cx, g.cy);
+  return { cx: x, cy: y, ux: g.ux * c - g.uy * s, uy: g.ux * s + g.uy * c, length: g.length / t.scale, height: g.height / t.scale };
+}
+
+/**
+ * The detector canvases of the frame turned by each of `angles` degrees (turned_canvases in pre.py): the letterbox's
+ * resize of the frame, made once, turned and shrunk further so that the turned frame fits, into the canvas's top left,
+ * each channel by one QUAD transform, the rest letterbox grey.
+ */
+export function turnedCanvases(img: Raster, angles: number[], spec: CardSpec): { canvas: Uint8Array; turn: Turn }[] {
+  const S = spec.det_size;
+  const { width: w, height: h } = img;
+  const { small } = letterboxSmall(img, spec);
+  const nw = small.width, nh = small.height;
+  const bands = [0, 1, 2].map((ch) => {
+    const band = new Uint8Array(nw * nh);
+    for (let i = 0; i < nw * nh; i++) band[i] = small.data[i * 3 + ch];
+    return { width: nw, height: nh, channels: 1, data: band } as Raster;
+  });
+  const kx = nw / w, ky = nh / h;
+  return angles.map((angle) => {
+    const c = Math.abs(Math.cos(radians(angle))), s = Math.abs(Math.sin(radians(angle)));
+    const bw = w * c + h * s, bh = w * s + h * c;
+    const scale = S / Math.max(bw, bh);
+    const turn: Turn = { angle, scale, srcSize: [w, h], boxSize: [bw * scale, bh * scale] };
+    const [ul, ll, lr, ur] = ([[0, 0], [0, S], [S, S], [S, 0]] as Point[]).map(([x, y]) => {
+      const [px, py] = turnToFramePoint(turn, x, y);
+      return [px * kx, py * ky] as Point;
+    });
+    const canvas = new Uint8Array(S * S * 3);
+    bands.forEach((band, ch) => {
+      const out = quadTransform(band, S, S, ul, ll, lr, ur, spec.pad_value).data;
+      for (let i = 0; i < S * S; i++) canvas[i * 3 + ch] = out[i];
+    });
+    return { canvas, turn };
+  });
 }
 
 /**

@@ -2,8 +2,8 @@
 
 import type { Raster } from "../pil";
 import { pyRound } from "../num";
-import { type CardSpec, type DetMeta, type FieldGeom, box, cropFields, cropTensor, detTensor, letterboxCanvas, lineGeom, quad, readGeoms, retryGeoms,
-  zoomCrop } from "./pre";
+import { type CardSpec, type DetMeta, type FieldGeom, type Turn, box, cropFields, cropTensor, detTensor, letterboxCanvas, lineGeom, quad,
+  readGeoms, retryGeoms, turnedCanvases, turnToFrame, zoomCrop } from "./pre";
 import { type DecodeConfig, DEFAULT_DECODE, type Detected, type Maps, type NumberChoice, type PieceReading, chooseExpiryAmong,
   chooseNumberLines, chooseRetriedNumber, ctcGreedy, expiryRetries, findFields, retryExpiries, selectFields, strongestLine,
   zoomRegion } from "./post";
@@ -44,6 +44,7 @@ interface Pass {
   maps: Maps;
   meta: DetMeta;
   offset: [number, number];
+  found: boolean; // the detector marked a number field
   pre: number; // ms
   infer: number;
   post: number;
@@ -65,6 +66,23 @@ export function pickPasses<P extends Pick<Pass, "choice" | "expiry" | "expConf">
     if (a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1])) exp = p;
   }
   return [num, exp];
+}
+
+/**
+ * The pass whose number is shown after the turned reads (pick_turned in predictor.py): among the turned passes showing
+ * a number at `minConfidence` or more, the surest (the first of equals) whose number at least `votes` of them show,
+ * its number flagged for review; else `num`.
+ */
+export function pickTurned<P extends Pick<Pass, "choice">>(num: P, turned: P[], minConfidence: number, votes: number): P {
+  const shown = turned.filter((p) => p.choice.number !== null && p.choice.confidence >= minConfidence);
+  const counts = new Map<string, number>();
+  for (const p of shown) counts.set(p.choice.number!, (counts.get(p.choice.number!) ?? 0) + 1);
+  let best: P | null = null;
+  for (const p of shown) {
+    if (counts.get(p.choice.number!)! < votes) continue;
+    if (best === null || p.choice.confidence > best.choice.confidence) best = p;
+  }
+  return best === null ? num : { ...best, choice: { ...best.choice, needsReview: true } };
 }
 
 /** A person should check the result: no number, a number the decoder flags, or an unsure expiry (needs_review). */
@@ -90,7 +108,14 @@ export class CardReader {
     const passes = [await this.readPass(img, [0, 0])];
     const zbox = passes[0].sure || !cfg.zoom ? null : zoomRegion(passes[0].maps, passes[0].meta, spec, cfg);
     if (zbox) passes.push(await this.readPass(zoomCrop(img, zbox, spec), [zbox[0], zbox[1]]));
-    const [num, exp] = pickPasses(passes, cfg.min_confidence);
+    let [num, exp] = pickPasses(passes, cfg.min_confidence);
+    // no number shown, but something marked as one: the turned reads (a frame without a card costs none)
+    if (num.choice.number === null && cfg.turn_angles.length && passes.some((p) => p.found)) {
+      const turned: Pass[] = [];
+      for (const t of turnedCanvases(img, cfg.turn_angles, spec)) turned.push(await this.readPass(img, [0, 0], t));
+      passes.push(...turned);
+      num = pickTurned(num, turned, cfg.turn_confidence, cfg.turn_votes);
+    }
     const choice = num.choice, expiry = exp.expiry, expConf = exp.expConf;
     const number = choice.number;
     const fb = (p: Pass, det: Detected): FieldBox => {
@@ -109,17 +134,25 @@ export class CardReader {
   }
 
   /** Detector, crops, recogniser and decoder over one image: the frame, or the zoomed square at `offset` in it. */
-  private async readPass(img: Raster, offset: [number, number]): Promise<Pass> {
+  private async readPass(img: Raster, offset: [number, number], turned?: { canvas: Uint8Array; turn: Turn }): Promise<Pass> {
     const spec = this.spec, cfg = this.config;
     const t0 = now();
-    const { canvas, meta } = letterboxCanvas(img, spec);
+    // with `turned` (one of turnedCanvases) the detector sees the frame turned and its fields are turned back
+    let canvas: Uint8Array, meta: DetMeta, turn: Turn | null = null;
+    if (turned === undefined) ({ canvas, meta } = letterboxCanvas(img, spec));
+    else {
+      ({ canvas, turn } = turned);
+      meta = { scale: 1.0, srcSize: [spec.det_size, spec.det_size] };
+    }
     const x = detTensor(canvas, spec);
     const t1 = now();
     const out = await this.det({ data: x, dims: [1, 3, spec.det_size, spec.det_size] });
     const t2 = now();
     const [, C, h, w] = out.dims;
     const maps: Maps = { data: out.data.subarray(0, C * h * w), channels: C, height: h, width: w };
-    const [lines, expiries] = selectFields(findFields(maps, meta, spec, cfg), cfg);
+    let fields = findFields(maps, meta, spec, cfg);
+    if (turn) fields = fields.map((f) => ({ ...f, geom: turnToFrame(turn!, f.geom) }));
+    const [lines, expiries] = selectFields(fields, cfg);
     const numbers = lines.flat();
     const first = await this.recognise(img, readGeoms(numbers.map((f) => f.geom), expiries.map((f) => f.geom), spec));
     let pre = (t1 - t0) + first.cut, infer = (t2 - t1) + first.infer;
@@ -147,7 +180,8 @@ export class CardReader {
     const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused, cfg.min_expiry_confidence);
     const sure = expiry !== null && !needsReviewOf(choice, expiry, expConf, cfg);
     const total = now() - t0;
-    return { choice, used, expiry, expConf, expPiece, sure, maps, meta, offset, pre, infer, post: total - pre - infer };
+    return { choice, used, expiry, expConf, expPiece, sure, maps, meta, offset, found: lines.length > 0, pre, infer,
+      post: total - pre - infer };
   }
 
   /**

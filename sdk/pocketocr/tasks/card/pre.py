@@ -7,6 +7,7 @@ there is one definition of what the models see. Sizes come from the model's prep
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -15,8 +16,8 @@ from PIL import Image
 from ..resample import resize_hv
 from ..spec import MetadataSpec
 
-__all__ = ["PreSpec", "DetMeta", "FieldGeom", "letterbox", "zoom_crop", "letterbox_canvas", "det_tensor", "crop_field", "crop_tensor", "geom_from_quad",
-           "read_geoms", "retry_geoms", "line_geom"]
+__all__ = ["PreSpec", "DetMeta", "FieldGeom", "Turn", "letterbox", "zoom_crop", "letterbox_canvas", "turned_canvases",
+           "det_tensor", "crop_field", "crop_tensor", "geom_from_quad", "read_geoms", "retry_geoms", "line_geom"]
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,66 @@ def _rgb(img: Image.Image) -> Image.Image:
 def letterbox_canvas(img: Image.Image, spec: PreSpec) -> tuple[np.ndarray, DetMeta]:
     """Resize the long side to det_size and pad bottom/right: (S, S, 3) uint8 and the scale."""
     s = spec.det_size
-    w, h = img.size
-    scale = s / max(w, h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = resize_hv(_rgb(img), (nw, nh), Image.BILINEAR)
+    small, scale = _letterbox_small(img, spec)
+    nw, nh = small.size
     canvas = np.full((s, s, 3), spec.pad_value, np.uint8)
     canvas[:nh, :nw] = np.asarray(small)
-    return canvas, DetMeta(scale, (w, h))
+    return canvas, DetMeta(scale, img.size)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Where a photo sits in a turned detector canvas (`turned_canvases`): turned by `angle` degrees, counter-clockwise
+    on screen, about its centre, shrunk by `scale`, its turned bounding box at the canvas's top left."""
+
+    angle: float
+    scale: float                   # canvas pixels per photo pixel
+    src_size: tuple[int, int]      # (width, height) of the photo
+    box_size: tuple[float, float]  # the turned photo's bounding box in the canvas
+
+    def to_photo_point(self, x: float, y: float) -> tuple[float, float]:
+        """A canvas point -> the same point of the photo (y down: turning counter-clockwise on screen by a sends
+        (x, y) about the centre to (x cos a + y sin a, -x sin a + y cos a))."""
+        c, s = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
+        dx, dy = (x - self.box_size[0] / 2) / self.scale, (y - self.box_size[1] / 2) / self.scale
+        return dx * c - dy * s + self.src_size[0] / 2, dx * s + dy * c + self.src_size[1] / 2
+
+    def to_photo(self, g: FieldGeom) -> FieldGeom:
+        """A field found in the canvas (canvas pixels) -> the same field in the photo's pixels."""
+        c, s = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
+        x, y = self.to_photo_point(g.cx, g.cy)
+        return FieldGeom(x, y, g.ux * c - g.uy * s, g.ux * s + g.uy * c, g.length / self.scale, g.height / self.scale)
+
+
+def _letterbox_small(img: Image.Image, spec: PreSpec) -> tuple[Image.Image, float]:
+    """The photo resized so that its long side is det_size (what the letterbox pads), and the scale."""
+    w, h = img.size
+    scale = spec.det_size / max(w, h)
+    return resize_hv(_rgb(img), (max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR), scale
+
+
+def turned_canvases(img: Image.Image, angles: Sequence[float], spec: PreSpec) -> list[tuple[np.ndarray, Turn]]:
+    """The detector canvases of the photo turned by each of `angles` degrees (counter-clockwise on screen): the
+    letterbox's resize of the photo, made once, turned and shrunk further so that the turned photo fits, into the
+    canvas's top left, each channel by one QUAD transform (the browser port has the single-channel one), the rest
+    letterbox grey. The reader's retry for a card held tilted past what the detector learnt (±20 degrees)."""
+    S = spec.det_size
+    w, h = img.size
+    small, _ = _letterbox_small(img, spec)
+    bands = small.split()
+    kx, ky = small.width / w, small.height / h  # photo pixels -> small pixels
+    out = []
+    for angle in angles:
+        c, s = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
+        bw, bh = w * c + h * s, w * s + h * c
+        scale = S / max(bw, bh)
+        turn = Turn(float(angle), scale, (w, h), (bw * scale, bh * scale))
+        # QUAD takes the source points of the output's corners: upper-left, lower-left, lower-right, upper-right
+        corners = [turn.to_photo_point(x, y) for x, y in ((0, 0), (0, S), (S, S), (S, 0))]
+        data = tuple(v for x, y in corners for v in (x * kx, y * ky))
+        turned = [b.transform((S, S), Image.QUAD, data, Image.BILINEAR, fillcolor=spec.pad_value) for b in bands]
+        out.append((np.stack([np.asarray(b, np.uint8) for b in turned], axis=-1), turn))
+    return out
 
 
 def zoom_crop(img: Image.Image, box: tuple[int, int, int, int], spec: PreSpec) -> Image.Image:

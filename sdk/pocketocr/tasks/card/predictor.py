@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,8 @@ from ...zoo import default_model
 from .post import (DecodeConfig, NumberChoice, PieceReading, choose_expiry_among, choose_number_lines,
                    choose_retried_number, ctc_greedy, expiry_retries, find_fields, retry_expiries, select_fields,
                    strongest_line, zoom_region)
-from .pre import DetMeta, PreSpec, crop_field, crop_tensor, letterbox, line_geom, read_geoms, retry_geoms, zoom_crop
+from .pre import (DetMeta, PreSpec, Turn, crop_field, crop_tensor, det_tensor, letterbox, line_geom, read_geoms,
+                  retry_geoms, turned_canvases, zoom_crop)
 from .rules import brand_of, luhn_valid
 
 __all__ = ["CardReader", "read_card", "card_reader"]
@@ -39,6 +40,7 @@ class _Pass:
     maps: np.ndarray
     meta: DetMeta
     offset: tuple[int, int]             # the pass's image origin in the photo
+    found: bool                         # the detector marked a number field
     pre: float = 0.0                    # seconds
     infer: float = 0.0
     post: float = 0.0
@@ -60,6 +62,20 @@ def pick_passes(passes: list[_Pass], min_confidence: float) -> tuple[_Pass, _Pas
     num = max(reversed(eligible), key=lambda p: (p.choice.number is not None, p.choice.confidence))
     exp = max(reversed(passes), key=lambda p: (p.expiry is not None, p.exp_conf))
     return num, exp
+
+
+def pick_turned(num: _Pass, turned: list[_Pass], min_confidence: float, votes: int) -> _Pass:
+    """The pass whose number is shown after the turned reads (`DecodeConfig.turn_angles`): among the turned
+    passes showing a number at `min_confidence` or more, the surest whose number at least `votes` of them show,
+    flagged for review; else `num`, which showed none. Only the number is taken: the unturned passes read the
+    expiry as well as any turned one."""
+    shown = [p for p in turned if p.choice.number is not None and p.choice.confidence >= min_confidence]
+    counts = Counter(p.choice.number for p in shown)
+    agreed = [p for p in shown if counts[p.choice.number] >= votes]
+    if not agreed:
+        return num
+    best = max(agreed, key=lambda p: p.choice.confidence)  # the first of equals, as the app's port
+    return replace(best, choice=replace(best.choice, needs_review=True))
 
 
 def needs_review(choice: NumberChoice, expiry: str | None, exp_conf: float, cfg: DecodeConfig) -> bool:
@@ -110,13 +126,22 @@ class CardReader:
         marked (`zoom_region`) and each field is taken from the pass that is surer of it."""
         t0 = time.perf_counter()
         img, scale, _ = load_image_scaled(image, self.max_side)
-        loading = time.perf_counter() - t0  # decoding the file counts as pre-processing
-        passes = [self._read_pass(img, (0, 0))]
+        gray = img.convert("L")  # once: the first pass and the turned ones cut their crops from it
+        loading = time.perf_counter() - t0  # decoding the file (and its grey copy) counts as pre-processing
+        passes = [self._read_pass(img, (0, 0), gray)]
         box = None if (passes[0].sure or not self.config.zoom) else zoom_region(
             passes[0].maps, passes[0].meta, self.spec, self.config)
         if box is not None:
             passes.append(self._read_pass(zoom_crop(img, box, self.spec), box[:2]))
         num, exp = pick_passes(passes, self.config.min_confidence)
+        # no number shown, but something marked as one: the turned reads (a frame without a card costs none)
+        if num.choice.number is None and self.config.turn_angles and any(p.found for p in passes):
+            t1 = time.perf_counter()
+            canvases = turned_canvases(img, self.config.turn_angles, self.spec)
+            loading += time.perf_counter() - t1  # counted as pre-processing, as the photo's decoding
+            turned = [self._read_pass(img, (0, 0), gray, turned=t) for t in canvases]
+            passes += turned
+            num = pick_turned(num, turned, self.config.turn_confidence, self.config.turn_votes)
         choice, expiry, exp_conf = num.choice, exp.expiry, exp.exp_conf
         number = choice.number
         boxes = {"number": [num.field_box(p, 1 / scale) for p in num.used],
@@ -130,16 +155,26 @@ class CardReader:
             timings_ms={"pre": round(loading * 1000, 3) + ms("pre"), "infer": ms("infer"), "post": ms("post"),
                         "total": round((time.perf_counter() - t0) * 1000, 3)})
 
-    def _read_pass(self, img: Image.Image, offset: tuple[int, int]) -> _Pass:
+    def _read_pass(self, img: Image.Image, offset: tuple[int, int], gray: Image.Image | None = None,
+                   turned: tuple[np.ndarray, Turn] | None = None) -> _Pass:
         """Detector, crops, recogniser and decoder over one image (the photo, or the zoomed square at
-        `offset` in the photo)."""
+        `offset` in the photo; `gray` is its grey copy where one was made); with `turned` (a canvas of
+        `turned_canvases`), the detector sees the photo turned and its fields are turned back, so the crops are
+        cut from the photo as always."""
         t0 = time.perf_counter()
-        x, meta = letterbox(img, self.spec)
-        gray = img.convert("L")
+        if gray is None:
+            gray = img.convert("L")
+        if turned is None:
+            x, meta = letterbox(img, self.spec)
+        else:
+            x, meta = det_tensor(turned[0][None], self.spec), DetMeta(1.0, (self.spec.det_size,) * 2)
         t1 = time.perf_counter()
         maps = self.det.run({self._det_in: x})[0][0]
         t2 = time.perf_counter()
-        lines, expiries = select_fields(find_fields(maps, meta, self.spec, self.config), self.config)
+        fields = find_fields(maps, meta, self.spec, self.config)
+        if turned is not None:
+            fields = [replace(f, geom=turned[1].to_photo(f.geom)) for f in fields]
+        lines, expiries = select_fields(fields, self.config)
         numbers = [f for line in lines for f in line]
         probs, cut, rec = self._recognise(gray, read_geoms([f.geom for f in numbers], [f.geom for f in expiries],
                                                             self.spec))
@@ -170,7 +205,7 @@ class CardReader:
         expiry, exp_conf, exp_piece = choose_expiry_among(exp_readings, unused, self.config.min_expiry_confidence)
         sure = expiry is not None and not needs_review(choice, expiry, exp_conf, self.config)
         total = time.perf_counter() - t0
-        return _Pass(choice, used, expiry, exp_conf, exp_piece, sure, maps, meta, offset,
+        return _Pass(choice, used, expiry, exp_conf, exp_piece, sure, maps, meta, offset, bool(lines),
                      pre=pre, infer=infer, post=total - pre - infer)
 
     def _recognise(self, gray: Image.Image, geoms: list) -> tuple[np.ndarray, float, float]:
