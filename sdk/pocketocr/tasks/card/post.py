@@ -70,9 +70,9 @@ class DecodeConfig:
     # angles (degrees, counter-clockwise on screen; pre.py `turned_canvases`). The detector learnt tilts up to 20
     # degrees and splits a number tilted further into pieces; a turned view is also a second look at any photo.
     # A turned number is shown only when `turn_votes` turned reads agree on it at `turn_confidence` or more, and
-    # flagged for review: on 3 000 synthetic photos +2.2 pt number exact for 2 more wrong numbers; on 400 tilted
-    # 20-35 degrees 0.50 -> 0.64 (docs/export.md). The surest single turned read showed a wrong number for every
-    # three right ones.
+    # flagged for review: on 3 000 synthetic photos number exact 0.696 -> 0.716 for 4 more wrong numbers; on 400
+    # tilted 20-35 degrees 0.50 -> 0.65 (docs/export.md). The surest single turned read, without agreement, showed
+    # a wrong number for every 1.5 to 3 right ones.
     turn_angles: tuple[float, ...] = (6.0, -6.0, 15.0, -15.0, 30.0, -30.0)
     turn_confidence: float = 0.45
     turn_votes: int = 2
