@@ -134,8 +134,8 @@ def _shrink_geoms(g: card_pre.FieldGeom, size: tuple[int, int]) -> list[card_pre
     return [tall, replace(tall, cx=0.0, cy=0.0), replace(tall, cx=-3.0 * size[0], cy=size[1] / 2)]
 
 
-def _turns_read(reader: CardReader, img: Image.Image) -> list[float]:
-    """The angles of the turned passes `reader.read(img)` makes (none when a read shows a number)."""
+def _read_with_turns(reader: CardReader, img: Image.Image):
+    """`reader.read(img)`, and the angles of the turned passes it made (none when a read showed a number)."""
     seen: list[float] = []
     inner = reader._read_pass
 
@@ -146,10 +146,9 @@ def _turns_read(reader: CardReader, img: Image.Image) -> list[float]:
 
     reader._read_pass = spy
     try:
-        reader.read(img)
+        return reader.read(img), seen
     finally:
         del reader._read_pass
-    return seen
 
 
 def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
@@ -185,9 +184,9 @@ def card_cases(w: _Writer, reader: CardReader) -> list[dict]:
             case["zoom"] = {"box": list(region), "width": zoomed.width, "height": zoomed.height,
                             "image": w.arr(f"{name}_zoom_rgb", np.asarray(zoomed)), **second.arrays}
         # the reader's last retry when no read shows a number: the photo turned by each of `turn_angles`
-        turns = _turns_read(reader, img)
+        result, turns = _read_with_turns(reader, img)
         case["turns"] = [_card_pass(w, f"{name}_turn{i}", img, reader, a).arrays for i, a in enumerate(turns)]
-        case["result"] = _result(reader.read(img))
+        case["result"] = _result(result)
         # turned canvases at fixed angles, whatever the reader did (their pixels and the turn's geometry)
         case["turned"] = []
         for a, (canvas, t) in zip(TURN_ANGLES, card_pre.turned_canvases(img, TURN_ANGLES, spec)):
