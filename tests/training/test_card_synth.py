@@ -223,3 +223,52 @@ def test_version_4_embosses_in_the_farrington_like_face(monkeypatch):
     fonts = [f.extra["font"] for f in seen if f.style == "embossed"]
     farr = sum(name.startswith("PocketOCRFarrington") for name in fonts)
     assert 0.25 * len(fonts) <= farr <= 0.85 * len(fonts), (farr, len(fonts))
+
+
+def test_tilt_sample_turns_the_photo_and_its_labels_together():
+    """`tilt_sample` leaves the number line `lo`-`hi` degrees off the nearer axis; the quads turn rigidly with the
+    photo (sides keep their lengths) and still cover the same ink (the grey of the turned number's quad is the
+    grey of the original's)."""
+    import math
+
+    from PIL import Image, ImageDraw
+
+    from pocketocr.training.card.synth import tilt_sample
+
+    def angle(q):
+        return math.degrees(math.atan2(q[1][1] - q[0][1], q[1][0] - q[0][0]))
+
+    def side_lengths(q):
+        return [math.dist(q[i], q[(i + 1) % 4]) for i in range(4)]
+
+    def ink(img, q):  # mean grey inside a quad
+        mask = Image.new("L", img.size)
+        ImageDraw.Draw(mask).polygon([tuple(p) for p in q], fill=255)
+        return float(np.asarray(img.convert("L"), np.float64)[np.asarray(mask) > 0].mean())
+
+    for seed in (5, 6, 7):
+        s = make_sample(seed, version=1)
+        t = tilt_sample(s, random.Random(seed), 20, 35)
+        off = (angle(t.number_quads[0]) + 45) % 90 - 45
+        assert 20 - 0.5 <= abs(off) <= 35 + 0.5, (seed, off)
+        assert t.slices["tilt"] in {"20-25", "25-30", "30-35"} and t.number == s.number
+        assert t.image.width * t.image.height > s.image.width * s.image.height
+        for a, b in zip(s.number_quads + [s.card_quad], t.number_quads + [t.card_quad]):
+            assert np.allclose(side_lengths(a), side_lengths(b), atol=0.5)
+        assert ink(t.image, t.number_quads[0]) == pytest.approx(ink(s.image, s.number_quads[0]), abs=6)
+    again = tilt_sample(make_sample(5, version=1), random.Random(5), 20, 35)
+    assert again.number_quads == tilt_sample(make_sample(5, version=1), random.Random(5), 20, 35).number_quads
+
+
+def test_synth_cli_tilt(tmp_path):
+    from tests.conftest import run_cli
+
+    res = run_cli("synth", "card", "--out", str(tmp_path / "t"), "--n", "2", "--seed", "3", "--tilt", "20,35",
+                  timeout=300)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(x) for x in (tmp_path / "t" / "labels.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(r["tilt"] in {"20-25", "25-30", "30-35"} for r in rows)
+    for bad in ("20", "35,20", "a,b", "10,60"):
+        res = run_cli("synth", "card", "--out", str(tmp_path / "bad"), "--n", "1", "--tilt", bad)
+        assert res.returncode == 2 and "--tilt" in res.stderr and len(res.stderr.strip().splitlines()) == 1, bad
+    assert not (tmp_path / "bad").exists()

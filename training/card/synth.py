@@ -10,8 +10,9 @@ slice keys style, scene, layout, brand and length, the reading conditions digit_
 from __future__ import annotations
 
 import json
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
@@ -78,8 +79,37 @@ def make_sample(seed: int, scene: str | None = None, version: int = LATEST) -> C
                       labels["card_quad"], slices)
 
 
-def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True, version: int = LATEST) -> Path:
-    """Write `n` samples as images/NNNNN.jpg + labels.jsonl (the evaluation folder format)."""
+def tilt_sample(s: CardSample, rng: random.Random, lo: float, hi: float) -> CardSample:
+    """The sample turned about its centre so that its number line lies `lo`-`hi` degrees (either way, drawn from
+    `rng`) off the nearer image axis, onto a grey frame just large enough, its quads turned with it and a `tilt`
+    slice ("20-25", ...). The generator tilts cards up to 20 degrees; people hold them further off, and the reader's
+    turned reads are measured on such photos (docs/export.md, "Turned reads")."""
+    (x0, y0), (x1, y1) = s.number_quads[0][0], s.number_quads[0][1]
+    now = math.degrees(math.atan2(y1 - y0, x1 - x0))
+    off_axis = (now + 45) % 90 - 45  # the line's angle from the nearer axis, in [-45, 45)
+    target = rng.choice((-1, 1)) * rng.uniform(lo, hi)
+    a = math.radians(off_axis - target)  # counter-clockwise on screen, as PIL's rotate
+    c, sn = math.cos(a), math.sin(a)
+    w, h = s.image.size
+    out_w, out_h = math.ceil(w * abs(c) + h * abs(sn)), math.ceil(w * abs(sn) + h * abs(c))
+
+    def turn(p):  # photo point -> turned-photo point (y down)
+        dx, dy = p[0] - w / 2, p[1] - h / 2
+        return [round(dx * c + dy * sn + out_w / 2, 1), round(-dx * sn + dy * c + out_h / 2, 1)]
+
+    # AFFINE maps each output point back to its source point: the inverse of `turn`
+    data = (c, -sn, w / 2 - c * out_w / 2 + sn * out_h / 2, sn, c, h / 2 - sn * out_w / 2 - c * out_h / 2)
+    image = s.image.convert("RGB").transform((out_w, out_h), Image.AFFINE, data, Image.BICUBIC, fillcolor=(120, 120, 120))
+    band = int(abs(target) // 5 * 5)
+    return replace(s, image=image, number_quads=[[turn(p) for p in q] for q in s.number_quads],
+                   expiry_quad=[turn(p) for p in s.expiry_quad] if s.expiry_quad else None,
+                   card_quad=[turn(p) for p in s.card_quad], slices={**s.slices, "tilt": f"{band}-{band + 5}"})
+
+
+def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True, version: int = LATEST,
+                  tilt: tuple[float, float] | None = None) -> Path:
+    """Write `n` samples as images/NNNNN.jpg + labels.jsonl (the evaluation folder format); with `tilt` (lo, hi),
+    each turned `lo`-`hi` degrees off level (`tilt_sample`, its own random stream from `seed`)."""
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     it = range(n)
@@ -90,6 +120,8 @@ def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True, versi
     with open(out_dir / "labels.jsonl", "w") as f:
         for i in it:
             s = make_sample(seed * 1_000_003 + i, version=version)
+            if tilt is not None:
+                s = tilt_sample(s, random.Random(f"tilt-{seed}-{i}"), *tilt)
             name = f"images/{i:05d}.jpg"
             s.image.save(out_dir / name, quality=92)
             row = {"file": name, "number": s.number, "expiry": s.expiry, **s.slices,
