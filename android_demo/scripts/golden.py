@@ -34,7 +34,7 @@ from pocketocr.tasks.formula import post as formula_post
 from pocketocr.tasks.formula import pre as formula_pre
 from pocketocr.zoo import MODELS_DIR
 
-CARD_SEEDS = [11, 23, 37, 41, 58, 64, 79, 83]
+CARD_SEEDS = [11, 23, 37, 41, 58, 64, 79, 83, 8000608]  # the last: a label above the date, marked as the date
 TURN_ANGLES = [15.0, -25.0]  # turned canvases written for every card case (pre.py `turned_canvases`)
 
 
@@ -122,7 +122,15 @@ def _card_pass(w: _Writer, name: str, img: Image.Image, reader: CardReader, turn
     again = card_post.expiry_retries(readings, cfg)
     if again:
         rgeoms = card_pre.retry_geoms([expiries[i].geom for i in again], spec, cfg.expiry_retry_length)
-        arrays["retry"] = {"idx": again, **_recognised(w, f"{name}_retry", gray, rgeoms, reader)[0]}
+        retried, rprobs = _recognised(w, f"{name}_retry", gray, rgeoms, reader)
+        arrays["retry"] = {"idx": again, **retried}
+        readings = card_post.retry_expiries(readings, {i: card_post.PieceReading(expiries[i], *card_post.ctc_greedy(
+            p, spec.vocab)) for i, p in zip(again, rprobs)}, cfg)
+    # fields that still read no date: once more from a crop below each (a label above the date marked instead)
+    still = card_post.expiry_retries(readings, cfg) if cfg.expiry_below[0] > 0 else []
+    if still:
+        bgeoms = card_pre.below_geoms([expiries[i].geom for i in still], spec, *cfg.expiry_below, cfg.expiry_retry_length)
+        arrays["below"] = {"idx": still, **_recognised(w, f"{name}_below", gray, bgeoms, reader)[0]}
     return _CardPass(arrays, maps, meta)
 
 

@@ -89,10 +89,15 @@ describe("card pre-processing", () => {
         cropFields(rgb(c), c.number_retry.crop_geoms, cardSpec).forEach((cr: Uint8Array, i: number) =>
           expect(countDiff(cr, whole.subarray(i * per, (i + 1) * per))).toBe(0));
       }
-      if (!c.retry) return;  // the longer second crops of expiry fields that read no date
-      const retried = load(c.retry.crops) as Uint8Array;
-      cropFields(rgb(c), c.retry.crop_geoms, cardSpec).forEach((cr: Uint8Array, i: number) =>
-        expect(countDiff(cr, retried.subarray(i * per, (i + 1) * per))).toBe(0));
+      if (c.retry) {  // the longer second crops of expiry fields that read no date
+        const retried = load(c.retry.crops) as Uint8Array;
+        cropFields(rgb(c), c.retry.crop_geoms, cardSpec).forEach((cr: Uint8Array, i: number) =>
+          expect(countDiff(cr, retried.subarray(i * per, (i + 1) * per))).toBe(0));
+      }
+      if (!c.below) return;  // the crops below expiry fields that still read no date
+      const below = load(c.below.crops) as Uint8Array;
+      cropFields(rgb(c), c.below.crop_geoms, cardSpec).forEach((cr: Uint8Array, i: number) =>
+        expect(countDiff(cr, below.subarray(i * per, (i + 1) * per))).toBe(0));
     });
     it(`${c.name}: zoom region and zoomed square`, () => {
       const maps = load(c.maps) as Float32Array;
@@ -151,7 +156,7 @@ describe("card pre-processing", () => {
       // the reader's own crops (expiry fields widened by readGeoms) must be the SDK's recogniser input; its
       // geometry comes from the TS findFields (equal within 1e-4), which may move a crop pixel by one grey level
       const recPasses = passes.flatMap((p) => [...(p.probs ? [p] : []), ...(p.number_retry ? [p.number_retry] : []),
-        ...(p.retry ? [p.retry] : [])]);
+        ...(p.retry ? [p.retry] : []), ...(p.below ? [p.below] : [])]);
       let recCalls = 0;
       const rec = async (t: Tensor): Promise<Tensor> => {
         const p = recPasses[recCalls++];

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 from pocketocr.tasks.card import post as card_post
-from pocketocr.tasks.card.pre import DetMeta, PreSpec, Turn
+from pocketocr.tasks.card.pre import DetMeta, PreSpec, Turn, below_geoms
 from pocketocr.tasks.card.predictor import needs_review, pick_passes, pick_turned
 
 from .conftest import APP, MODELS, ROOT, _needs_node
@@ -44,13 +44,14 @@ def test_golden_stages_compose_to_the_sdk_result(golden):
     if not cards:
         pytest.skip("card models not shipped yet: only the decode and formula cases are generated")
     spec, cfg = PreSpec.from_metadata(index["card_spec"]), card_post.DecodeConfig()
-    zoomed = retried = number_retried = turned = 0
+    zoomed = retried = number_retried = turned = below = 0
     for c in cards:
         stored = [c] + ([c["zoom"]] if c["zoom"] else [])
         passes = [_decode_pass(golden, p, spec, cfg) for p in stored]
         zoomed += len(passes) > 1
         retried += sum("retry" in p for p in stored + c["turns"])
         number_retried += sum("number_retry" in p for p in stored + c["turns"])
+        below += sum("below" in p for p in stored + c["turns"])
         if c["zoom"] is None:
             assert c["zoom_region"] is None or passes[0].sure
         num, exp = pick_passes(passes, cfg.min_confidence)
@@ -68,6 +69,7 @@ def test_golden_stages_compose_to_the_sdk_result(golden):
     assert turned, "no card case reads the photo turned: the vectors do not pin the turned passes"
     assert retried, "no card pass reads an expiry again: the vectors do not pin the retry"
     assert number_retried, "no card pass reads its number lines again: the vectors do not pin that retry"
+    assert below, "no card pass reads below an expiry field: the vectors do not pin that retry"
 
 
 @dataclass
@@ -112,6 +114,16 @@ def _decode_pass(golden, c, spec, cfg):
         retried = _load(golden, c["retry"]["probs"])
         exps = card_post.retry_expiries(exps, {i: card_post.PieceReading(expiries[i], *card_post.ctc_greedy(p, spec.vocab))
                                                for i, p in zip(again, retried)}, cfg)
+    still = card_post.expiry_retries(exps, cfg) if cfg.expiry_below[0] > 0 else []
+    assert still == (c["below"]["idx"] if "below" in c else [])
+    if still:
+        below = _load(golden, c["below"]["probs"])
+        geoms = below_geoms([expiries[i].geom for i in still], spec, *cfg.expiry_below, cfg.expiry_retry_length)
+        keys = ("cx", "cy", "ux", "uy", "length", "height")
+        assert [getattr(g, k) for g in geoms for k in keys] == pytest.approx(
+            [d[k] for d in c["below"]["crop_geoms"] for k in keys])
+        exps = card_post.retry_expiries(exps, {i: card_post.PieceReading(replace(expiries[i], geom=g), *card_post.ctc_greedy(
+            p, spec.vocab)) for i, g, p in zip(still, geoms, below)}, cfg)
     unused = [r for line in readings for r in line if r not in used]
     expiry, exp_conf, _ = card_post.choose_expiry_among(exps, unused, cfg.min_expiry_confidence)
     sure = expiry is not None and not needs_review(choice, expiry, exp_conf, cfg)

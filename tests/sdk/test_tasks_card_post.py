@@ -336,6 +336,21 @@ def test_an_expiry_that_reads_no_date_is_read_again_from_a_longer_crop():
     assert retry_expiries(first, {0: reading("7", 0.99)}, cfg)[0] is first[0]  # still no date
 
 
+def test_the_crop_below_an_expiry_field_sits_under_it_along_its_own_tilt():
+    from pocketocr.tasks.card.pre import below_geoms, read_geoms
+
+    margins = 2 * (SPEC.expiry_pad_x - SPEC.pad_x)
+    level = FieldGeom(100, 50, 1.0, 0.0, 20, 10)
+    (g,) = below_geoms([level], SPEC, 1.8, 1.4, 6.5)
+    assert (g.cx, g.cy, g.height) == pytest.approx((100, 68, 14))  # 1.8 heights down, 1.4 heights tall
+    assert g.length == pytest.approx(65 + margins * 14)  # as long as the longer retry, with the date's margins
+    # a field turned 30 degrees: "down" is across its reading direction, not the photo's y axis
+    ux, uy = np.cos(np.radians(30)), np.sin(np.radians(30))
+    (t,) = below_geoms([FieldGeom(100, 50, ux, uy, 20, 10)], SPEC, 2.0, 1.0, 0.0)
+    assert (t.cx, t.cy) == pytest.approx((100 - 20 * uy, 50 + 20 * ux))
+    assert below_geoms([level], SPEC, 0.0, 1.0, 0.0) == read_geoms([], [level], SPEC)
+
+
 def test_a_line_with_no_number_is_read_again_as_one_longer_crop():
     from pocketocr.tasks.card.post import choose_retried_number
     from pocketocr.tasks.card.pre import line_geom

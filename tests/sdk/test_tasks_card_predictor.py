@@ -180,3 +180,22 @@ def test_pick_turned_needs_agreeing_turned_reads():
                       0.45, 2)
     assert got.choice.number == "4111111111111111" and got.choice.confidence == 0.8 and got.choice.needs_review
     assert pick_turned(none, [p("4111111111111111", 0.6)], 0.45, 1).choice.number == "4111111111111111"
+
+
+def test_a_date_under_its_label_is_read_when_the_detector_marks_the_label(reader):
+    """A generated render (data version 2) whose "VALID THRU" label sits above the date: the detector marks the
+    label as the expiry, which reads no date even from the longer crop; the crop below it reads the date."""
+    from dataclasses import replace
+
+    from pocketocr.tasks.card.post import DecodeConfig
+    synth = pytest.importorskip("pocketocr.training.card.synth")
+    s = synth.make_sample(8 * 1_000_003 + 584, version=2)  # image 584 of the seed-8 validation set
+    photo = s.image.convert("RGB")
+    assert CardReader(config=replace(DecodeConfig(), expiry_below=(0.0, 0.0))).read(photo).expiry is None
+    r = reader.read(photo)
+    assert r.expiry == s.expiry and r.confidence["expiry"] >= reader.config.expiry_retry_confidence
+    # boxed where the date is printed, not on the label
+    (box,) = r.boxes["expiry"]
+    xs, ys = zip(*s.expiry_quad)
+    cy = (box.box[1] + box.box[3]) / 2
+    assert min(ys) <= cy <= max(ys), (box.box, s.expiry_quad)

@@ -24,6 +24,7 @@ export interface DecodeConfig {
   axis_ratio: number;
   expiry_retry_length: number;
   expiry_retry_confidence: number;
+  expiry_below: number[]; // [down, height] in field heights: the crop under an expiry field that read no date
   number_retry_extend: number;
   number_retry_confidence: number;
   turn_angles: number[]; // the frame read turned by each, when no other read shows a number
@@ -36,7 +37,7 @@ export const DEFAULT_DECODE: DecodeConfig = {
   min_confidence: 0.45, min_repair_confidence: 0.45, review_confidence: 0.85, max_number_pieces: 6,
   max_stray_chars: 3, min_expiry_confidence: 0.5, zoom: true, zoom_threshold: 0.3, zoom_margin: 0.25,
   zoom_max_side: 0.85, axis_ratio: 4.0, expiry_retry_length: 6.5, expiry_retry_confidence: 0.8,
-  number_retry_extend: 1.5, number_retry_confidence: 0.6,
+  expiry_below: [1.8, 1.4], number_retry_extend: 1.5, number_retry_confidence: 0.6,
   turn_angles: [6.0, -6.0, 15.0, -15.0, 30.0, -30.0], turn_confidence: 0.45, turn_votes: 2,
 };
 

@@ -225,6 +225,19 @@ export function retryGeoms(expiries: FieldGeom[], spec: CardSpec, minHeights: nu
 }
 
 /**
+ * Crops under expiry fields that read no date (below_geoms in pre.py): the detector often marks a label printed above
+ * the date instead of the date. Each centre `down` field heights below the field's, `height` field heights tall, as
+ * long as retryGeoms makes it.
+ */
+export function belowGeoms(expiries: FieldGeom[], spec: CardSpec, down: number, height: number,
+  minHeights: number): FieldGeom[] {
+  return readGeoms([], expiries.map((g) => ({
+    ...g, cx: g.cx - g.uy * down * g.height, cy: g.cy + g.ux * down * g.height, height: g.height * height,
+    length: Math.max(g.length, minHeights * g.height),
+  })), spec);
+}
+
+/**
  * One field over a whole text line (line_geom in pre.py): the pieces' span along the longest piece's reading
  * direction, widened by `extend` field heights each end, at their mean position across it and median height.
  */

@@ -2,8 +2,8 @@
 
 import type { Raster } from "../pil";
 import { pyRound } from "../num";
-import { type CardSpec, type DetMeta, type FieldGeom, type Turn, box, cropFields, cropTensor, detTensor, letterboxCanvas, lineGeom, quad,
-  readGeoms, retryGeoms, turnedCanvases, turnToFrame, zoomCrop } from "./pre";
+import { type CardSpec, type DetMeta, type FieldGeom, type Turn, belowGeoms, box, cropFields, cropTensor, detTensor, letterboxCanvas,
+  lineGeom, quad, readGeoms, retryGeoms, turnedCanvases, turnToFrame, zoomCrop } from "./pre";
 import { type DecodeConfig, DEFAULT_DECODE, type Detected, type Maps, type NumberChoice, type PieceReading, chooseExpiryAmong,
   chooseNumberLines, chooseRetriedNumber, ctcGreedy, expiryRetries, findFields, retryExpiries, selectFields, strongestLine,
   zoomRegion } from "./post";
@@ -175,6 +175,16 @@ export class CardReader {
       pre += longer.cut;
       infer += longer.infer;
       expReadings = retryExpiries(expReadings, new Map(again.map((i, j): [number, PieceReading] => [i, longer.read(expiries[i], j)])), cfg);
+    }
+    const still = cfg.expiry_below[0] > 0 ? expiryRetries(expReadings, cfg) : [];
+    if (still.length) { // the detector may have marked a label above the date: read below the field
+      const geoms = belowGeoms(still.map((i) => expiries[i].geom), spec, cfg.expiry_below[0], cfg.expiry_below[1],
+        cfg.expiry_retry_length);
+      const below = await this.recognise(img, geoms);
+      pre += below.cut;
+      infer += below.infer;
+      expReadings = retryExpiries(expReadings, new Map(still.map((i, j): [number, PieceReading] =>
+        [i, below.read({ ...expiries[i], geom: geoms[j] }, j)])), cfg);
     }
     const unused = lineReadings.flat().filter((r) => !used.includes(r));
     const [expiry, expConf, expPiece] = chooseExpiryAmong(expReadings, unused, cfg.min_expiry_confidence);

@@ -60,6 +60,11 @@ class DecodeConfig:
     # synthetic versions 1 / 2, +2.9 / +2.1 pt expiry exact with no more wrong dates shown (docs/export.md).
     expiry_retry_length: float = 6.5
     expiry_retry_confidence: float = 0.8
+    # An expiry field that still reads no date is read once more from a crop below it (pre.py `below_geoms`):
+    # (field heights down to the crop's centre, the crop's height in field heights); (0, 0): never. Its date
+    # is taken from `expiry_retry_confidence` as the longer crop's. The detector marks an "EXPIRES" label above
+    # the date instead of the date on real cards (2 of 12); on 4 000 synthetic photos +2 dates, none wrong.
+    expiry_below: tuple[float, float] = (1.8, 1.4)
     # When no number can be shown, the strongest number line (`strongest_line`) is read once more as one crop
     # over all its pieces, this many field heights longer at each end (pre.py `line_geom`; 0: never): the
     # detector's blob often covers part of the line, or splits it. Only a Luhn-valid reading, unrepaired, of at least this confidence is

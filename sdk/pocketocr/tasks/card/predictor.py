@@ -20,7 +20,7 @@ from ...zoo import default_model
 from .post import (DecodeConfig, NumberChoice, PieceReading, choose_expiry_among, choose_number_lines,
                    choose_retried_number, ctc_greedy, expiry_retries, find_fields, retry_expiries, select_fields,
                    strongest_line, zoom_region)
-from .pre import (DetMeta, PreSpec, Turn, crop_field, crop_tensor, det_tensor, letterbox, line_geom, read_geoms,
+from .pre import (DetMeta, PreSpec, Turn, below_geoms, crop_field, crop_tensor, det_tensor, letterbox, line_geom, read_geoms,
                   retry_geoms, turned_canvases, zoom_crop)
 from .rules import brand_of, luhn_valid
 
@@ -201,6 +201,15 @@ class CardReader:
             pre, infer = pre + cut, infer + rec
             exp_readings = retry_expiries(exp_readings, {i: PieceReading(expiries[i], *ctc_greedy(p, self.spec.vocab))
                                                          for i, p in zip(again, longer)}, self.config)
+        still = expiry_retries(exp_readings, self.config) if self.config.expiry_below[0] > 0 else []
+        if still:  # the detector may have marked a label above the date: read below the field
+            geoms = below_geoms([expiries[i].geom for i in still], self.spec, *self.config.expiry_below,
+                                self.config.expiry_retry_length)
+            below, cut, rec = self._recognise(gray, geoms)
+            pre, infer = pre + cut, infer + rec
+            exp_readings = retry_expiries(exp_readings, {
+                i: PieceReading(replace(expiries[i], geom=g), *ctc_greedy(p, self.spec.vocab))
+                for i, g, p in zip(still, geoms, below)}, self.config)
         unused = [r for line in line_readings for r in line if r not in used]
         expiry, exp_conf, exp_piece = choose_expiry_among(exp_readings, unused, self.config.min_expiry_confidence)
         sure = expiry is not None and not needs_review(choice, expiry, exp_conf, self.config)
