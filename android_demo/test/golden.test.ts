@@ -176,7 +176,42 @@ describe("card pre-processing", () => {
       expect(r.boxes.number.length).toBe(want.boxes.number.length);
       expect(r.boxes.expiry.length).toBe(want.boxes.expiry.length);
     });
+    if (c.turns.length) it(`${c.name}: no turned reads on a frame read with turn = false`, async () => {
+      const passes = [c, ...(c.zoom ? [c.zoom] : [])];
+      let detCalls = 0, recCalls = 0;
+      const det = async (): Promise<Tensor> => {
+        const p = passes[detCalls++];
+        return { data: load(p.maps) as Float32Array, dims: p.maps.shape };
+      };
+      const recPasses = passes.flatMap((p) => [...(p.probs ? [p] : []), ...(p.number_retry ? [p.number_retry] : []),
+        ...(p.retry ? [p.retry] : []), ...(p.below ? [p.below] : [])]);
+      const rec = async (): Promise<Tensor> => {
+        const p = recPasses[recCalls++];
+        return { data: load(p.probs) as Float32Array, dims: p.probs.shape };
+      };
+      const r = await new CardReader(det, rec, cardSpec).read(rgb(c), false);
+      expect([detCalls, recCalls]).toEqual([passes.length, recPasses.length]);
+      expect(r.number).toBe(null);  // the turned reads run only when no unturned read shows a number
+    });
   }
+});
+
+describe("card video mode", () => {
+  it("feed() asks for the turned reads on one frame in turnEvery", async () => {
+    const none = async (): Promise<Tensor> => { throw new Error("not read"); };
+    const reader = new CardReader(none, none, cardSpec);
+    const asked: boolean[] = [];
+    reader.read = async (_img: Raster, turn = true) => {
+      asked.push(turn);
+      return { number: null, expiry: null, brand: null, luhn_valid: false, confidence: { number: 0, expiry: 0 },
+        needs_review: true, boxes: { number: [], expiry: [] }, timings_ms: { pre: 0, infer: 0, post: 0, total: 0 } };
+    };
+    const frame: Raster = { width: 1, height: 1, channels: 3, data: new Uint8Array(3) };
+    for (let i = 0; i < 6; i++) await reader.feed(frame);
+    reader.reset();
+    await reader.feed(frame);
+    expect(asked).toEqual([true, false, false, false, true, false, true]);
+  });
 });
 
 describe("card decoding on synthetic outputs", () => {

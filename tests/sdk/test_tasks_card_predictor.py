@@ -161,6 +161,28 @@ def test_no_turned_reads_without_a_marked_number(reader, monkeypatch):
     assert calls == [None]
 
 
+def test_video_frames_read_turned_on_one_frame_in_turn_every(reader, monkeypatch):
+    """feed(): a card the unturned reads cannot read (tilted 34 degrees) is read turned on frames 0, 4, 8, ...
+    only, so that unreadable frames keep the camera's pace; read() always turns."""
+    photo = next(p for p in (_tilted(label, a) for label in _labels() for a in (34.0, -34.0))
+                 if reader.read(p, turn=False).number is None and reader.read(p).number is not None)
+    turned_frames = []
+    inner = reader._read_pass
+
+    def spy(img, offset, gray=None, turned=None):
+        if turned is not None:
+            turned_frames.append(frame)
+        return inner(img, offset, gray, turned)
+
+    monkeypatch.setattr(reader, "_read_pass", spy)
+    reader.reset()
+    for frame in range(6):
+        reader.feed(photo)
+    assert sorted(set(turned_frames)) == [0, 4], turned_frames
+    assert len(reader._history) == 2  # the number voted from the two turned frames only
+    reader.reset()
+
+
 def test_pick_turned_needs_agreeing_turned_reads():
     """A turned read's number is shown only when `votes` turned reads show it at `min_confidence` or more; the
     surest of them is taken, flagged for review."""

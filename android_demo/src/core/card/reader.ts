@@ -94,15 +94,18 @@ const now = () => (typeof performance !== "undefined" ? performance.now() : Date
 
 export class CardReader {
   private history: CardResult[] = [];
+  private frames = 0;
 
+  /** `turnEvery` (video): the turned reads on one frame in this many (CardReader's turn_every). */
   constructor(private det: Runner, private rec: Runner, readonly spec: CardSpec,
-    readonly config: DecodeConfig = DEFAULT_DECODE, readonly votesNeeded = 5) {}
+    readonly config: DecodeConfig = DEFAULT_DECODE, readonly votesNeeded = 5, readonly turnEvery = 4) {}
 
   /**
    * Read one RGB frame (CardReader.read). When the first pass is not sure of both fields, a second pass reads the
-   * square around what it marked (zoomRegion) and each field comes from the pass that is surer of it.
+   * square around what it marked (zoomRegion) and each field comes from the pass that is surer of it; with `turn`
+   * false, no turned reads on this frame.
    */
-  async read(img: Raster): Promise<CardResult> {
+  async read(img: Raster, turn = true): Promise<CardResult> {
     const spec = this.spec, cfg = this.config;
     const t0 = now();
     const passes = [await this.readPass(img, [0, 0])];
@@ -110,7 +113,7 @@ export class CardReader {
     if (zbox) passes.push(await this.readPass(zoomCrop(img, zbox, spec), [zbox[0], zbox[1]]));
     let [num, exp] = pickPasses(passes, cfg.min_confidence);
     // no number shown, but something marked as one: the turned reads (a frame without a card costs none)
-    if (num.choice.number === null && cfg.turn_angles.length && passes.some((p) => p.found)) {
+    if (turn && num.choice.number === null && cfg.turn_angles.length && passes.some((p) => p.found)) {
       const turned: Pass[] = [];
       for (const t of turnedCanvases(img, cfg.turn_angles, spec)) turned.push(await this.readPass(img, [0, 0], t));
       passes.push(...turned);
@@ -215,7 +218,7 @@ export class CardReader {
 
   /** Video mode (CardReader.feed): the accepted result once `votesNeeded` frames agree on the number, else null. */
   async feed(img: Raster): Promise<{ accepted: CardResult | null; frame: CardResult }> {
-    const result = await this.read(img);
+    const result = await this.read(img, this.frames++ % Math.max(1, this.turnEvery) === 0);
     return { accepted: this.vote(result), frame: result };
   }
 
@@ -249,5 +252,6 @@ export class CardReader {
   /** Forget the frames voted so far (start a new card). */
   reset(): void {
     this.history = [];
+    this.frames = 0;
   }
 }

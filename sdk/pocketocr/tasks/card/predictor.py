@@ -105,7 +105,7 @@ class CardReader:
 
     def __init__(self, det_model: str | Path | None = None, rec_model: str | Path | None = None, *,
                  backend: str = "onnx", threads: int | None = None, config: DecodeConfig = DecodeConfig(),
-                 votes_needed: int = 5, max_side: int | None = 1600):
+                 votes_needed: int = 5, max_side: int | None = 1600, turn_every: int = 4):
         self.backend = backend
         self.max_side = max_side
         self.det: Backend = open_backend(Path(det_model) if det_model else default_model("card", "det", backend), threads)
@@ -115,15 +115,21 @@ class CardReader:
         self.config = config
         self.model_version = self.det.metadata().get("version", "unknown")
         self.votes_needed = votes_needed
+        # video: the turned reads (six more passes) on one frame in `turn_every`, so that frames of a card not yet
+        # readable (out of focus, moving) keep the camera's pace; a tilted card is still read on those frames
+        self.turn_every = max(1, turn_every)
+        self._frames = 0
         self._history: deque[CardResult] = deque(maxlen=max(8, 2 * votes_needed))
         self._det_in = self.det.input_names()[0]
         self._rec_in = self.rec.input_names()[0]
 
-    def read(self, image: ImageInput) -> CardResult:
+    def read(self, image: ImageInput, *, turn: bool = True) -> CardResult:
         """Read one photo. Raises `ImageError` for unreadable input.
 
         When the first pass is not sure of both fields, a second pass reads the square around what it
-        marked (`zoom_region`) and each field is taken from the pass that is surer of it."""
+        marked (`zoom_region`) and each field is taken from the pass that is surer of it. When neither shows
+        a number but one marked a number field, the photo is read turned by each of `turn_angles` (`turn`
+        False: not on this photo)."""
         t0 = time.perf_counter()
         img, scale, _ = load_image_scaled(image, self.max_side)
         gray = img.convert("L")  # once: the first pass and the turned ones cut their crops from it
@@ -135,7 +141,7 @@ class CardReader:
             passes.append(self._read_pass(zoom_crop(img, box, self.spec), box[:2]))
         num, exp = pick_passes(passes, self.config.min_confidence)
         # no number shown, but something marked as one: the turned reads (a frame without a card costs none)
-        if num.choice.number is None and self.config.turn_angles and any(p.found for p in passes):
+        if turn and num.choice.number is None and self.config.turn_angles and any(p.found for p in passes):
             t1 = time.perf_counter()
             canvases = turned_canvases(img, self.config.turn_angles, self.spec)
             loading += time.perf_counter() - t1  # counted as pre-processing, as the photo's decoding
@@ -228,8 +234,10 @@ class CardReader:
 
     def feed(self, frame: ImageInput) -> CardResult | None:
         """Video mode: read a frame and vote. Returns the accepted result once `votes_needed` frames
-        agree on the number (expiry by majority among them), else None. Call `reset()` per card."""
-        result = self.read(frame)
+        agree on the number (expiry by majority among them), else None. Call `reset()` per card. The turned
+        reads run on one frame in `turn_every`."""
+        result = self.read(frame, turn=self._frames % self.turn_every == 0)
+        self._frames += 1
         if result.number is not None:
             self._history.append(result)
         counts = Counter(r.number for r in self._history)
@@ -250,6 +258,7 @@ class CardReader:
     def reset(self) -> None:
         """Forget the frames voted so far (start a new card)."""
         self._history.clear()
+        self._frames = 0
 
 
 _DEFAULT: dict[tuple, CardReader] = {}
