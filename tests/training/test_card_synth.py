@@ -154,8 +154,48 @@ def _label_digest(version: int) -> str:
 def test_older_versions_draw_what_they_drew():
     """Versions 1-3 are the shipped models' data: a new version must not move a field or change a slice of
     theirs (digests taken before version 4 was added; the images themselves matched byte for byte too)."""
-    assert {v: _label_digest(v) for v in (1, 2, 3)} == {1: "0622ae10fd092255", 2: "2302c6a1c216acab",
-                                                        3: "132e126ca24d882e"}
+    assert {v: _label_digest(v) for v in (1, 2, 3, 4)} == {1: "0622ae10fd092255", 2: "2302c6a1c216acab",
+                                                           3: "132e126ca24d882e", 4: "d68906a7f3bb280f"}
+
+
+def test_version_5_tilts_some_photos_and_prints_some_dates_in_a_display_face():
+    """Version 5: about 15% of the photos held 20-35 degrees off level (a `tilt` slice on every photo), and dates
+    in the squared display face; the number and the expiry stay version 4's (the same labels and face draws)."""
+    import math
+
+    tilts, faces = [], []
+    for seed in range(80):
+        s5 = make_sample(5000 + seed, version=5)
+        tilts.append(s5.slices["tilt"])
+        faces.append(s5.slices["expiry_face"])
+        assert (s5.expiry is None) == (s5.slices["expiry_face"] == "none")
+        if s5.slices["tilt"] != "0-20":
+            (x0, y0), (x1, y1) = s5.number_quads[0][0], s5.number_quads[0][1]
+            off = abs((math.degrees(math.atan2(y1 - y0, x1 - x0)) + 45) % 90 - 45)
+            assert 19.5 <= off <= 35.5, (seed, off)
+            w, h = s5.image.size
+            assert all(-1 <= x <= w + 1 and -1 <= y <= h + 1 for q in s5.number_quads for x, y in q)
+    tilted = sum(t != "0-20" for t in tilts)
+    assert 4 <= tilted <= 24, tilts
+    assert faces.count("display") >= 4, faces
+    v4, v5 = make_sample(5001, version=4), make_sample(5001, version=5)
+    assert (v4.number, v4.expiry) == (v5.number, v5.expiry)
+
+
+def test_version_5_draws_hangul_and_cjk_labels_with_their_glyphs():
+    """Versions 1-4 drew "유효기간" or "银联" in a Latin sans: a row of empty boxes. Version 5 takes a font with
+    the glyphs; Latin labels keep the face they were given."""
+    from pocketocr.training.card.face import _script_font
+    from pocketocr.training.card.fonts import font_files, load_font
+
+    sans = load_font(font_files("sans")[0], 20)
+    assert _script_font("VALID THRU", sans, 5) is sans and _script_font("유효기간", sans, 4) is sans
+    for label in ("유효기간", "持卡人", "银联"):
+        font = _script_font(label, sans, 5)
+        assert font is not sans and font.size == 20
+        # each glyph its own shape, not the one missing-glyph box
+        masks = {bytes(font.getmask(ch)) for ch in label}
+        assert len(masks) == len(set(label)), label
 
 
 def test_knockout_fonts_are_found_and_left_out_from_version_4():

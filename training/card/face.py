@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from .fonts import pick_font
+from .fonts import font_files, load_font, pick_font
 from .numbers import sample_name
 
 __all__ = ["CardFace", "render_face", "CARD_W", "CARD_H"]
@@ -118,7 +118,7 @@ def _draw_chip(rng: random.Random, img: Image.Image, x: float, y: float, s: floa
 
 
 def _draw_logo(rng: random.Random, img: Image.Image, x: float, y: float, avoid: list[Quad] | None = None,
-               plain: bool = False) -> None:
+               plain: bool = False, version: int = 1) -> None:
     """A brand mark at (x, y): two circles, a brand word or a hologram. With `avoid` (data version 4 on) a
     mark that would touch one of those quads is left out, as the chip is: real cards print no logo under
     their number or expiry. Versions 1-3 drew one touching a field on 73 of 600 faces (bounding boxes), often
@@ -135,6 +135,7 @@ def _draw_logo(rng: random.Random, img: Image.Image, x: float, y: float, avoid: 
         font, _ = pick_font(rng, ["sans", "serif"], rng.randint(30, 60), plain)
         col = (255, 255, 255) if rng.random() < 0.5 else _rand_color(rng)
         word = rng.choice(_BRAND_WORDS)
+        font = _script_font(word, font, version)
         if _touches(d.textbbox((x, y), word, font=font), avoid):
             return
         d.text((x, y), word, font=font, fill=col)
@@ -195,6 +196,16 @@ def _paint_text(rng: random.Random, card: Image.Image, mask: Image.Image, pos: t
 
 def _quad(x0: float, y0: float, x1: float, y1: float) -> Quad:
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def _script_font(text: str, font: ImageFont.FreeTypeFont, version: int) -> ImageFont.FreeTypeFont:
+    """`font`, or from data version 5 one of the same size that has the glyphs of a Hangul or CJK label: versions
+    1-4 drew "유효기간", "有效期" and "持卡人" in a Latin sans, as rows of empty boxes."""
+    if version < 5 or all(ord(ch) < 0x1100 for ch in text):
+        return font
+    hangul = any(0xAC00 <= ord(ch) <= 0xD7A3 for ch in text)
+    files = font_files("hangul" if hangul else "cjk") or font_files("cjk") or font_files("hangul")
+    return load_font(files[0], font.size) if files else font
 
 
 def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expiry: str | None,
@@ -318,9 +329,17 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     expiry_quad = None
     exp_size = int(size * rng.uniform(0.5, 0.85))
     exp_font = font if rng.random() < 0.7 else pick_font(rng, groups_fonts, exp_size, plain)[0]
+    expiry_face = "number's" if exp_font is font else "other"
     if exp_font is font:
         exp_font = _reload(font_path, exp_size)
-    label_font, _ = pick_font(rng, ["sans"], max(9, int(exp_size * rng.uniform(0.3, 0.5))), plain)
+    elif version >= 5 and rng.random() < 0.4:
+        # version 5: a date in a squared display face unlike the number's (the real card_014 prints "09/15" so,
+        # under an "EXPIRES" label, and the detector marked the label)
+        exp_font = pick_font(rng, ["farrington_7b"], exp_size, plain)[0]
+        expiry_face = "display"
+    # labels up to 0.65 of the date's size from version 5 (card_014's is about 0.6; versions 1-4 drew 0.3-0.5)
+    label_font, _ = pick_font(rng, ["sans"], max(9, int(exp_size * rng.uniform(0.3, 0.5 if version < 5 else 0.65))),
+                              plain)
     ey = num_bottom + rng.uniform(0.25, 0.9) * line_h + (16 if rng.random() < 0.2 else 0)
     ex = rng.uniform(w * 0.25, w * 0.55) if not vertical else rng.uniform(30, w * 0.4)
     dates: list[tuple[str, str, bool]] = []
@@ -344,7 +363,7 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
             for label, value, _ in dates:
                 vb = _text_mask(value, exp_font, tracking * 0.6)[1]
                 lw = 0.0 if not label or label_above else \
-                    d.multiline_textbbox((0, 0), label, font=label_font, spacing=1)[2] + 8
+                    d.multiline_textbbox((0, 0), label, font=_script_font(label, label_font, version), spacing=1)[2] + 8
                 widths.append(lw + vb[2] - vb[0] + 40)
             cursor = max(w * 0.3, w - sum(widths) - rng.uniform(10, 50))
     dates_left = cursor
@@ -353,11 +372,13 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
             ey = h - exp_size * 1.3 - 8
         lx = cursor
         if label and not label_above:
-            d.multiline_text((lx, ey + exp_size * 0.1), label, font=label_font, fill=text_col, spacing=1)
-            lb = d.multiline_textbbox((lx, ey), label, font=label_font, spacing=1)
+            lf = _script_font(label, label_font, version)
+            d.multiline_text((lx, ey + exp_size * 0.1), label, font=lf, fill=text_col, spacing=1)
+            lb = d.multiline_textbbox((lx, ey), label, font=lf, spacing=1)
             lx = lb[2] + rng.uniform(4, 12)
         elif label:
-            d.text((lx, ey - label_font.size - 3), label.replace("\n", " "), font=label_font, fill=text_col)
+            d.text((lx, ey - label_font.size - 3), label.replace("\n", " "), font=_script_font(label, label_font, version),
+                   fill=text_col)
         mask, bbox = _text_mask(value, exp_font, tracking * 0.6)
         pos = (int(round(lx - bbox[0])), int(round(ey - bbox[1])))
         _paint_text(rng, card, mask, pos, style, ink, emboss)
@@ -385,7 +406,8 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         name_mask, nb = _text_mask(name, name_font, tracking * 0.3)
     _paint_text(rng, card, name_mask, (nx, int(ny - nb[1])), style, ink, emboss)
     if version >= 2 and (name_size is not None and label_above or rng.random() < 0.15):
-        d.text((nx, ny - label_font.size - 3), rng.choice(_HOLDER_LABELS), font=label_font, fill=text_col)
+        holder = rng.choice(_HOLDER_LABELS)
+        d.text((nx, ny - label_font.size - 3), holder, font=_script_font(holder, label_font, version), fill=text_col)
 
     fields = number_quads + ([expiry_quad] if expiry_quad else [])
     if chip is not None:
@@ -395,7 +417,7 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     if plain:
         if not _touches(d.textbbox(bank_at, bank, font=bank_font), fields):
             d.text(bank_at, bank, font=bank_font, fill=text_col)
-        _marks(rng, card, fields, True)
+        _marks(rng, card, fields, True, version)
 
     # Rounded corners via alpha.
     alpha = Image.new("L", (w, h), 0)
@@ -406,16 +428,18 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
     extra = {"font": font_path.rsplit("/", 1)[-1]}
     if version >= 2:
         extra["expiry_place"] = place_exp if expiry is not None else "none"
+    if version >= 5:
+        extra["expiry_face"] = expiry_face if expiry is not None else "none"
     return CardFace(card, number_quads, ["".join(g) for g in lines], expiry_quad, style, layout, extra)
 
 
-def _marks(rng: random.Random, card: Image.Image, avoid: list[Quad] | None, plain: bool) -> None:
+def _marks(rng: random.Random, card: Image.Image, avoid: list[Quad] | None, plain: bool, version: int = 1) -> None:
     """The brand logos: usually one at the lower right, sometimes one at the top."""
     w, h = card.size
     if rng.random() < 0.8:
-        _draw_logo(rng, card, rng.uniform(w * 0.55, w - 190), rng.uniform(h * 0.72, h - 100), avoid, plain)
+        _draw_logo(rng, card, rng.uniform(w * 0.55, w - 190), rng.uniform(h * 0.72, h - 100), avoid, plain, version)
     if rng.random() < 0.3:
-        _draw_logo(rng, card, rng.uniform(w * 0.5, w - 150), rng.uniform(20, 60), avoid, plain)
+        _draw_logo(rng, card, rng.uniform(w * 0.5, w - 150), rng.uniform(20, 60), avoid, plain, version)
 
 
 def _touches(box: tuple[float, float, float, float], quads: list[Quad] | None) -> bool:
