@@ -266,6 +266,45 @@ def test_recogniser_stage_3_from_the_committed_checkpoint(tmp_path):
                                                          if not k.startswith("rec_ft2_") and k != "rec_init"}, "rec")
 
 
+def test_detector_stage_4_from_the_committed_checkpoint(tmp_path):
+    """det_init + det_ft3: the detector starts from the committed float checkpoint (stages 1-3 neither train nor
+    render), then learns from photos of det_ft3_data_version (seeds from seed + 64) mixed with det_ft3_mix_n photos
+    of each of stage 1's versions (seeds from seed + 65 + i), drawn with stage 1's targets."""
+    import torch
+
+    run = tmp_path / "run"
+    res = run_cli("train", "card", "--out", str(run), "--only", "det", "--set", "n_val=4", "--set", "det_batch=4",
+                  "--set", "workers=1", "--set", "threads=1", "--set", "det_init='training/checkpoints/card/card_det.pt'",
+                  "--set", "det_ft3_epochs=1", "--set", "det_ft3_n_train=6", "--set", "det_ft3_mix_n=2", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    from pocketocr.training.card.train import _cache_name, recipe_digest
+
+    summary = json.loads((run / "train_summary.json").read_text())
+    det = summary["recipe"]
+    assert det["det_versions"] == [1, 2, 3] and det["det_target"] == "centre"  # the shipped recipe's stage 1
+    made = sorted(p.name for p in (run / "cache").iterdir())
+    assert made == sorted([_cache_name("train", 71, 5, 6, target="centre"), _cache_name("train", 72, 1, 2, target="centre"),
+                           _cache_name("train", 73, 2, 2, target="centre"), _cache_name("train", 74, 3, 2, target="centre"),
+                           _cache_name("val", 8, 1, 4, target="centre")]), made  # nothing of stages 1-3
+    init = torch.load("training/checkpoints/card/card_det.pt", weights_only=False, map_location="cpu")
+    assert len(summary["det"]["history"]) == len(init["history"]) + 1   # the checkpoint's epochs, then stage 4's
+    trained = torch.load(run / "card_det.pt", weights_only=False, map_location="cpu")
+    assert any(not torch.equal(trained["model"][k], v) for k, v in init["model"].items())
+    assert trained["spec"] == init["spec"]  # centre-line targets: the decoding spec the shipped detector carries
+    assert recipe_digest(det, "det") != recipe_digest({**det, "det_ft3_data_version": 4}, "det")
+    assert recipe_digest(det, "rec") == recipe_digest({**det, "det_ft3_epochs": 0, "det_init": ""}, "rec")
+    # a missing checkpoint, or one with nothing to train after it: one line each, before anything is rendered
+    for value, said in (("'training/nope.pt'", "no such checkpoint"),
+                        ("'training/checkpoints/card/card_det.pt'", "without a stage 4")):
+        res = run_cli("train", "card", "--out", str(tmp_path / "bad"), "--only", "det", "--set", f"det_init={value}")
+        assert res.returncode == 2 and said in res.stderr and "Traceback" not in res.stderr, res.stderr
+        assert not (tmp_path / "bad").exists()
+    # the shipped recipe without the new keys names its detector as before
+    plain = {**det, "det_init": "", "det_ft3_epochs": 0}
+    assert recipe_digest(plain, "det") == recipe_digest({k: v for k, v in plain.items()
+                                                         if not k.startswith("det_ft3_") and k != "det_init"}, "det")
+
+
 def test_recogniser_crop_extension():
     """rec_crop_extend lengthens some recogniser crops into the neighbouring print; at 0 every crop, the
     cache name and the recipe hash stay what they were."""

@@ -63,6 +63,13 @@ class CardRecipe:
     det_ft2_target: str = "fill"  # its targets (data.py `det_target`); "centre": stage 3 re-teaches the detector
                                   # centre-line scores, on photos of seeds from seed + 4 (and stage 2's photos,
                                   # rendered again with these targets, when mixed)
+    det_init: str = ""            # a float detector checkpoint (path from the repo root) that stands in for stages
+                                  # 1-3: none trains, stage 4 (det_ft3) starts from its weights
+    det_ft3_epochs: int = 0       # optional detector stage 4 (0: off): det_ft3_n_train photos of det_ft3_data_version
+    det_ft3_lr: float = 0.0005    # (seeds from seed + 64) and det_ft3_mix_n of each of stage 1's versions (seeds
+    det_ft3_n_train: int = 3000   # from seed + 65 + i), so that the older data stays learnt; stage 1's targets
+    det_ft3_data_version: int = 5
+    det_ft3_mix_n: int = 1000
     rec_ft_epochs: int = 0        # optional second, gentler one-cycle stage (0: off)
     rec_ft_lr: float = 0.001
     rec_ft_n_train: int = 0       # its photos: 0 the recogniser's own; else seeds from seed + 2 (the detector
@@ -96,13 +103,13 @@ class CardRecipe:
 # n_train, the same data.
 _UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0,
             "rec_ft_mix": False, "det_ft2_target": "fill", "det_versions": [], "det_width": 1.0,
-            "det_target": "fill", "rec_init": ""}
+            "det_target": "fill", "rec_init": "", "det_init": ""}
 
 
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
     keys = [k for k in recipe if role is None or not k.startswith(("det_", "rec_")) or k.startswith(role + "_")]
     keys = [k for k in keys if k not in ("threads", "workers")]  # speed settings, not results
-    for stage in ("rec_ft2", "rec_ft", "det_ft", "det_ft2"):  # an unused stage does not rename the model
+    for stage in ("rec_ft2", "rec_ft", "det_ft", "det_ft2", "det_ft3"):  # an unused stage does not rename the model
         if not recipe.get(stage + "_epochs"):
             keys = [k for k in keys if not k.startswith(stage + "_")]
     keys = [k for k in keys if k not in _UNNAMED or recipe[k] != _UNNAMED[k]]
@@ -361,6 +368,8 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     from the lazy batches of each stage (`_stage`), and the validation sets on their first use."""
     if recipe.rec_init and not recipe.rec_ft2_epochs and only in (None, "rec"):  # before any rendering
         raise ValueError("a recipe with rec_init trains no recogniser without a stage 3 (rec_ft2_epochs)")
+    if recipe.det_init and not recipe.det_ft3_epochs and only in (None, "det"):
+        raise ValueError("a recipe with det_init trains no detector without a stage 4 (det_ft3_epochs)")
     out, dev = start_run(out, recipe.seed, recipe.threads, device)
     spec = PreSpec()
     cache = out / "cache"
@@ -392,17 +401,30 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             return [_rendered(cache, "train", recipe.seed + 10 * i, v, recipe.n_train, spec, recipe.workers,
                               target=recipe.det_target) for i, v in enumerate(versions)]
 
-        hist = _stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed, on(stage1), out, det_eval, dev, resume)
+        if recipe.det_init:  # stages 1-3 are the checkpoint's
+            init = torch.load(repo_path(recipe.det_init), map_location=dev, weights_only=False)
+            if det_arch_kwargs(init["recipe"]) != det_arch_kwargs(dataclasses.asdict(recipe)):
+                raise ValueError(f"det_init {recipe.det_init} is another detector shape than the recipe's")
+            r0 = init["recipe"]
+            init_target = r0.get("det_ft2_target", "fill") if r0.get("det_ft2_epochs") else r0.get("det_target", "fill")
+            if init_target != recipe.det_target:
+                raise ValueError(f"det_init {recipe.det_init} learnt {init_target!r} targets, the recipe's stage 1 "
+                                 f"{recipe.det_target!r}")
+            det.load_state_dict(init["model"])
+            hist = list(init.get("history", []))
+        else:
+            hist = _stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed, on(stage1), out, det_eval, dev,
+                          resume)
         ft_seed = recipe.seed + 2
 
         def ft_dir(target: str = "fill") -> Path:  # stage 2's photos (drawn with `target`)
             return _rendered(cache, "train", ft_seed, recipe.det_ft_data_version, recipe.det_ft_n_train, spec,
                              recipe.workers, target=target)
 
-        if recipe.det_ft_epochs > 0:  # stage 2: the same detector, fine-tuned on the newer data version
+        if recipe.det_ft_epochs > 0 and not recipe.det_init:  # stage 2: fine-tuned on the newer data version
             hist = hist + _stage("det_ft", det, recipe.det_ft_epochs, recipe.det_ft_lr, ft_seed,
                                  on(lambda: [ft_dir()]), out, det_eval, dev, resume)
-        if recipe.det_ft2_epochs > 0:  # stage 3: again, on a newer version (v6: version 3's embossing)
+        if recipe.det_ft2_epochs > 0 and not recipe.det_init:  # stage 3: again, on a newer version (v6: embossing)
             tgt = recipe.det_ft2_target
             mix = recipe.det_ft2_mix and recipe.det_ft_epochs > 0
             if tgt == "fill":  # as runs/card10 tried it: stage 2's seeds, drawn as the newer version
@@ -419,7 +441,17 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                 det_eval = lambda: _det_iou(det, tval()["canvas"], tval()["target"], spec, dev)  # noqa: E731
             hist = hist + _stage("det_ft2", det, recipe.det_ft2_epochs, recipe.det_ft2_lr, recipe.seed + 4, on(dirs),
                                  out, det_eval, dev, resume)
-        last_target = recipe.det_ft2_target if recipe.det_ft2_epochs > 0 else recipe.det_target
+        if recipe.det_ft3_epochs > 0:  # stage 4: a newer data version mixed with photos of stage 1's versions
+            def ft3_dirs() -> list[Path]:
+                versions = recipe.det_versions or [recipe.data_version]
+                newer = [_rendered(cache, "train", recipe.seed + 64, recipe.det_ft3_data_version, recipe.det_ft3_n_train,
+                                   spec, recipe.workers, target=recipe.det_target)]
+                return newer + [_rendered(cache, "train", recipe.seed + 65 + i, v, recipe.det_ft3_mix_n, spec,
+                                          recipe.workers, target=recipe.det_target)
+                                for i, v in enumerate(versions) if recipe.det_ft3_mix_n]
+            hist = hist + _stage("det_ft3", det, recipe.det_ft3_epochs, recipe.det_ft3_lr, recipe.seed + 64,
+                                 on(ft3_dirs), out, det_eval, dev, resume)
+        last_target = recipe.det_ft2_target if recipe.det_ft2_epochs > 0 and not recipe.det_init else recipe.det_target
         centred = last_target == "centre"
         det_spec = dataclasses.replace(spec, **CENTRE_SPEC) if centred else spec
         save_checkpoint(out / "card_det.pt", model=_on_cpu(det), arch="card_det", recipe=dataclasses.asdict(recipe),

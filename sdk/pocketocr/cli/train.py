@@ -51,7 +51,7 @@ def run(args) -> int:
         from ..training.common import pick_device, repo_path
 
         pick_device(args.device)  # a wrong --device is said at once, not after the data is rendered
-        for key in ("init", "rec_init"):  # and a missing start checkpoint, not after hours of the detector
+        for key in ("init", "rec_init", "det_init"):  # and a missing start checkpoint, not after hours of training
             start = getattr(recipe, key, "")
             if start and not repo_path(start).is_file():
                 raise ValueError(f"{key} = '{start}': no such checkpoint")
