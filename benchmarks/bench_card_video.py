@@ -23,8 +23,8 @@ from pocketocr.tasks.card.predictor import CardReader
 
 def _frames(angle: float, n: int) -> list[Image.Image]:
     labels = [json.loads(x) for x in (EXAMPLES_DIR / "cards" / "labels.jsonl").read_text().splitlines()]
-    return [Image.open(EXAMPLES_DIR / "cards" / r["file"]).convert("RGB").rotate(angle, resample=Image.BICUBIC, expand=True,
-                                                                         fillcolor=(110, 110, 110)) for r in labels[:n]]
+    photos = [Image.open(EXAMPLES_DIR / "cards" / r["file"]).convert("RGB") for r in labels[:n]]
+    return [p.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(110, 110, 110)) for p in photos]
 
 
 def main() -> int:

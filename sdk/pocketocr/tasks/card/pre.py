@@ -17,7 +17,8 @@ from ..resample import resize_hv
 from ..spec import MetadataSpec
 
 __all__ = ["PreSpec", "DetMeta", "FieldGeom", "Turn", "letterbox", "zoom_crop", "letterbox_canvas", "turned_canvases",
-           "det_tensor", "crop_field", "crop_tensor", "geom_from_quad", "read_geoms", "retry_geoms", "below_geoms", "line_geom"]
+           "det_tensor", "crop_field", "crop_tensor", "geom_from_quad", "read_geoms", "retry_geoms", "below_geoms",
+           "line_geom"]
 
 
 @dataclass(frozen=True)
@@ -250,12 +251,9 @@ def below_geoms(expiries: list[FieldGeom], spec: PreSpec, down: float, height: f
     """Crops under expiry fields that read no date (`DecodeConfig.expiry_below`): the detector often marks a
     label printed above the date ("EXPIRES" over "09/15") instead of the date. Each crop's centre is `down`
     field heights below the field's, `height` field heights tall, and as long as `retry_geoms` makes it."""
-    out = []
-    for g in expiries:
-        h = g.height * height
-        out.append(replace(g, cx=g.cx - g.uy * down * g.height, cy=g.cy + g.ux * down * g.height, height=h,
-                           length=max(g.length, min_heights * g.height)))
-    return read_geoms([], out, spec)
+    below = [replace(g, cx=g.cx - g.uy * down * g.height, cy=g.cy + g.ux * down * g.height, height=g.height * height,
+                     length=max(g.length, min_heights * g.height)) for g in expiries]  # "down" is (-uy, ux)
+    return read_geoms([], below, spec)
 
 
 def line_geom(pieces: list[FieldGeom], extend: float) -> FieldGeom:

@@ -20,8 +20,8 @@ from ...zoo import default_model
 from .post import (DecodeConfig, NumberChoice, PieceReading, choose_expiry_among, choose_number_lines,
                    choose_retried_number, ctc_greedy, expiry_retries, find_fields, retry_expiries, select_fields,
                    strongest_line, zoom_region)
-from .pre import (DetMeta, PreSpec, Turn, below_geoms, crop_field, crop_tensor, det_tensor, letterbox, line_geom, read_geoms,
-                  retry_geoms, turned_canvases, zoom_crop)
+from .pre import (DetMeta, PreSpec, Turn, below_geoms, crop_field, crop_tensor, det_tensor, letterbox, line_geom,
+                  read_geoms, retry_geoms, turned_canvases, zoom_crop)
 from .rules import brand_of, luhn_valid
 
 __all__ = ["CardReader", "read_card", "card_reader"]
