@@ -120,7 +120,7 @@ def gate_versions(*recipes: dict) -> list[int]:
     for r in recipes:
         versions.add(int(r.get("data_version", 1)))
         versions.update(int(v) for v in r.get("det_versions") or [])
-        for stage in ("det_ft", "det_ft2", "rec_ft", "rec_ft2"):
+        for stage in ("det_ft", "det_ft2", "det_ft3", "rec_ft", "rec_ft2"):
             if r.get(f"{stage}_epochs"):
                 versions.add(int(r.get(f"{stage}_data_version", 1)))
     return sorted(versions)
