@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 from PIL import Image
-
 from pocketocr.bench import EXAMPLES_DIR, cpu_name
 from pocketocr.tasks.card.predictor import CardReader
 

@@ -218,6 +218,6 @@ def test_a_date_under_its_label_is_read_when_the_detector_marks_the_label(reader
     assert r.expiry == s.expiry and r.confidence["expiry"] >= reader.config.expiry_retry_confidence
     # boxed where the date is printed, not on the label
     (box,) = r.boxes["expiry"]
-    xs, ys = zip(*s.expiry_quad)
+    _, ys = zip(*s.expiry_quad)
     cy = (box.box[1] + box.box[3]) / 2
     assert min(ys) <= cy <= max(ys), (box.box, s.expiry_quad)
