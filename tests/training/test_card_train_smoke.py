@@ -14,16 +14,12 @@ from tests.conftest import run_cli  # noqa: E402
 pytestmark = [pytest.mark.train, pytest.mark.slow]
 
 
-# The shipped recipe fine-tunes v8's committed detector (det_init, det_ft3_*: v9). Tests of stages 1-3 train the
-# detector from scratch, as the recipe did before v9.
-FROM_SCRATCH = ["--set", "det_init=''", "--set", "det_ft3_epochs=0"]
-
 def test_train_resume_and_export(tmp_path):
     run = tmp_path / "run"
     # rec_n_train=0, det_ft_epochs=0, det_ft2_epochs=0 and rec_ft_epochs=0: the recipe file's 18 000 recogniser
     # photos and 6000 + 4000 fine-tuning photos would otherwise be rendered for this tiny run
     # rec_top/rec_top_layers and det_width: non-default shapes, so the exporter must rebuild them from the recipe
-    common = ["train", "card", *FROM_SCRATCH, "--out", str(run), "--set", "n_train=24", "--set", "rec_n_train=0", "--set", "n_val=8",
+    common = ["train", "card", "--out", str(run), "--set", "n_train=24", "--set", "rec_n_train=0", "--set", "n_val=8",
               "--set", "det_ft_epochs=0", "--set", "det_ft2_epochs=0", "--set", "rec_ft_epochs=0", "--set", "rec_top=48", "--set", "rec_top_layers=3",
               "--set", "det_width=1.5",
               "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1", "--set", "threads=1"]
@@ -103,7 +99,7 @@ def test_unknown_recipe_key_is_rejected(tmp_path):
 def test_recogniser_trains_on_more_photos(tmp_path):
     """rec_n_train renders a larger set for the recogniser only; the detector keeps its n_train photos."""
     run = tmp_path / "run"
-    res = run_cli("train", "card", *FROM_SCRATCH, "--out", str(run), "--set", "n_train=16", "--set", "rec_n_train=24",
+    res = run_cli("train", "card", "--out", str(run), "--set", "n_train=16", "--set", "rec_n_train=24",
                   "--set", "n_val=8", "--set", "det_batch=8", "--set", "rec_batch=16", "--set", "workers=1",
                   "--set", "threads=1", "--set", "det_epochs=1", "--set", "rec_epochs=1", "--set", "det_ft_epochs=0",
                   "--set", "det_ft2_epochs=0",
@@ -131,7 +127,7 @@ def test_recogniser_trains_on_more_photos(tmp_path):
 def test_detector_fine_tune_stage(tmp_path):
     """det_ft_*: a second detector stage on photos of a newer data version, after the first stage."""
     run = tmp_path / "run"
-    res = run_cli("train", "card", *FROM_SCRATCH, "--out", str(run), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
+    res = run_cli("train", "card", "--out", str(run), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
                   "--set", "det_batch=4", "--set", "workers=1", "--set", "threads=1", "--set", "det_epochs=1",
                   "--set", "det_ft_epochs=1", "--set", "det_ft_n_train=8", "--set", "det_ft_data_version=2",
                   "--set", "det_ft2_epochs=0", timeout=600)
@@ -150,7 +146,7 @@ def test_detector_fine_tune_stage(tmp_path):
 
     # det_ft2_*: a third stage added to the finished run resumes stages 1 and 2 and trains on the version-3
     # photos of stage 2's seeds, mixed with stage 2's photos (twice the steps of either alone)
-    res = run_cli("train", "card", *FROM_SCRATCH, "--out", str(run), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
+    res = run_cli("train", "card", "--out", str(run), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
                   "--set", "det_batch=4", "--set", "workers=1", "--set", "threads=1", "--set", "det_epochs=1",
                   "--set", "det_ft_epochs=1", "--set", "det_ft_n_train=8", "--set", "det_ft_data_version=2",
                   "--set", "det_ft2_epochs=1", "--set", "det_ft2_n_train=8", "--set", 'det_ft2_target="fill"',
@@ -175,7 +171,7 @@ def test_detector_fine_tune_stage(tmp_path):
     centre.mkdir()
     for name in ("det_last.pt", "det_ft_last.pt"):
         shutil.copy(run / name, centre / name)
-    res = run_cli("train", "card", *FROM_SCRATCH, "--out", str(centre), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
+    res = run_cli("train", "card", "--out", str(centre), "--only", "det", "--set", "n_train=8", "--set", "n_val=4",
                   "--set", "det_batch=4", "--set", "workers=1", "--set", "threads=1", "--set", "det_epochs=1",
                   "--set", "det_ft_epochs=1", "--set", "det_ft_n_train=8", "--set", "det_ft_data_version=2",
                   "--set", "det_ft2_epochs=1", "--set", "det_ft2_n_train=8", "--set", 'det_ft2_target="centre"',
@@ -300,8 +296,7 @@ def test_detector_stage_4_from_the_committed_checkpoint(tmp_path):
     # a missing checkpoint, or one with nothing to train after it: one line each, before anything is rendered
     for value, said in (("'training/nope.pt'", "no such checkpoint"),
                         ("'training/checkpoints/card/card_det.pt'", "without a stage 4")):
-        res = run_cli("train", "card", "--out", str(tmp_path / "bad"), "--only", "det", "--set", f"det_init={value}",
-                      "--set", "det_ft3_epochs=0")
+        res = run_cli("train", "card", "--out", str(tmp_path / "bad"), "--only", "det", "--set", f"det_init={value}")
         assert res.returncode == 2 and said in res.stderr and "Traceback" not in res.stderr, res.stderr
         assert not (tmp_path / "bad").exists()
     # the shipped recipe without the new keys names its detector as before
@@ -351,7 +346,7 @@ def test_detector_on_several_data_versions_wider_and_on_centre_targets(tmp_path)
     """det_versions: detector stage 1 on n_train photos of each version (seeds seed + 10 i), drawn with stage 1's
     centre-line targets and validated on them; det_width sizes the net; the recogniser keeps its own photos."""
     run = tmp_path / "run"
-    res = run_cli("train", "card", *FROM_SCRATCH, "--out", str(run), "--set", "n_train=8", "--set", "rec_n_train=0", "--set", "n_val=4",
+    res = run_cli("train", "card", "--out", str(run), "--set", "n_train=8", "--set", "rec_n_train=0", "--set", "n_val=4",
                   "--set", "det_versions=[1, 3]", "--set", 'det_target="centre"', "--set", "det_width=0.5",
                   "--set", "det_batch=4", "--set", "rec_batch=8", "--set", "workers=1", "--set", "threads=1",
                   "--set", "det_epochs=1", "--set", "rec_epochs=1", "--set", "det_ft_epochs=0",
