@@ -317,6 +317,18 @@ def _finished(out: Path, name: str, epochs: int, resume: bool, device) -> dict |
     return st if st["epoch"] + 1 >= epochs else None
 
 
+def _load_init(model: torch.nn.Module, key: str, recipe: CardRecipe, arch_kwargs: Callable[[dict], dict], what: str,
+               dev) -> dict:
+    """The float checkpoint a recipe names in `key` (det_init, rec_init), loaded into `model` once its network shape
+    is checked against the recipe's; returns the checkpoint."""
+    path = getattr(recipe, key)
+    init = torch.load(repo_path(path), map_location=dev, weights_only=False)
+    if arch_kwargs(init["recipe"]) != arch_kwargs(dataclasses.asdict(recipe)):
+        raise ValueError(f"{key} {path} is another {what} shape than the recipe's")
+    model.load_state_dict(init["model"])
+    return init
+
+
 def _stage(name: str, model: torch.nn.Module, epochs: int, lr: float, seed: int,
            batches: Callable[[], tuple[int, Callable]], out: Path, eval_fn, dev, resume: bool) -> list[dict]:
     """One training stage; `batches()` loads its data and returns (steps per epoch, batch loss function). A
@@ -402,15 +414,12 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                               target=recipe.det_target) for i, v in enumerate(versions)]
 
         if recipe.det_init:  # stages 1-3 are the checkpoint's
-            init = torch.load(repo_path(recipe.det_init), map_location=dev, weights_only=False)
-            if det_arch_kwargs(init["recipe"]) != det_arch_kwargs(dataclasses.asdict(recipe)):
-                raise ValueError(f"det_init {recipe.det_init} is another detector shape than the recipe's")
+            init = _load_init(det, "det_init", recipe, det_arch_kwargs, "detector", dev)
             r0 = init["recipe"]
             init_target = r0.get("det_ft2_target", "fill") if r0.get("det_ft2_epochs") else r0.get("det_target", "fill")
             if init_target != recipe.det_target:
                 raise ValueError(f"det_init {recipe.det_init} learnt {init_target!r} targets, the recipe's stage 1 "
                                  f"{recipe.det_target!r}")
-            det.load_state_dict(init["model"])
             hist = list(init.get("history", []))
         else:
             hist = _stage("det", det, recipe.det_epochs, recipe.det_lr, recipe.seed, on(stage1), out, det_eval, dev,
@@ -468,10 +477,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
         rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)  # noqa: E731
         init: dict = {}
         if recipe.rec_init:  # stages 1 and 2 are the checkpoint's
-            init = torch.load(repo_path(recipe.rec_init), map_location=dev, weights_only=False)
-            if rec_arch_kwargs(init["recipe"]) != rec_arch_kwargs(dataclasses.asdict(recipe)):
-                raise ValueError(f"rec_init {recipe.rec_init} is another recogniser shape than the recipe's")
-            rec.load_state_dict(init["model"])
+            init = _load_init(rec, "rec_init", recipe, rec_arch_kwargs, "recogniser", dev)
             hist = list(init.get("history", []))
         else:
             hist = _stage("rec", rec, recipe.rec_epochs, recipe.rec_lr, recipe.seed,
