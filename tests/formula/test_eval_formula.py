@@ -87,3 +87,23 @@ def test_bad_label_line(tmp_path):
 
     with pytest.raises(PocketOCRError, match="annotations.jsonl:1"):
         load_formula_labels(tmp_path)
+
+
+def test_eval_record_into_the_formula_model_card(tmp_path):
+    import shutil
+
+    from pocketocr.zoo import default_model
+    from tests.conftest import ROOT, run_cli
+
+    src = default_model("formula", "det")
+    model = tmp_path / src.name
+    shutil.copyfile(src, model)
+    shutil.copyfile(str(src) + ".json", str(model) + ".json")
+    pages = ROOT / "sdk" / "pocketocr" / "examples" / "formulas"
+    res = run_cli("eval", "formula", str(pages), "--det-model", str(model), "--record", "pages_raw", "--no-snap",
+                  "--json", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    got = json.loads((tmp_path / (src.name + ".json")).read_text())["metrics"]["recorded"]["pages_raw"]
+    assert got["f1_50"] == rep["f1_50"] and got["n"] == rep["n"] > 0
+    assert got["snap"] is False and got["dataset"] == "formulas"

@@ -101,3 +101,52 @@ def test_gallery_thumbnail_of_a_large_photo_draws_boxes_in_place(tmp_path):
     green = (thumb[..., 1] > 120) & (thumb[..., 0] < 120) & (thumb[..., 2] < 120)
     ys, xs = np.nonzero(green)
     assert len(xs) and abs(xs.min() - 160) <= 2 and abs(xs.max() - 192) <= 2 and abs(ys.min() - 80) <= 2
+
+
+def test_eval_record_writes_todays_figures_into_both_model_cards(tmp_path):
+    """`--record NAME` keeps the evaluation's figures in the det and rec cards, leaving the rest as it was."""
+    import shutil
+
+    from pocketocr.zoo import default_model, sha256_of
+
+    paths = {}
+    for role in ("det", "rec"):
+        src = default_model("card", role)
+        paths[role] = tmp_path / src.name
+        shutil.copyfile(src, paths[role])
+        shutil.copyfile(str(src) + ".json", str(paths[role]) + ".json")
+    before = {r: json.loads(open(str(p) + ".json").read()) for r, p in paths.items()}
+    models = ["--det-model", str(paths["det"]), "--rec-model", str(paths["rec"])]
+
+    bad = run_cli("eval", "card", str(EXAMPLES), *models, "--record", "no spaces", "--no-progress")
+    assert bad.returncode == 2 and "--record" in bad.stderr and "Traceback" not in bad.stderr
+
+    res = run_cli("eval", "card", str(EXAMPLES), *models, "--record", "examples_today", "--json", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    assert "metrics.recorded.examples_today" in res.stderr
+    for role, p in paths.items():
+        card = json.loads(open(str(p) + ".json").read())
+        got = card["metrics"].pop("recorded")["examples_today"]
+        assert card == before[role]  # the export's figures and everything else untouched
+        assert card["sha256"] == sha256_of(p)
+        assert got["n"] == rep["n"] == 6
+        assert got["number_exact"] == rep["number_exact"] and got["expiry_exact"] == rep["expiry_exact"]
+        assert got["dataset"] == EXAMPLES.name and got["model_version"] == before["det"]["version"]
+        assert got["backend"] == "onnx" and got["measured"]
+
+
+def test_eval_record_without_a_model_card_writes_none(tmp_path):
+    import shutil
+
+    from pocketocr.zoo import default_model
+
+    det, rec = default_model("card", "det"), default_model("card", "rec")
+    shutil.copyfile(det, tmp_path / det.name)
+    shutil.copyfile(str(det) + ".json", str(tmp_path / det.name) + ".json")
+    shutil.copyfile(rec, tmp_path / rec.name)  # no card beside the recogniser
+    before = (tmp_path / (det.name + ".json")).read_text()
+    res = run_cli("eval", "card", str(EXAMPLES), "--det-model", str(tmp_path / det.name), "--rec-model",
+                  str(tmp_path / rec.name), "--record", "x", "--no-progress")
+    assert res.returncode == 2 and "no model card" in res.stderr and "Traceback" not in res.stderr
+    assert (tmp_path / (det.name + ".json")).read_text() == before

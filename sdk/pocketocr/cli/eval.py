@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ._common import add_backend, add_max_side, add_no_snap, add_threads, err, formula_config, max_side_kwargs
@@ -21,6 +22,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--det-model", default=None, help="card detector / formula detector model (default: shipped)")
     p.add_argument("--rec-model", default=None, help="card recogniser model (default: shipped)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--record", default=None, metavar="NAME",
+                   help="also write the headline figures into the model cards of the models evaluated, under "
+                        "metrics.recorded.NAME (with the date, SDK version and dataset folder)")
     add_backend(p)
     add_threads(p)
     add_max_side(p)
@@ -51,6 +55,10 @@ def run(args) -> int:
         err("--no-snap is for formula boxes; card fields are not snapped")
         return 2
     try:
+        if args.record:
+            from ..eval.record import check_record_name
+
+            check_record_name(args.record)
         if args.task == "card":
             from ..eval.card import evaluate_cards
             from ..eval.html import card_report_html
@@ -61,6 +69,7 @@ def run(args) -> int:
             rep = evaluate_cards(reader.read, args.dataset, progress=not args.no_progress,
                                  model_version=reader.model_version)
             html = card_report_html(rep, args.dataset) if args.html else None
+            models, version = [reader.det.path, reader.rec.path], reader.model_version
             keys = ["n", "number_exact", "digit_cer", "expiry_exact", "needs_correction", "review_rate",
                     "review_precision", "number_abstain"]
         else:
@@ -72,7 +81,16 @@ def run(args) -> int:
             rep = evaluate_formulas(det.detect, args.dataset, progress=not args.no_progress,
                                     model_version=det.model_version)
             html = formula_report_html(rep, args.dataset) if args.html else None
+            models, version = [det.det.path], det.model_version
             keys = ["n", "precision_50", "recall_50", "f1_50", "f1_75", "map", "coverage_recall"]
+        if args.record:
+            from ..eval.record import CARD_KEYS, FORMULA_KEYS, record_metrics
+
+            written = record_metrics(models, args.record, rep, CARD_KEYS if args.task == "card" else FORMULA_KEYS,
+                                     dataset=args.dataset, context={"model_version": version,
+                                                                    "backend": args.backend,
+                                                                    "threads": args.threads or 1, **side,
+                                                                    **({"snap": False} if args.no_snap else {})})
     except PocketOCRError as exc:
         err(str(exc))
         return 2
@@ -89,4 +107,7 @@ def run(args) -> int:
         print(f"latency_ms p50={rep['latency_ms']['p50']} p95={rep['latency_ms']['p95']}")
         if args.html:
             print(f"report: {args.html}")
+    if args.record:
+        print(f"recorded as metrics.recorded.{args.record} in " + ", ".join(p.name for p in written),
+              file=sys.stderr if args.json else sys.stdout)
     return 0
