@@ -21,7 +21,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
 from pocketocr.eval.card import load_card_labels
 from pocketocr.io import load_image
 from pocketocr.tasks.card.post import DecodeConfig

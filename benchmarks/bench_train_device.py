@@ -20,19 +20,18 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from pocketocr.tasks.card.pre import PreSpec as CardSpec
 from pocketocr.tasks.card.pre import crop_tensor
 from pocketocr.tasks.card.pre import det_tensor as card_det_tensor
 from pocketocr.tasks.formula.pre import PreSpec as FormulaSpec
 from pocketocr.tasks.formula.pre import det_tensor as formula_det_tensor
 from pocketocr.training.card.models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
-from pocketocr.training.card.train import _det_loss
 from pocketocr.training.card.train import RECIPE_PATH as CARD_RECIPE
+from pocketocr.training.card.train import _det_loss
 from pocketocr.training.card.train import load_recipe as load_card_recipe
 from pocketocr.training.formula.models import FormulaDet
-from pocketocr.training.formula.train import det_loss as formula_det_loss
 from pocketocr.training.formula.train import RECIPE_PATH as FORMULA_RECIPE
+from pocketocr.training.formula.train import det_loss as formula_det_loss
 from pocketocr.training.formula.train import load_recipe as load_formula_recipe
 
 

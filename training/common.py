@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
-import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
+import tomllib
 import torch
 
-__all__ = ["load_recipe_file", "repo_path", "pick_device", "batches_on_device", "save_checkpoint", "start_run", "shard_jobs", "render_shards", "load_shards"]
+__all__ = ["batches_on_device", "load_recipe_file", "load_shards", "pick_device", "render_shards", "repo_path", "save_checkpoint", "shard_jobs", "start_run"]
 
 R = TypeVar("R")
 

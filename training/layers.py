@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["conv_bn_relu", "DSBlock"]
+__all__ = ["DSBlock", "conv_bn_relu"]
 
 
 def conv_bn_relu(ci: int, co: int, k=3, s=1, g: int = 1, p=None, d: int = 1) -> nn.Sequential:

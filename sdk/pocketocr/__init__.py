@@ -10,8 +10,19 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "read_card", "CardReader", "CardResult", "PocketOCRError", "ImageError", "ModelError",
-           "detect_formulas", "FormulaDetector", "Formula", "FormulaResult"]
+__all__ = [
+    "CardReader",
+    "CardResult",
+    "Formula",
+    "FormulaDetector",
+    "FormulaResult",
+    "ImageError",
+    "ModelError",
+    "PocketOCRError",
+    "__version__",
+    "detect_formulas",
+    "read_card",
+]
 
 
 def __getattr__(name: str):

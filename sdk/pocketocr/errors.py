@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PocketOCRError", "ImageError", "ModelError"]
+__all__ = ["ImageError", "ModelError", "PocketOCRError"]
 
 
 class PocketOCRError(Exception):

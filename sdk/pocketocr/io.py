@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
-__all__ = ["ImageInput", "Loaded", "load_image", "load_image_scaled", "MAX_PIXELS"]
+__all__ = ["MAX_PIXELS", "ImageInput", "Loaded", "load_image", "load_image_scaled"]
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray]
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["FieldBox", "CardResult", "Formula", "FormulaResult"]
+__all__ = ["CardResult", "FieldBox", "Formula", "FormulaResult"]
 
 Box = tuple[float, float, float, float]
 
@@ -19,7 +19,7 @@ class FieldBox:
     quad: tuple[tuple[float, float], ...]
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FieldBox":
+    def from_dict(cls, d: dict[str, Any]) -> FieldBox:
         return cls(tuple(d["box"]), tuple(tuple(p) for p in d["quad"]))  # type: ignore[arg-type]
 
 
@@ -57,7 +57,7 @@ class CardResult:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CardResult":
+    def from_dict(cls, d: dict[str, Any]) -> CardResult:
         boxes = {k: [FieldBox.from_dict(b) for b in v] for k, v in d.get("boxes", {}).items()}
         return cls(d["number"], d["expiry"], d["brand"], bool(d["luhn_valid"]), dict(d["confidence"]),
                    bool(d["needs_review"]), boxes, dict(d.get("timings_ms", {})))
@@ -79,7 +79,7 @@ class Formula:
         return {"box": list(self.box), "kind": self.kind, "score": self.score}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Formula":
+    def from_dict(cls, d: dict[str, Any]) -> Formula:
         return cls(tuple(float(v) for v in d["box"]), str(d["kind"]), float(d["score"]))  # type: ignore[arg-type]
 
 
@@ -107,6 +107,6 @@ class FormulaResult:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FormulaResult":
+    def from_dict(cls, d: dict[str, Any]) -> FormulaResult:
         return cls([Formula.from_dict(f) for f in d.get("formulas", [])], int(d["width"]), int(d["height"]),
                    dict(d.get("timings_ms", {})))

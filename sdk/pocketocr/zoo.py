@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import ModelError
 
-__all__ = ["MODELS_DIR", "ModelInfo", "list_models", "default_model", "sha256_of"]
+__all__ = ["MODELS_DIR", "ModelInfo", "default_model", "list_models", "sha256_of"]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 _SUFFIX_BACKEND = {".onnx": "onnx", ".ort": "onnx", ".tflite": "tflite"}

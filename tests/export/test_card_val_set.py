@@ -7,7 +7,7 @@ import json
 import pytest
 
 pytest.importorskip("torch")
-from pocketocr.export.card import ensure_val_dataset, gate_versions, val_dataset_dir  # noqa: E402
+from pocketocr.export.card import ensure_val_dataset, gate_versions, val_dataset_dir
 
 
 def test_gate_versions_are_every_version_either_model_trained_on():

@@ -8,9 +8,8 @@ import pytest
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-from pocketocr.export.onnx_tools import CalibrationReader, input_convs, output_convs, quantize_qdq  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
+from pocketocr.export.onnx_tools import CalibrationReader, input_convs, output_convs, quantize_qdq
 
 
 def _three_convs(path):

@@ -93,6 +93,7 @@ def test_eval_record_into_the_formula_model_card(tmp_path):
     import shutil
 
     from pocketocr.zoo import default_model
+
     from tests.conftest import ROOT, run_cli
 
     src = default_model("formula", "det")

@@ -76,7 +76,6 @@ def test_a_large_page_photo_is_read_reduced_with_boxes_in_the_files_pixels(small
     """A 4032-px JPEG of a page is decoded at half scale (max_side=1024): boxes in the file's pixels, as
     accurate against the page's truth as a full read's, and the file's size in the result."""
     from PIL import Image
-
     from pocketocr.training.formula.synth import make_page
 
     page = make_page(90_001, small_bank, False)

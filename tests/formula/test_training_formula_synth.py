@@ -91,7 +91,7 @@ def test_version_3_openers_and_lists(small_bank):
     short = [small_bank.ink[v3[j][1]].shape[1] for i in lists for j in (i - 1, i + 1)]
     everything = [small_bank.ink[t[1]].shape[1] for t in v3 if t[0] == "m"]
     assert np.median(short) < np.median(everything)
-    openers = lambda toks: sum(t[0] == "w" and t[1] in ("A", "We", "If", "It") for t in toks)  # noqa: E731
+    openers = lambda toks: sum(t[0] == "w" and t[1] in ("A", "We", "If", "It") for t in toks)
     assert openers(v3) > 2 * max(1, openers(v2))
     assert set(OPENERS) >= {"A", "We", "If", "It", "In"}
     assert openers(tokens(3, "de")) == openers(tokens(2, "de"))  # English openers only in English text
@@ -111,8 +111,15 @@ def test_version_4_text_face_formulas(small_bank):
     import json
     import random
 
-    from pocketocr.training.formula.synth import (BOLD_VARS, ITALIC_VARS, TEXT_ELLIPSES, TEXT_RELATIONS, VAR_SUFFIXES,
-                                                  _Page, _Writer)
+    from pocketocr.training.formula.synth import (
+        BOLD_VARS,
+        ITALIC_VARS,
+        TEXT_ELLIPSES,
+        TEXT_RELATIONS,
+        VAR_SUFFIXES,
+        _Page,
+        _Writer,
+    )
 
     def tokens(version, lang="en", italic=False):
         w = _Writer(_Page(800, 1000), small_bank, random.Random(4), 50, 750, 50, 950, 20, ("a", "b", "c"), lang, None,

@@ -108,7 +108,6 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     # The int8 TFLite twin: fixed square input, pages padded to it, the same outputs as the ONNX fp32 model.
     pytest.importorskip("ai_edge_litert")
     import numpy as np
-
     from pocketocr.tasks.formula.pre import prepare
 
     tfl = tmp_path / "models" / "formula_det.int8.tflite"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from pocketocr.errors import ImageError
 from pocketocr.eval.card import evaluate_cards
 from pocketocr.eval.html import card_report_html
 from pocketocr.results import CardResult
+
 from tests.conftest import EXAMPLES, run_cli
 
 
@@ -90,7 +90,6 @@ def test_gallery_thumbnail_of_a_large_photo_draws_boxes_in_place(tmp_path):
 
     import numpy as np
     from PIL import Image
-
     from pocketocr.eval.html import thumbnail_data_uri
 
     path = tmp_path / "big.jpg"

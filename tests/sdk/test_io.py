@@ -7,7 +7,6 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-
 from pocketocr.errors import ImageError
 from pocketocr.io import load_image
 

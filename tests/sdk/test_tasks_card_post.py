@@ -4,9 +4,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
-from pocketocr.tasks.card.post import (DecodeConfig, Detected, choose_expiry, choose_number, ctc_candidates,
-                                       ctc_greedy, find_fields, order_lines)
+from pocketocr.tasks.card.post import (
+    DecodeConfig,
+    Detected,
+    choose_expiry,
+    choose_number,
+    ctc_candidates,
+    ctc_greedy,
+    find_fields,
+    order_lines,
+)
 from pocketocr.tasks.card.pre import DetMeta, FieldGeom, PreSpec
 
 SPEC = PreSpec()

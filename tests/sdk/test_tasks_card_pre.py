@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-
-from pocketocr.tasks.card.pre import (FieldGeom, PreSpec, crop_field, crop_tensor, geom_from_quad, letterbox,
-                                      letterbox_canvas, read_geoms, zoom_crop)
+from pocketocr.tasks.card.pre import (
+    FieldGeom,
+    PreSpec,
+    crop_field,
+    crop_tensor,
+    geom_from_quad,
+    letterbox,
+    letterbox_canvas,
+    read_geoms,
+    zoom_crop,
+)
 
 SPEC = PreSpec()
 

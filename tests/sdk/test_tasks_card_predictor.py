@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pocketocr
 import pytest
 from PIL import Image
-
-import pocketocr
 from pocketocr.errors import ImageError
 from pocketocr.tasks.card.predictor import CardReader
+
 from tests.conftest import EXAMPLES
 
 

@@ -1,5 +1,12 @@
-from pocketocr.tasks.card.rules import (brand_of, default_grouping, luhn_check_digit, luhn_valid, mask_number,
-                                        parse_expiry, plausible_length)
+from pocketocr.tasks.card.rules import (
+    brand_of,
+    default_grouping,
+    luhn_check_digit,
+    luhn_valid,
+    mask_number,
+    parse_expiry,
+    plausible_length,
+)
 
 
 def test_luhn_known_numbers():

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("tqdm")
 
-from pocketocr.tasks.card.rules import luhn_valid, parse_expiry  # noqa: E402
-from pocketocr.training.card.fonts import check_fonts  # noqa: E402
-from pocketocr.training.card.numbers import sample_grouping, sample_number  # noqa: E402
-from pocketocr.training.card.synth import make_sample, write_dataset  # noqa: E402
+from pocketocr.tasks.card.rules import luhn_valid, parse_expiry
+from pocketocr.training.card.fonts import check_fonts
+from pocketocr.training.card.numbers import sample_grouping, sample_number
+from pocketocr.training.card.synth import make_sample, write_dataset
 
 
 def test_same_seed_same_sample():
@@ -127,7 +127,6 @@ def test_synth_cli_writes_the_chosen_data_version(tmp_path):
 def test_version_3_embossing_is_bolder():
     """Data version 3 widens embossed strokes (`bold`): the same mask paints more of the card than before."""
     from PIL import Image, ImageDraw
-
     from pocketocr.training.card.face import _paint_text
 
     mask = Image.new("L", (120, 40), 0)
@@ -214,10 +213,9 @@ def test_knockout_fonts_are_found_and_left_out_from_version_4():
 def test_version_4_draws_no_logo_over_a_field():
     """A logo that would touch the number or the expiry is left out (version 4), drawn as before otherwise."""
     from PIL import Image
-
     from pocketocr.training.card.face import _draw_logo
 
-    blank = lambda: Image.new("RGB", (400, 300), (40, 40, 40))  # noqa: E731
+    blank = lambda: Image.new("RGB", (400, 300), (40, 40, 40))
     for seed in range(12):  # every kind of mark: circles, a brand word, a hologram
         under = [[(90.0, 110.0), (300.0, 110.0), (300.0, 140.0), (90.0, 140.0)]]   # a field under (100, 100)
         aside = [[(90.0, 260.0), (300.0, 260.0), (300.0, 290.0), (90.0, 290.0)]]   # one well below it
@@ -234,7 +232,6 @@ def test_farrington_like_fonts_draw_ten_distinct_digits(tmp_path):
     """The stroke-drawn Farrington 7B stand-ins: every variant draws each digit and "/" as its own shape,
     and the same arguments write the same bytes (the data stays a function of the seed)."""
     from PIL import ImageFont
-
     from pocketocr.training.card.farrington import VARIANTS, build_font, farrington_fonts
     from pocketocr.training.card.fonts import font_files, is_knockout
 
@@ -272,7 +269,6 @@ def test_tilt_sample_turns_the_photo_and_its_labels_together():
     import math
 
     from PIL import Image, ImageDraw
-
     from pocketocr.training.card.synth import tilt_sample
 
     def angle(q):

@@ -7,12 +7,11 @@ import pytest
 
 pytest.importorskip("tqdm")
 
-from PIL import Image  # noqa: E402
-
-from pocketocr.tasks.card.post import find_fields  # noqa: E402
-from pocketocr.tasks.card.pre import DetMeta, PreSpec, geom_from_quad  # noqa: E402
-from pocketocr.training.card.data import det_target  # noqa: E402
-from pocketocr.training.card.synth import CardSample  # noqa: E402
+from PIL import Image
+from pocketocr.tasks.card.post import find_fields
+from pocketocr.tasks.card.pre import DetMeta, PreSpec, geom_from_quad
+from pocketocr.training.card.data import det_target
+from pocketocr.training.card.synth import CardSample
 
 SPEC = PreSpec()
 META = DetMeta(scale=1.0, src_size=(384, 384))

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from tests.conftest import run_cli  # noqa: E402
+from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.train, pytest.mark.slow]
 
@@ -69,7 +69,6 @@ def test_train_resume_and_export(tmp_path):
 def test_recogniser_shape_keys():
     """rec_top/rec_top_layers build the recogniser; left at their defaults they build (and name) the v1-v4 shape."""
     import torch
-
     from pocketocr.training.card.models import CardRec, rec_arch_kwargs
     from pocketocr.training.card.train import RECIPE_PATH, load_recipe, recipe_digest
 
@@ -106,7 +105,6 @@ def test_recogniser_trains_on_more_photos(tmp_path):
                   "--set", "rec_ft_epochs=0", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     import numpy as np
-
     from pocketocr.training.card.train import _cache_name
 
     recipe = json.loads((run / "train_summary.json").read_text())["recipe"]
@@ -309,10 +307,9 @@ def test_recogniser_crop_extension():
     """rec_crop_extend lengthens some recogniser crops into the neighbouring print; at 0 every crop, the
     cache name and the recipe hash stay what they were."""
     import numpy as np
-
     from pocketocr.tasks.card.pre import PreSpec
-    from pocketocr.training.card.train import RECIPE_PATH, _cache_name, load_recipe, recipe_digest
     from pocketocr.training.card.data import sample_arrays
+    from pocketocr.training.card.train import RECIPE_PATH, _cache_name, load_recipe, recipe_digest
 
     spec = PreSpec()
     canvas, target, plain = sample_arrays(4242, spec)
@@ -333,7 +330,6 @@ def test_recogniser_crop_extension():
 def test_take_gathers_rows_across_parts():
     """_take: rows numbered across several loaded caches, as one concatenated array would give them."""
     import numpy as np
-
     from pocketocr.training.card.train import _take
 
     parts = [{"x": np.arange(5) * 10}, {"x": np.arange(3) * 10 + 50}, {"x": np.arange(4) * 10 + 80}]
@@ -353,7 +349,6 @@ def test_detector_on_several_data_versions_wider_and_on_centre_targets(tmp_path)
                   "--set", "det_ft2_epochs=0", "--set", "rec_ft_epochs=0", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     import torch
-
     from pocketocr.training.card.models import CardDet
     from pocketocr.training.card.train import CENTRE_SPEC, RECIPE_PATH, load_recipe, recipe_digest
 
@@ -376,7 +371,6 @@ def test_device_batches_match_the_cpu_batches():
     gives the losses of the CPU path from the same draws; run here on the CPU, forced."""
     import numpy as np
     import torch
-
     from pocketocr.tasks.card.pre import PreSpec
     from pocketocr.training.card.models import CardDet, CardRec
     from pocketocr.training.card.train import _det_batches, _rec_batches

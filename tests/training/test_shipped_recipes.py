@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from pocketocr.zoo import MODELS_DIR  # noqa: E402
+from pocketocr.zoo import MODELS_DIR
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "tflite"])
@@ -35,7 +35,6 @@ def test_committed_card_checkpoints_are_the_shipped_models():
     """training/checkpoints/card/ holds the float models the shipped int8 files were exported from: the same
     per-model recipe hashes, and state dicts that load into the networks their recipes describe."""
     import torch
-
     from pocketocr.training.card.models import model_from_checkpoint
     from pocketocr.training.card.train import RECIPE_PATH, load_recipe, recipe_digest
 

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
-
 from pocketocr.tasks.card.pre import FieldGeom, PreSpec, crop_field, geom_from_quad, letterbox_canvas
 
 from ..common import load_shards as load_cache
 from ..common import render_shards, shard_jobs
 from .synth import LATEST, CardSample, make_sample
 
-__all__ = ["det_target", "centre_target", "centre_score", "TARGET_STYLES", "jitter_geom", "extend_geom", "sample_arrays", "build_cache", "load_cache"]
+__all__ = ["TARGET_STYLES", "build_cache", "centre_score", "centre_target", "det_target", "extend_geom", "jitter_geom", "load_cache", "sample_arrays"]
 
 
 TARGET_STYLES = ("fill", "centre")

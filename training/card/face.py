@@ -17,7 +17,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 from .fonts import font_files, load_font, pick_font
 from .numbers import sample_name
 
-__all__ = ["CardFace", "render_face", "CARD_W", "CARD_H"]
+__all__ = ["CARD_H", "CARD_W", "CardFace", "render_face"]
 
 CARD_W, CARD_H = 856, 540
 Quad = list[tuple[float, float]]

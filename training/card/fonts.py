@@ -11,7 +11,6 @@ import functools
 import random
 
 import numpy as np
-
 from PIL import ImageFont
 
 from ..font_dirs import font_index as _index

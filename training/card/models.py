@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..layers import DSBlock as _DS
 from ..layers import conv_bn_relu as _cbr
-from torch.nn import functional as F
 
-__all__ = ["CardDet", "CardRec", "ARCHS", "det_arch_kwargs", "rec_arch_kwargs", "model_from_checkpoint"]
+__all__ = ["ARCHS", "CardDet", "CardRec", "det_arch_kwargs", "model_from_checkpoint", "rec_arch_kwargs"]
 
 
 class CardDet(nn.Module):

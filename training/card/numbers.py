@@ -6,7 +6,7 @@ import random
 
 from pocketocr.tasks.card.rules import BRANDS, Brand, brand_of, default_grouping, luhn_check_digit, luhn_valid
 
-__all__ = ["sample_number", "sample_grouping", "sample_expiry", "sample_name", "NON_LUHN_RATE"]
+__all__ = ["NON_LUHN_RATE", "sample_expiry", "sample_grouping", "sample_name", "sample_number"]
 
 # Specimen and test cards often print numbers that fail Luhn; the model must read them as printed.
 NON_LUHN_RATE = 0.05

@@ -18,14 +18,13 @@ import dataclasses
 from pathlib import Path
 
 import onnx
-from torch import nn
-
 from pocketocr.tasks.card.pre import PreSpec
+from torch import nn
 
 from ..int8_weights import conv_weights, load_folded_conv, recovery_main
 from .models import CardRec, rec_arch_kwargs
 
-__all__ = ["conv_weights", "recogniser_from_int8", "main"]
+__all__ = ["conv_weights", "main", "recogniser_from_int8"]
 
 
 def recogniser_from_int8(path: Path, recipe: dict, n_classes: int) -> CardRec:

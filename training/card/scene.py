@@ -18,7 +18,7 @@ from ..geometry import homography
 from .face import CardFace
 from .fonts import pick_font
 
-__all__ = ["compose_scene", "homography", "apply_h"]
+__all__ = ["apply_h", "compose_scene", "homography"]
 
 _SIZES = [(640, 480), (800, 600), (960, 720), (1280, 720), (1024, 768), (720, 1280), (600, 800), (480, 640),
           (1280, 960), (1600, 1200)]

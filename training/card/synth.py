@@ -16,14 +16,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
-
 from pocketocr.tasks.card.rules import brand_of
 
 from .face import render_face
 from .numbers import sample_expiry, sample_grouping, sample_number
 from .scene import compose_scene
 
-__all__ = ["CardSample", "make_sample", "write_dataset", "write_grid", "DATA_VERSIONS", "LATEST", "version_tag"]
+__all__ = ["DATA_VERSIONS", "LATEST", "CardSample", "make_sample", "version_tag", "write_dataset", "write_grid"]
 
 # What each data version adds. A recipe names the version its models were trained on, and an old version
 # keeps drawing exactly the same images, so shipped models stay reproducible while the generator grows.

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 from torch.nn import functional as F
 from tqdm import tqdm
-
-from pocketocr.tasks.card.pre import PreSpec, crop_tensor, det_tensor
 
 from ..common import batches_on_device, load_recipe_file, repo_path, save_checkpoint, start_run
 from ..int8_weights import reopen_batchnorm
@@ -28,7 +27,7 @@ from .data import build_cache, load_cache
 from .models import CardDet, CardRec, det_arch_kwargs, rec_arch_kwargs
 from .synth import version_tag
 
-__all__ = ["CardRecipe", "load_recipe", "train_card", "recipe_digest", "RECIPE_PATH"]
+__all__ = ["RECIPE_PATH", "CardRecipe", "load_recipe", "recipe_digest", "train_card"]
 
 RECIPE_PATH = Path(__file__).resolve().parent.parent / "recipes" / "card.toml"
 
@@ -402,7 +401,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                                                       ("canvas", "target")))
 
         det_val = target_val(recipe.det_target)
-        det_eval = lambda: _det_iou(det, det_val()["canvas"], det_val()["target"], spec, dev)  # noqa: E731
+        det_eval = lambda: _det_iou(det, det_val()["canvas"], det_val()["target"], spec, dev)
 
         def on(dirs: Callable[[], list[Path]]) -> Callable[[], tuple[int, Callable]]:  # a stage's lazy batches
             return lambda: _det_batches(det, [load_cache(d, ("canvas", "target")) for d in dirs()], recipe.det_batch,
@@ -447,7 +446,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                                     recipe.det_ft2_n_train, spec, recipe.workers, target=tgt)
                     return [ft_dir(tgt), new] if mix else [new]
                 tval = target_val(tgt)
-                det_eval = lambda: _det_iou(det, tval()["canvas"], tval()["target"], spec, dev)  # noqa: E731
+                det_eval = lambda: _det_iou(det, tval()["canvas"], tval()["target"], spec, dev)
             hist = hist + _stage("det_ft2", det, recipe.det_ft2_epochs, recipe.det_ft2_lr, recipe.seed + 4, on(dirs),
                                  out, det_eval, dev, resume)
         if recipe.det_ft3_epochs > 0:  # stage 4: a newer data version mixed with photos of stage 1's versions
@@ -474,7 +473,7 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
                                                              spec, recipe.workers, ext), ("crops", "texts")))
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
-        rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)  # noqa: E731
+        rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)
         init: dict = {}
         if recipe.rec_init:  # stages 1 and 2 are the checkpoint's
             init = _load_init(rec, "rec_init", recipe, rec_arch_kwargs, "recogniser", dev)

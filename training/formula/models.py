@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..layers import DSBlock as _DS
 from ..layers import conv_bn_relu as _cbr
-from torch.nn import functional as F
 
 __all__ = ["ARCHS", "FormulaDet"]
 

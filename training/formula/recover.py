@@ -19,9 +19,8 @@ import dataclasses
 from pathlib import Path
 
 import onnx
-from torch import nn
-
 from pocketocr.tasks.formula.pre import PreSpec
+from torch import nn
 
 from ..int8_weights import conv_weights, load_folded_conv, recovery_main
 from .models import FormulaDet

@@ -234,7 +234,7 @@ class _Writer:
         style = 2 if italic or r.random() < 0.45 else 1
         letter = r.choice(BOLD_VARS if style == 2 else ITALIC_VARS)
         arg = r.choice("ttxyzCLAB" if style == 1 else "ttxyz")
-        item = lambda i: ((arg, 1, 0), (i, 0 if i.isdigit() else 1, 1))  # noqa: E731  (index: italic letter)
+        item = lambda i: ((arg, 1, 0), (i, 0 if i.isdigit() else 1, 1))
         trail = ""
         if x < 0.55:
             pieces: tuple = ((letter, style, 0),)

@@ -28,9 +28,9 @@ from pocketocr.tasks.formula.pre import PreSpec, det_tensor, page_canvas
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from .bank import load_bank
 from ..common import batches_on_device, load_recipe_file, repo_path, save_checkpoint, start_run
 from ..int8_weights import reopen_batchnorm
+from .bank import load_bank
 from .data import build_cache, load_cache
 from .models import FormulaDet
 from .synth import write_dataset

@@ -14,12 +14,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from pocketocr.eval.formula import load_formula_labels, match_boxes
 from pocketocr.io import load_image
 from pocketocr.tasks.formula.post import DecodeConfig, decode, snap_to_ink
-from pocketocr.tasks.formula.predictor import FormulaDetector
 from pocketocr.tasks.formula.pre import prepare
+from pocketocr.tasks.formula.predictor import FormulaDetector
 
 __all__ = ["sweep"]
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ModelError
 
-__all__ = ["Backend", "open_backend", "BACKENDS"]
+__all__ = ["BACKENDS", "Backend", "open_backend"]
 
 BACKENDS = ("onnx", "tflite")
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 import json
 import sys
 
-__all__ = ["err", "add_threads", "add_backend", "add_max_side", "max_side_kwargs", "add_no_snap", "formula_config",
-           "short_path", "report_input_error"]
+__all__ = [
+    "add_backend",
+    "add_max_side",
+    "add_no_snap",
+    "add_threads",
+    "err",
+    "formula_config",
+    "max_side_kwargs",
+    "report_input_error",
+    "short_path",
+]
 
 
 def err(msg: str) -> None:

@@ -6,7 +6,15 @@ import argparse
 import json
 import sys
 
-from ._common import add_backend, add_max_side, add_threads, err, max_side_kwargs, report_input_error, short_path
+from ._common import (
+    add_backend,
+    add_max_side,
+    add_threads,
+    err,
+    max_side_kwargs,
+    report_input_error,
+    short_path,
+)
 
 __all__ = ["add_parser", "run"]
 

@@ -7,8 +7,17 @@ import json
 import sys
 from pathlib import Path
 
-from ._common import (add_backend, add_max_side, add_no_snap, add_threads, err, formula_config, max_side_kwargs,
-                      report_input_error, short_path)
+from ._common import (
+    add_backend,
+    add_max_side,
+    add_no_snap,
+    add_threads,
+    err,
+    formula_config,
+    max_side_kwargs,
+    report_input_error,
+    short_path,
+)
 
 __all__ = ["add_parser", "run"]
 

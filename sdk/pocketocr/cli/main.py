@@ -12,7 +12,7 @@ import sys
 
 from .. import __version__
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["COMMANDS", "main"]
 
 # (command name, module under pocketocr.cli, one-line help). One explicit list, no discovery magic.
 COMMANDS: list[tuple[str, str, str]] = [

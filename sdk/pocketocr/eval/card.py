@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import Levenshtein
 import numpy as np
@@ -21,7 +22,7 @@ from ..errors import ImageError, PocketOCRError
 from ..results import CardResult
 from ..tasks.card.rules import mask_number, parse_expiry
 
-__all__ = ["CardLabel", "load_card_labels", "evaluate_cards", "card_metrics"]
+__all__ = ["CardLabel", "card_metrics", "evaluate_cards", "load_card_labels"]
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 
-__all__ = ["card_report_html", "thumbnail_data_uri", "fmt"]
+__all__ = ["card_report_html", "fmt", "thumbnail_data_uri"]
 
 _CSS = """
 body{font:14px system-ui,sans-serif;margin:24px;color:#222}

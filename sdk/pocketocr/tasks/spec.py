@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from typing_extensions import Self
+
 __all__ = ["MetadataSpec"]
 
 S = TypeVar("S", bound="MetadataSpec")
@@ -13,7 +15,7 @@ class MetadataSpec:
     """Mixin for frozen dataclasses of scalar fields, written to and read from model metadata."""
 
     @classmethod
-    def from_metadata(cls: type[S], meta: dict[str, str]) -> S:
+    def from_metadata(cls, meta: dict[str, str]) -> Self:
         """The spec a model file carries (missing keys keep the defaults)."""
         kwargs = {}
         for f in cls.__dataclass_fields__.values():  # type: ignore[attr-defined]

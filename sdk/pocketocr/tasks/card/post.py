@@ -16,9 +16,27 @@ from ..components import components
 from .pre import DetMeta, FieldGeom, PreSpec
 from .rules import luhn_valid, parse_expiry, plausible_number
 
-__all__ = ["DecodeConfig", "Detected", "zoom_region", "PieceReading", "find_fields", "select_fields", "group_lines", "order_lines", "choose_number_lines", "ctc_greedy", "ctc_candidates",
-           "choose_number", "choose_expiry", "choose_expiry_among", "expiry_retries", "retry_expiries",
-           "strongest_line", "choose_retried_number", "NumberChoice"]
+__all__ = [
+    "DecodeConfig",
+    "Detected",
+    "NumberChoice",
+    "PieceReading",
+    "choose_expiry",
+    "choose_expiry_among",
+    "choose_number",
+    "choose_number_lines",
+    "choose_retried_number",
+    "ctc_candidates",
+    "ctc_greedy",
+    "expiry_retries",
+    "find_fields",
+    "group_lines",
+    "order_lines",
+    "retry_expiries",
+    "select_fields",
+    "strongest_line",
+    "zoom_region",
+]
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,24 @@ from PIL import Image
 from ..resample import resize_hv
 from ..spec import MetadataSpec
 
-__all__ = ["PreSpec", "DetMeta", "FieldGeom", "Turn", "letterbox", "zoom_crop", "letterbox_canvas", "turned_canvases",
-           "det_tensor", "crop_field", "crop_tensor", "geom_from_quad", "read_geoms", "retry_geoms", "below_geoms",
-           "line_geom"]
+__all__ = [
+    "DetMeta",
+    "FieldGeom",
+    "PreSpec",
+    "Turn",
+    "below_geoms",
+    "crop_field",
+    "crop_tensor",
+    "det_tensor",
+    "geom_from_quad",
+    "letterbox",
+    "letterbox_canvas",
+    "line_geom",
+    "read_geoms",
+    "retry_geoms",
+    "turned_canvases",
+    "zoom_crop",
+]
 
 
 @dataclass(frozen=True)
@@ -77,10 +92,10 @@ class FieldGeom:
         q = np.asarray(self.quad())
         return (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
 
-    def shifted(self, dx: float, dy: float) -> "FieldGeom":
+    def shifted(self, dx: float, dy: float) -> FieldGeom:
         return replace(self, cx=self.cx + dx, cy=self.cy + dy)
 
-    def flipped(self) -> "FieldGeom":
+    def flipped(self) -> FieldGeom:
         return FieldGeom(self.cx, self.cy, -self.ux, -self.uy, self.length, self.height)
 
 

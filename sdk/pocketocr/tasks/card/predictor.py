@@ -17,14 +17,39 @@ from ...backends.base import Backend, open_backend
 from ...io import ImageInput, load_image_scaled
 from ...results import CardResult, FieldBox
 from ...zoo import default_model
-from .post import (DecodeConfig, NumberChoice, PieceReading, choose_expiry_among, choose_number_lines,
-                   choose_retried_number, ctc_greedy, expiry_retries, find_fields, retry_expiries, select_fields,
-                   strongest_line, zoom_region)
-from .pre import (DetMeta, PreSpec, Turn, below_geoms, crop_field, crop_tensor, det_tensor, letterbox, line_geom,
-                  read_geoms, retry_geoms, turned_canvases, zoom_crop)
+from .post import (
+    DecodeConfig,
+    NumberChoice,
+    PieceReading,
+    choose_expiry_among,
+    choose_number_lines,
+    choose_retried_number,
+    ctc_greedy,
+    expiry_retries,
+    find_fields,
+    retry_expiries,
+    select_fields,
+    strongest_line,
+    zoom_region,
+)
+from .pre import (
+    DetMeta,
+    PreSpec,
+    Turn,
+    below_geoms,
+    crop_field,
+    crop_tensor,
+    det_tensor,
+    letterbox,
+    line_geom,
+    read_geoms,
+    retry_geoms,
+    turned_canvases,
+    zoom_crop,
+)
 from .rules import brand_of, luhn_valid
 
-__all__ = ["CardReader", "read_card", "card_reader"]
+__all__ = ["CardReader", "card_reader", "read_card"]
 
 
 @dataclass(eq=False)
@@ -152,7 +177,7 @@ class CardReader:
         number = choice.number
         boxes = {"number": [num.field_box(p, 1 / scale) for p in num.used],
                  "expiry": [exp.field_box(exp.exp_piece, 1 / scale)] if exp.exp_piece else []}
-        ms = lambda key: round(sum(getattr(p, key) for p in passes) * 1000, 3)  # noqa: E731
+        ms = lambda key: round(sum(getattr(p, key) for p in passes) * 1000, 3)
         return CardResult(
             number=number, expiry=expiry, brand=brand_of(number) if number else None,
             luhn_valid=bool(number and luhn_valid(number)),

@@ -9,8 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Brand", "BRANDS", "luhn_valid", "luhn_check_digit", "brand_of", "plausible_length", "plausible_number",
-           "parse_expiry", "mask_number", "default_grouping"]
+__all__ = [
+    "BRANDS",
+    "Brand",
+    "brand_of",
+    "default_grouping",
+    "luhn_check_digit",
+    "luhn_valid",
+    "mask_number",
+    "parse_expiry",
+    "plausible_length",
+    "plausible_number",
+]
 
 
 @dataclass(frozen=True)
