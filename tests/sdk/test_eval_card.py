@@ -149,3 +149,38 @@ def test_eval_record_without_a_model_card_writes_none(tmp_path):
                   str(tmp_path / rec.name), "--record", "x", "--no-progress")
     assert res.returncode == 2 and "no model card" in res.stderr and "Traceback" not in res.stderr
     assert (tmp_path / (det.name + ".json")).read_text() == before
+
+
+def test_eval_ceiling_reads_the_labelled_quads_and_splits_the_misses(tmp_path):
+    """`--ceiling` reads each labelled number quad with the recogniser alone and crosses it with the reader."""
+    pytest.importorskip("fontTools")
+    from pocketocr.training.card.synth import write_dataset
+
+    data = write_dataset(tmp_path / "cards", n=8, seed=4343, progress=False, version=2)
+    res = run_cli("eval", "card", str(data), "--ceiling", "--json", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    c = rep["ceiling"]
+    assert c["n"] == 8 and c["skipped"] == 0
+    assert c["reader_exact"] == rep["number_exact"]
+    assert sum(v for row in c["table"].values() for v in row.values()) == 8
+    assert c["misses"] == c["misses_detector_side"] + c["misses_recogniser_side"] == 8 - sum(c["table"]["right"].values())
+    assert c["recogniser_exact"] >= 0.25  # clean quads of generated photos: the recogniser reads some
+    assert set(c["slices"]["style"]) <= {"flat", "embossed"}
+
+    # Quads moved off the number (a corner of the photo) read nothing right; rows without quads are skipped.
+    rows = [json.loads(line) for line in (data / "labels.jsonl").read_text().splitlines()]
+    for i, r in enumerate(rows):
+        if i % 2:
+            del r["number_quads"]
+        else:
+            r["number_quads"] = [[[2, 2], [60, 2], [60, 14], [2, 14]]]
+    (data / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = run_cli("eval", "card", str(data), "--ceiling", "--json", "--no-progress")
+    c = json.loads(res.stdout)["ceiling"]
+    assert res.returncode == 0 and c["n"] == 4 and c["skipped"] == 4 and c["recogniser_exact"] == 0.0
+
+
+def test_eval_ceiling_is_for_cards_only():
+    res = run_cli("eval", "formula", str(EXAMPLES.parent / "formulas"), "--ceiling")
+    assert res.returncode == 2 and "--ceiling" in res.stderr and "Traceback" not in res.stderr

@@ -22,6 +22,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--det-model", default=None, help="card detector / formula detector model (default: shipped)")
     p.add_argument("--rec-model", default=None, help="card recogniser model (default: shipped)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--ceiling", action="store_true",
+                   help="card: also read the labelled number quads with the recogniser alone, and split the misses "
+                        "between the detector and the recogniser (needs number_quads in the labels)")
     p.add_argument("--record", default=None, metavar="NAME",
                    help="also write the headline figures into the model cards of the models evaluated, under "
                         "metrics.recorded.NAME (with the date, SDK version and dataset folder)")
@@ -40,6 +43,20 @@ def _print_summary(rep: dict, keys: list[str]) -> None:
                 f"{k}={m[k]:.3f}" if isinstance(m.get(k), float) else f"{k}={m.get(k)}" for k in keys if k in m))
 
 
+def _print_ceiling(c: dict) -> None:
+    if not c["n"]:
+        print(f"ceiling: no labelled number_quads to read ({c['skipped']} images skipped)")
+        return
+    print(f"ceiling: the recogniser alone reads {c['recogniser_exact']:.4f} of {c['n']} labelled number quads "
+          f"(the reader {c['reader_exact']:.4f}); of {c['misses']} misses, {c['misses_detector_side']} are read "
+          f"from the labelled quads (detector or decoding side) and {c['misses_recogniser_side']} are not "
+          f"(recogniser side, or unreadable); {c['skipped']} skipped")
+    for key, values in c["slices"].items():
+        for value, m in values.items():
+            print(f"  [{key}={value}] n={m['n']}  reader={m['reader_exact']:.3f}  recogniser={m['recogniser_exact']:.3f}"
+                  f"  misses: detector side {m['misses_detector_side']}, recogniser side {m['misses_recogniser_side']}")
+
+
 def run(args) -> int:
     from ..errors import PocketOCRError
 
@@ -53,6 +70,9 @@ def run(args) -> int:
         return 2
     if args.no_snap and args.task != "formula":
         err("--no-snap is for formula boxes; card fields are not snapped")
+        return 2
+    if args.ceiling and args.task != "card":
+        err("--ceiling is for cards: it reads the labelled number quads with the card recogniser")
         return 2
     try:
         if args.record:
@@ -68,6 +88,11 @@ def run(args) -> int:
                                 **side)
             rep = evaluate_cards(reader.read, args.dataset, progress=not args.no_progress,
                                  model_version=reader.model_version)
+            if args.ceiling:
+                from ..eval.ceiling import recogniser_ceiling
+
+                rep["ceiling"] = recogniser_ceiling(reader.read_quads, args.dataset, rep["samples"],
+                                                    progress=not args.no_progress)
             html = card_report_html(rep, args.dataset) if args.html else None
             models, version = [reader.det.path, reader.rec.path], reader.model_version
             keys = ["n", "number_exact", "digit_cer", "expiry_exact", "needs_correction", "review_rate",
@@ -105,6 +130,8 @@ def run(args) -> int:
     else:
         _print_summary(rep, keys)
         print(f"latency_ms p50={rep['latency_ms']['p50']} p95={rep['latency_ms']['p95']}")
+        if "ceiling" in rep:
+            _print_ceiling(rep["ceiling"])
         if args.html:
             print(f"report: {args.html}")
     if args.record:
