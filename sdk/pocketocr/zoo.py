@@ -27,6 +27,10 @@ class ModelInfo:
     sha256: str          # recorded in the model card (checked by `pocketocr models --verify`)
     version: str
 
+    def card(self) -> dict:
+        """The model card (`<model file>.json`), read afresh: `pocketocr eval --record` may have added to it."""
+        return json.loads(Path(str(self.path) + ".json").read_text())
+
     def to_dict(self) -> dict:
         return {"name": self.name, "task": self.task, "role": self.role, "format": self.format,
                 "precision": self.precision, "path": str(self.path), "size_bytes": self.size_bytes,

@@ -45,6 +45,21 @@ def test_models_json_lists_shipped_card_models():
     assert sum(m["size_bytes"] for m in models if m["task"] == "card" and m["format"] == "onnx") < 2_000_000
 
 
+def test_models_metrics_shows_what_each_card_measured():
+    listed = json.loads(run_cli("models", "--json", "--metrics").stdout)
+    for m in listed:  # the JSON rows carry each card's metrics as written
+        assert m["metrics"] == json.loads(open(m["path"] + ".json").read())["metrics"]
+    res = run_cli("models", "--metrics")
+    assert res.returncode == 0, res.stderr
+    det = next(m for m in listed if m["name"] == "card_det" and m["format"] == "onnx")
+    val = det["metrics"]["synthetic_val"]
+    line = next(ln for ln in res.stdout.splitlines() if ln.strip().startswith("synthetic_val "))
+    assert f"n={val['n']}" in line and f"number_exact={val['number_exact']:.3f}" in line and "(export)" in line
+    assert "parity_vs" not in res.stdout  # the gate's record is not a measurement to list
+    for name in det["metrics"].get("recorded", {}):
+        assert f"recorded.{name}" in res.stdout
+
+
 def test_unknown_model_file_is_a_clear_error(tmp_path, example_images):
     res = run_cli("card", str(example_images[0]), "--det-model", str(tmp_path / "missing.onnx"))
     assert res.returncode == 2 and "model file not found" in res.stderr and "Traceback" not in res.stderr
