@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import ImageError, PocketOCRError
 from ..results import CardResult
 from ..tasks.card.rules import mask_number, parse_expiry
+from .progress import progress_bar
 
 __all__ = ["CardLabel", "card_metrics", "evaluate_cards", "load_card_labels"]
 
@@ -103,14 +104,7 @@ def evaluate_cards(read: Callable[[Path], CardResult], dataset: Path, progress: 
     rows: list[dict] = []
     latencies: list[float] = []
     confusions: Counter[tuple[str, str]] = Counter()
-    it: Any = labels
-    if progress:
-        try:
-            from tqdm import tqdm
-
-            it = tqdm(labels, desc="eval card", unit="img")
-        except ImportError:
-            pass
+    it = progress_bar(labels, "eval card", "img", progress)
     for lab in it:
         error = None
         try:

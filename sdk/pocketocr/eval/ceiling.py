@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ImageError, PocketOCRError
+from .progress import progress_bar
 
 __all__ = ["recogniser_ceiling"]
 
@@ -59,14 +60,7 @@ def recogniser_ceiling(read_quads: Callable[[Path, list], str], dataset: Path, s
             row = json.loads(line)
             truth[str(Path(row["file"]))] = "".join(ch for ch in str(row["number"]) if ch.isdigit())
     todo = [s for s in samples if s["file"] in quads and s.get("error") is None]
-    it: Any = todo
-    if progress:
-        try:
-            from tqdm import tqdm
-
-            it = tqdm(todo, desc="ceiling", unit="img")
-        except ImportError:
-            pass
+    it = progress_bar(todo, "ceiling", "img", progress)
     pairs: list[tuple[str, bool, dict]] = []
     for s in it:
         try:

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import ImageError, PocketOCRError
 from ..results import FormulaResult
+from .progress import progress_bar
 
 __all__ = [
     "KINDS",
@@ -344,14 +345,7 @@ def evaluate_formulas(detect: Callable[[Path], FormulaResult], dataset: Path, pr
     """
     dataset = Path(dataset)
     labels = load_formula_labels(dataset)
-    it: Any = labels
-    if progress:
-        try:
-            from tqdm import tqdm
-
-            it = tqdm(labels, desc="eval formula", unit="page")
-        except ImportError:
-            pass
+    it = progress_bar(labels, "eval formula", "page", progress)
     rows, latencies = [], []
     for lab in it:
         try:
