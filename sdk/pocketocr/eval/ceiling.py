@@ -21,13 +21,15 @@ __all__ = ["recogniser_ceiling"]
 _OUTCOMES = ("right", "withheld", "wrong")
 
 
-def _quads_by_file(dataset: Path) -> dict[str, list]:
+def _labelled_quads(dataset: Path) -> dict[str, tuple[str, list]]:
+    """{file: (number digits, its number quads)} for the rows that have quads."""
     out = {}
     for line in (Path(dataset) / "labels.jsonl").read_text().splitlines():
         if line.strip():
             row = json.loads(line)  # the evaluation has read the same file already: it parses
             if isinstance(row.get("number_quads"), list) and row["number_quads"]:
-                out[str(Path(row["file"]))] = row["number_quads"]
+                digits = "".join(ch for ch in str(row["number"]) if ch.isdigit())
+                out[str(Path(row["file"]))] = (digits, row["number_quads"])
     return out
 
 
@@ -53,22 +55,18 @@ def recogniser_ceiling(read_quads: Callable[[Path, list], str], dataset: Path, s
     "misses_recogniser_side", "table": {right|withheld|wrong: {rec_right, rec_wrong}}, "slices"}.
     """
     dataset = Path(dataset)
-    quads = _quads_by_file(dataset)
-    truth = {}
-    for line in (dataset / "labels.jsonl").read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            truth[str(Path(row["file"]))] = "".join(ch for ch in str(row["number"]) if ch.isdigit())
-    todo = [s for s in samples if s["file"] in quads and s.get("error") is None]
+    labelled = _labelled_quads(dataset)
+    todo = [s for s in samples if s["file"] in labelled and s.get("error") is None]
     it = progress_bar(todo, "ceiling", "img", progress)
     pairs: list[tuple[str, bool, dict]] = []
     for s in it:
         try:
-            text = read_quads(dataset / s["file"], quads[s["file"]])
+            number, quads = labelled[s["file"]]
+            text = read_quads(dataset / s["file"], quads)
         except (ImageError, PocketOCRError):
             continue  # the evaluation read this image; a failure here is counted as skipped
         outcome = "right" if s["number_exact"] else ("withheld" if s["pred_number"] is None else "wrong")
-        pairs.append((outcome, text.replace("/", "") == truth[s["file"]], s["slices"]))
+        pairs.append((outcome, text.replace("/", "") == number, s["slices"]))
     report = _summary([(a, b) for a, b, _ in pairs])
     report["skipped"] = len(samples) - len(pairs)
     slices: dict[str, dict[str, Any]] = {}
