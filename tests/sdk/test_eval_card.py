@@ -159,10 +159,16 @@ def test_eval_ceiling_reads_the_labelled_quads_and_splits_the_misses(tmp_path):
     from pocketocr.training.card.synth import write_dataset
 
     data = write_dataset(tmp_path / "cards", n=8, seed=4343, progress=False, version=2)
-    res = run_cli("eval", "card", str(data), "--ceiling", "--json", "--no-progress")
+    html = tmp_path / "r.html"
+    res = run_cli("eval", "card", str(data), "--ceiling", "--json", "--samples", "--html", str(html), "--no-progress")
     assert res.returncode == 0, res.stderr
     rep = json.loads(res.stdout)
     c = rep["ceiling"]
+    page = html.read_text()  # the split on the page, and on each failure in the gallery
+    assert "Which model missed" in page and f"reads {c['recogniser_exact']:.3f} of 8" in page
+    fails = [r for r in rep["samples"] if r["needs_correction"]]
+    assert page.count("recogniser alone on the labelled quads:") == len(fails)
+    assert sum(r["ceiling_rec_right"] for r in rep["samples"]) == round(c["recogniser_exact"] * 8)
     assert c["n"] == 8 and c["skipped"] == 0
     assert c["reader_exact"] == rep["number_exact"]
     assert sum(v for row in c["table"].values() for v in row.values()) == 8

@@ -49,7 +49,8 @@ def _summary(pairs: list[tuple[str, bool]]) -> dict[str, Any]:
 def recogniser_ceiling(read_quads: Callable[[Path, list], str], dataset: Path, samples: list[dict],
                        progress: bool = True) -> dict[str, Any]:
     """Read each labelled number quad with `read_quads(image, quads)` (e.g. `CardReader.read_quads`) and cross
-    it with the evaluation's own outcome per image (`samples`, the rows of `evaluate_cards`).
+    it with the evaluation's own outcome per image (`samples`, the rows of `evaluate_cards`; each row read gets
+    `ceiling_rec_right`, whether the recogniser alone read the number right).
 
     Returns {"n", "skipped", "reader_exact", "recogniser_exact", "misses", "misses_detector_side",
     "misses_recogniser_side", "table": {right|withheld|wrong: {rec_right, rec_wrong}}, "slices"}.
@@ -66,7 +67,8 @@ def recogniser_ceiling(read_quads: Callable[[Path, list], str], dataset: Path, s
         except (ImageError, PocketOCRError):
             continue  # the evaluation read this image; a failure here is counted as skipped
         outcome = "right" if s["number_exact"] else ("withheld" if s["pred_number"] is None else "wrong")
-        pairs.append((outcome, text.replace("/", "") == number, s["slices"]))
+        s["ceiling_rec_right"] = text.replace("/", "") == number  # for the failure gallery (no digits kept)
+        pairs.append((outcome, s["ceiling_rec_right"], s["slices"]))
     report = _summary([(a, b) for a, b, _ in pairs])
     report["skipped"] = len(samples) - len(pairs)
     slices: dict[str, dict[str, Any]] = {}

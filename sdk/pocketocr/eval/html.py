@@ -53,6 +53,25 @@ def _metrics_table(report: dict[str, Any], keys: list[str]) -> str:
     return f"<table><tr>{head}</tr><tr>{''.join(f'<td>{fmt(report.get(k))}</td>' for k in keys)}</tr></table>"
 
 
+def _ceiling_html(c: dict[str, Any]) -> str:
+    """`pocketocr eval card --ceiling`: the reader's outcome crossed with the recogniser alone on the quads."""
+    if not c["n"]:
+        return f"<h2>Which model missed</h2><p>No labelled number quads ({c['skipped']} images skipped).</p>"
+    rows = "".join(f"<tr><td>reader {o}</td><td>{c['table'][o]['rec_right']}</td><td>{c['table'][o]['rec_wrong']}</td></tr>"
+                   for o in ("right", "withheld", "wrong"))
+    keys = ["n", "reader_exact", "recogniser_exact", "misses_detector_side", "misses_recogniser_side"]
+    slices = "".join(
+        f"<tr><td>{fmt(key)}={fmt(v)}</td>{''.join(f'<td>{fmt(m.get(k))}</td>' for k in keys)}</tr>"
+        for key, values in c["slices"].items() for v, m in values.items())
+    return (f"<h2>Which model missed</h2><p>The recogniser alone, best-path, on each photo's labelled number quads "
+            f"reads {fmt(c['recogniser_exact'])} of {c['n']} (the reader {fmt(c['reader_exact'])}). Of "
+            f"{c['misses']} misses, {c['misses_detector_side']} are read from the quads (lost by the detector or "
+            f"the decoding) and {c['misses_recogniser_side']} are not (the recogniser's, or unreadable); "
+            f"{c['skipped']} skipped.</p><table><tr><th></th><th>recogniser right</th><th>recogniser wrong</th></tr>"
+            f"{rows}</table><h3>By slice</h3><table><tr><th>slice</th>{''.join(f'<th>{k}</th>' for k in keys)}</tr>"
+            f"{slices}</table>")
+
+
 def card_report_html(report: dict[str, Any], dataset: Path, max_gallery: int = 200) -> str:
     keys = ["n", "number_exact", "digit_cer", "expiry_exact", "expiry_n", "needs_correction", "number_abstain",
             "review_rate", "review_precision", "review_recall", "errors"]
@@ -73,6 +92,8 @@ def card_report_html(report: dict[str, Any], dataset: Path, max_gallery: int = 2
         rows = "".join(f"<tr><td>{c['truth']} → {c['pred']}</td><td>{c['count']}</td></tr>"
                        for c in report["confusions"][:30])
         parts.append(f"<h2>Digit confusions (truth → read)</h2><table><tr><th>pair</th><th>count</th></tr>{rows}</table>")
+    if "ceiling" in report:
+        parts.append(_ceiling_html(report["ceiling"]))
     fails = [r for r in report["samples"] if r["needs_correction"]]
     parts.append(f"<h2>Failures: {len(fails)} images a user would have to correct</h2><div class='gallery'>")
     for r in fails[:max_gallery]:
@@ -84,6 +105,11 @@ def card_report_html(report: dict[str, Any], dataset: Path, max_gallery: int = 2
             f" errors <code>{fmt(r['error_positions'])}</code><br>"
             f"expiry: read <code>{fmt(r['pred_expiry'])}</code> truth <code>{fmt(r['truth_expiry'])}</code><br>"
             f"needs_review: <span class='{'ok' if r['needs_review'] else 'bad'}'>{r['needs_review']}</span>"
+            + (f"<br>recogniser alone on the labelled quads: <span class='{'ok' if r['ceiling_rec_right'] else 'bad'}'>"
+               f"{'right' if r['ceiling_rec_right'] else 'wrong'}</span>"
+               + (" (the number was lost by the detector or the decoding)"
+                  if r["ceiling_rec_right"] and not r["number_exact"] else "")
+               if "ceiling_rec_right" in r else "") +
             f"{'<br><span class=bad>' + fmt(r['error']) + '</span>' if r.get('error') else ''}</div>")
     parts.append("</div></body></html>")
     return "".join(parts)
