@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelError
 
-__all__ = ["MODELS_DIR", "ModelInfo", "default_model", "list_models", "sha256_of"]
+__all__ = ["MODELS_DIR", "ModelInfo", "default_model", "list_models", "model_card_path", "sha256_of"]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 _SUFFIX_BACKEND = {".onnx": "onnx", ".ort": "onnx", ".tflite": "tflite"}
@@ -26,15 +26,17 @@ class ModelInfo:
     size_bytes: int
     sha256: str          # recorded in the model card (checked by `pocketocr models --verify`)
     version: str
-
-    def card(self) -> dict:
-        """The model card (`<model file>.json`), read afresh: `pocketocr eval --record` may have added to it."""
-        return json.loads(Path(str(self.path) + ".json").read_text())
+    metrics: dict = field(default_factory=dict, compare=False, repr=False)  # the card's, as read by list_models
 
     def to_dict(self) -> dict:
         return {"name": self.name, "task": self.task, "role": self.role, "format": self.format,
                 "precision": self.precision, "path": str(self.path), "size_bytes": self.size_bytes,
                 "sha256": self.sha256, "version": self.version}
+
+
+def model_card_path(model: Path) -> Path:
+    """A model's card sits beside it: card_det.int8.onnx -> card_det.int8.onnx.json."""
+    return Path(str(model) + ".json")
 
 
 def sha256_of(path: Path) -> str:
@@ -51,7 +53,7 @@ def list_models(models_dir: Path = MODELS_DIR) -> list[ModelInfo]:
         card = json.loads(card_path.read_text())
         out.append(ModelInfo(card["name"], card["task"], card["role"], model_path.suffix.lstrip("."),
                              card.get("precision", "int8"), model_path, model_path.stat().st_size,
-                             card["sha256"], card["version"]))
+                             card["sha256"], card["version"], card.get("metrics", {})))
     return out
 
 

@@ -25,9 +25,8 @@ _HEADLINE = {"card": ("number_exact", "expiry_exact", "needs_correction"),
              "formula": ("f1_50", "precision_50", "recall_50")}
 
 
-def _measurements(card: dict) -> list[tuple[str, dict]]:
-    """(name, figures) of each measurement in a model card: the export's first, then the recorded ones."""
-    metrics = card.get("metrics", {})
+def _measurements(metrics: dict) -> list[tuple[str, dict]]:
+    """(name, figures) of each measurement in a model card's metrics: the export's first, then the recorded ones."""
     out = [(k, v) for k, v in metrics.items() if isinstance(v, dict) and "n" in v and not k.startswith("parity")]
     out += [(f"recorded.{k}", v) for k, v in metrics.get("recorded", {}).items() if isinstance(v, dict)]
     return out
@@ -54,7 +53,7 @@ def run(args) -> int:
                 bad += 1
                 err(f"{m.path}: sha256 does not match its model card")
         if args.metrics:
-            row["metrics"] = m.card().get("metrics", {})
+            row["metrics"] = m.metrics
         rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -64,6 +63,6 @@ def run(args) -> int:
             print(f"{r['name']:12} {r['task']:8} {r['format']:7} {r['precision']:5} {r['size_bytes'] / 1024:7.0f} "
                   f"{r['version']:22} {r['path']}")
             if args.metrics:
-                for name, m in _measurements({"metrics": r["metrics"]}):
+                for name, m in _measurements(r["metrics"]):
                     print(_measurement_line(r["task"], name, m))
     return 1 if bad else 0

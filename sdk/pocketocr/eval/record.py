@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from ..errors import ModelError
+from ..zoo import model_card_path
 
 __all__ = ["CARD_KEYS", "FORMULA_KEYS", "check_record_name", "record_metrics"]
 
@@ -40,7 +41,7 @@ def record_metrics(model_paths: list[Path], name: str, report: dict, keys: tuple
     check_record_name(name)
     cards = []
     for model in model_paths:
-        path = Path(str(model) + ".json")
+        path = model_card_path(model)
         try:
             card = json.loads(path.read_text())
         except FileNotFoundError:
