@@ -323,6 +323,7 @@ def decode_cases(w: _Writer, spec: card_pre.PreSpec) -> list[dict]:
         ([["17", "4012888888881881"]], []),                      # a stray piece before the number: left out
         ([["4111", "1111", "1111", "1111", "38"], ["12/26"]], []),  # ... and after it
         ([["4012888888881881", "1234"]], []),                    # 4 characters: too long to leave out
+        ([["3533251393872563"], ["822"]], []),                   # a Luhn-valid whole beats its sure, invalid first line
     ]
     for n, (lines, exps) in enumerate(layouts):
         arrays, line_readings, k = [], [], 0

@@ -228,6 +228,29 @@ def test_a_sure_line_beats_a_repaired_merge_with_a_stray_piece():
     assert choice.number == line and not choice.repaired and [p.text for p in used] == [line]
 
 
+def test_a_number_over_several_lines_beats_its_first_lines_read_as_a_specimen():
+    """A number printed over lines (19 digits as 16 + 3; a vertical card's 4 x 4): its first lines, read surely,
+    are a Luhn-invalid number of a plausible length, shown as a specimen on their own; the whole Luhn-valid
+    number wins. Seen on synthetic photos, where the first 16 digits were shown instead of all 19."""
+    from pocketocr.tasks.card.post import choose_number_lines
+    from pocketocr.tasks.card.rules import luhn_valid, plausible_number
+
+    number = "3533251393872563822"  # a JCB number of 19 digits
+    assert luhn_valid(number) and not luhn_valid(number[:16]) and plausible_number(number[:16])
+    choice, used = choose_number_lines([[_reading(number[:16])], [_reading(number[16:])]], VOCAB)
+    assert choice.number == number and not choice.repaired and len(used) == 2
+    vertical = "816089323093628500"  # four lines, the last three a plausible, Luhn-invalid 14 digits
+    assert luhn_valid(vertical) and not luhn_valid(vertical[4:]) and plausible_number(vertical[4:])
+    lines = [[_reading(vertical[:4])], [_reading(vertical[4:8])], [_reading(vertical[8:12])], [_reading(vertical[12:])]]
+    choice, used = choose_number_lines(lines, VOCAB)
+    assert choice.number == vertical and len(used) == 4
+    # two Luhn-valid readings: fewer lines still win (a valid 16-digit line and a stray line under it)
+    line = "4111111111111111"
+    stray = next(f"{k:03d}" for k in range(1000) if luhn_valid(line + f"{k:03d}"))
+    choice, used = choose_number_lines([[_reading(line)], [_reading(stray)]], VOCAB)
+    assert choice.number == line and len(used) == 1
+
+
 def test_short_stray_pieces_at_a_line_end_are_left_out():
     """A brand name or logo beside the number read as a short piece: the line cannot be shown whole, so the
     number is the line without it; a whole line that can be shown keeps every piece; a piece longer than

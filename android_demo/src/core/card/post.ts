@@ -323,8 +323,8 @@ export function chooseNumberLines(lines: PieceReading[][], vocab: string, cfg: D
         const choice = chooseNumber(text, confs, dists, vocab, cfg);
         const score = (pairwiseSumF64(pieces.map((p) => p.det.score)) / pieces.length) * choice.confidence;
         const shown = choice.number !== null;
-        // shown, then fewer lines, then Luhn-valid, then fewer pieces left out, then repaired > sure (as choose_number_lines)
-        const key = [shown, -(j - i), shown && !choice.repaired && luhnValid(choice.number ?? ""), -(a + b),
+        // shown, then Luhn-valid, then fewer lines, then fewer pieces left out, then repaired > sure (as choose_number_lines)
+        const key = [shown, shown && !choice.repaired && luhnValid(choice.number ?? ""), -(j - i), -(a + b),
           shown && choice.repaired, score];
         if (best === null || keyGreater(key, best[0])) best = [key, choice, pieces];
       }

@@ -278,16 +278,22 @@ def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: Decode
     """Pick the number among runs of 1..max_stack consecutive lines (stacked layouts print 2-4 lines).
 
     The detector may also mark a name, a small printed IIN or a receipt line as "number"; reading each
-    run separately and ranking (shown > withheld, then fewer lines, then Luhn-valid > repaired > sure
-    but not Luhn-valid, then detector score x confidence) keeps such pieces out of the number instead
-    of withholding it. Within a run, up to two short pieces (`max_stray_chars`) at the start of its first
+    run separately and ranking (shown > withheld, then Luhn-valid unrepaired, then fewer lines, then
+    repaired > sure but not Luhn-valid, then detector score x confidence) keeps such pieces out of the
+    number instead of withholding it. Within a run, up to two short pieces (`max_stray_chars`) at the start of its first
     line and the end of its last may be left out, ranked after Luhn: a Luhn-valid reading without a stray
     "17" beats the sure but invalid reading with it, and otherwise fewer pieces left out come first
     (1 000 + 1 000 synthetic photos: number exact +0.9 / +0.7 pt, two fewer wrong numbers shown; ranked
-    before Luhn instead, +0.8 / +0.5 pt and one more wrong number). Fewer lines come before Luhn: nearly every card prints its number on one line,
-    and a specimen number read with confidence on one line must not lose to that line plus a stray
-    piece that a one-digit repair makes Luhn-valid (seen on the real development set: a sure
-    16-digit line and a small "4000" under it merged into a wrong 19-digit number).
+    before Luhn instead, +0.8 / +0.5 pt and one more wrong number).
+
+    Luhn comes before fewer lines: a number printed over two or more lines (a 19-digit number's last three
+    digits, a vertical card's four lines of four) has first lines that a sure read shows as a specimen
+    number, Luhn-invalid but of a plausible length, and that must not beat the whole, Luhn-valid number
+    (3 000 synthetic photos: 9 more right numbers and 9 fewer wrong ones, none lost; docs/export.md). Only
+    an unrepaired Luhn-valid reading counts, so a specimen number read with confidence on one line still
+    beats that line plus a stray piece that a one-digit repair makes Luhn-valid (seen on the real
+    development set: a sure 16-digit line and a small "4000" under it merged into a wrong 19-digit number).
+    Two Luhn-valid readings rank by fewer lines, as before.
     """
     best: tuple | None = None
     for i in range(len(lines)):
@@ -302,7 +308,7 @@ def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: Decode
                 score = float(np.mean([p.det.score for p in pieces])) * choice.confidence
                 shown = choice.number is not None
                 luhn_ok = shown and not choice.repaired and luhn_valid(choice.number or "")
-                key = (shown, -(j - i), luhn_ok, -(a + b), shown and choice.repaired, score)
+                key = (shown, luhn_ok, -(j - i), -(a + b), shown and choice.repaired, score)
                 if best is None or key > best[0]:
                     best = (key, choice, pieces)
     if best is None:
