@@ -29,6 +29,7 @@ from PIL import Image
 from pocketocr.backends.base import open_backend
 from pocketocr.tasks.card import post as card_post
 from pocketocr.tasks.card import pre as card_pre
+from pocketocr.tasks.card import rules as card_rules
 from pocketocr.tasks.card.predictor import CardReader
 from pocketocr.tasks.formula import post as formula_post
 from pocketocr.tasks.formula import pre as formula_pre
@@ -324,6 +325,7 @@ def decode_cases(w: _Writer, spec: card_pre.PreSpec) -> list[dict]:
         ([["4111", "1111", "1111", "1111", "38"], ["12/26"]], []),  # ... and after it
         ([["4012888888881881", "1234"]], []),                    # 4 characters: too long to leave out
         ([["3533251393872563"], ["822"]], []),                   # a Luhn-valid whole beats its sure, invalid first line
+        ([["6304"], ["9857"], ["6360"], ["818100"]], []),         # of two Luhn-valid readings, the brand's grouping
     ]
     for n, (lines, exps) in enumerate(layouts):
         arrays, line_readings, k = [], [], 0
@@ -420,7 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"golden: no card models in {args.models}, card image cases skipped", file=sys.stderr)
     if not args.no_formula_pages:
         cases += formula_cases(w, args.models)
-    (args.out / "index.json").write_text(json.dumps({"card_spec": card_spec.to_metadata(),
+    # the brand table (rules.py BRANDS), which rules.ts must hold too
+    brands = [{"name": b.name, "ranges": [list(r) for r in b.ranges], "lengths": list(b.lengths),
+               "groupings": {str(n): [list(g) for g in gs] for n, gs in b.groupings.items()}} for b in card_rules.BRANDS]
+    (args.out / "index.json").write_text(json.dumps({"card_spec": card_spec.to_metadata(), "brands": brands,
                                                      "formula_spec": formula_pre.PreSpec().to_metadata(),
                                                      "cases": cases}, indent=1))
     print(f"golden: {len(cases)} cases in {args.out}", file=sys.stderr)

@@ -19,6 +19,7 @@ import { CardReader, type Tensor } from "../src/core/card/reader";
 import { formulaSpecFromMetadata, formulaTensor, pageCanvas } from "../src/core/formula/pre";
 import { DEFAULT_FORMULA_DECODE, decodeFormulas, snapToInk } from "../src/core/formula/post";
 import { toGrey, type Raster } from "../src/core/pil";
+import { BRANDS } from "../src/core/card/rules";
 
 const dir = process.env.GOLDEN_DIR!;
 const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
@@ -241,6 +242,10 @@ describe("card decoding on synthetic outputs", () => {
       expect(chooseExpiry(g.text, g.confs)).toEqual(c.expiry);
     });
   }
+  it("the brand table (IIN ranges, lengths, printed groupings) is rules.py's", () => {
+    expect(BRANDS.map((b) => ({ name: b.name, ranges: b.ranges, lengths: b.lengths,
+      groupings: Object.fromEntries(Object.entries(b.groupings)) }))).toEqual(index.brands);
+  });
   for (const c of cases("lines")) {
     it(`${c.name}: the number among runs of lines, the expiry among dates`, () => {
       const [N, T, C] = c.probs.shape;

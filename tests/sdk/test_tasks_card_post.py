@@ -244,7 +244,14 @@ def test_a_number_over_several_lines_beats_its_first_lines_read_as_a_specimen():
     lines = [[_reading(vertical[:4])], [_reading(vertical[4:8])], [_reading(vertical[8:12])], [_reading(vertical[12:])]]
     choice, used = choose_number_lines(lines, VOCAB)
     assert choice.number == vertical and len(used) == 4
-    # two Luhn-valid readings: fewer lines still win (a valid 16-digit line and a stray line under it)
+    # two Luhn-valid readings: the one in its brand's printed grouping wins (4-4-4-6 for this 18-digit Maestro
+    # number; its last three lines, 4-4-6, are Luhn-valid by chance and of no brand)
+    maestro = "630498576360818100"
+    assert luhn_valid(maestro[4:]) and plausible_number(maestro[4:])
+    lines = [[_reading(maestro[:4])], [_reading(maestro[4:8])], [_reading(maestro[8:12])], [_reading(maestro[12:])]]
+    choice, used = choose_number_lines(lines, VOCAB)
+    assert choice.number == maestro and len(used) == 4
+    # otherwise fewer lines still win (a valid 16-digit line and a stray line under it)
     line = "4111111111111111"
     stray = next(f"{k:03d}" for k in range(1000) if luhn_valid(line + f"{k:03d}"))
     choice, used = choose_number_lines([[_reading(line)], [_reading(stray)]], VOCAB)

@@ -37,6 +37,16 @@ def test_brands_and_lengths():
     assert default_grouping("378282246310005") == (4, 6, 5)
 
 
+def test_printed_grouping_is_the_brands_own():
+    from pocketocr.tasks.card.rules import printed_grouping
+
+    assert printed_grouping("630498576360818100", (4, 4, 4, 6))       # Maestro, 18 digits
+    assert not printed_grouping("630498576360818100", (6, 12))        # UnionPay's 18-digit grouping, not Maestro's
+    assert printed_grouping("378282246310005", (4, 6, 5))              # Amex
+    assert not printed_grouping("378282246310005", (4, 4, 4, 3))
+    assert not printed_grouping("98576360818100", (4, 4, 6))          # no brand: no grouping
+
+
 def test_expiry_parsing():
     assert parse_expiry("09/27") == "09/27"
     assert parse_expiry("0927") == "09/27"

@@ -1,7 +1,7 @@
 /** Card post-processing, a port of pocketocr/tasks/card/post.py: detector maps -> fields; CTC -> number, expiry. */
 
 import { type CardSpec, type DetMeta, type FieldGeom } from "./pre";
-import { luhnValid, parseExpiry, plausibleNumber } from "./rules";
+import { luhnValid, parseExpiry, plausibleNumber, printedGrouping } from "./rules";
 import { argsort, meanF32, medianF32, medianF64, pairwiseSumF64 } from "../num";
 
 export interface DecodeConfig {
@@ -323,9 +323,11 @@ export function chooseNumberLines(lines: PieceReading[][], vocab: string, cfg: D
         const choice = chooseNumber(text, confs, dists, vocab, cfg);
         const score = (pairwiseSumF64(pieces.map((p) => p.det.score)) / pieces.length) * choice.confidence;
         const shown = choice.number !== null;
-        // shown, then Luhn-valid, then fewer lines, then fewer pieces left out, then repaired > sure (as choose_number_lines)
-        const key = [shown, shown && !choice.repaired && luhnValid(choice.number ?? ""), -(j - i), -(a + b),
-          shown && choice.repaired, score];
+        // shown, then Luhn-valid, then in its brand's printed grouping, then fewer lines, then fewer pieces left out,
+        // then repaired > sure (as choose_number_lines)
+        const luhnOk = shown && !choice.repaired && luhnValid(choice.number ?? "");
+        const grouped = luhnOk && printedGrouping(choice.number ?? "", pieces.map((p) => p.text.length));
+        const key = [shown, luhnOk, grouped, -(j - i), -(a + b), shown && choice.repaired, score];
         if (best === null || keyGreater(key, best[0])) best = [key, choice, pieces];
       }
     }

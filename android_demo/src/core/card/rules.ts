@@ -4,21 +4,33 @@ interface Brand {
   name: string;
   ranges: [number, number][];
   lengths: number[];
+  groupings: Record<number, number[][]>;  // printed groupings by length
 }
 
 // Ordered most specific first, as BRANDS in rules.py.
 export const BRANDS: Brand[] = [
-  { name: "amex", ranges: [[34, 34], [37, 37]], lengths: [15] },
-  { name: "diners", ranges: [[300, 305], [36, 36], [38, 39]], lengths: [14, 16] },
-  { name: "jcb", ranges: [[3528, 3589]], lengths: [16, 19] },
-  { name: "discover", ranges: [[6011, 6011], [644, 649], [65, 65]], lengths: [16, 19] },
-  { name: "unionpay", ranges: [[62, 62], [81, 81]], lengths: [16, 17, 18, 19] },
-  { name: "mastercard", ranges: [[51, 55], [2221, 2720]], lengths: [16] },
-  { name: "maestro", ranges: [[5018, 5018], [5020, 5020], [5038, 5038], [5893, 5893], [6304, 6304], [6759, 6759], [6761, 6763]], lengths: [16, 18, 19] },
-  { name: "mir", ranges: [[2200, 2204]], lengths: [16, 19] },
-  { name: "rupay", ranges: [[60, 60], [652, 652]], lengths: [16] },
-  { name: "troy", ranges: [[9792, 9792]], lengths: [16] },
-  { name: "visa", ranges: [[4, 4]], lengths: [13, 16, 19] },
+  { name: "amex", ranges: [[34, 34], [37, 37]], lengths: [15],
+    groupings: { 15: [[4, 6, 5]] } },
+  { name: "diners", ranges: [[300, 305], [36, 36], [38, 39]], lengths: [14, 16],
+    groupings: { 14: [[4, 6, 4]], 16: [[4, 4, 4, 4]] } },
+  { name: "jcb", ranges: [[3528, 3589]], lengths: [16, 19],
+    groupings: { 16: [[4, 4, 4, 4]], 19: [[4, 4, 4, 4, 3]] } },
+  { name: "discover", ranges: [[6011, 6011], [644, 649], [65, 65]], lengths: [16, 19],
+    groupings: { 16: [[4, 4, 4, 4]], 19: [[4, 4, 4, 4, 3]] } },
+  { name: "unionpay", ranges: [[62, 62], [81, 81]], lengths: [16, 17, 18, 19],
+    groupings: { 16: [[4, 4, 4, 4]], 17: [[4, 4, 4, 5], [6, 11]], 18: [[6, 12], [4, 4, 4, 6]], 19: [[4, 4, 4, 4, 3], [6, 13]] } },
+  { name: "mastercard", ranges: [[51, 55], [2221, 2720]], lengths: [16],
+    groupings: { 16: [[4, 4, 4, 4]] } },
+  { name: "maestro", ranges: [[5018, 5018], [5020, 5020], [5038, 5038], [5893, 5893], [6304, 6304], [6759, 6759], [6761, 6763]], lengths: [16, 18, 19],
+    groupings: { 16: [[4, 4, 4, 4]], 18: [[4, 4, 4, 6]], 19: [[4, 4, 4, 4, 3]] } },
+  { name: "mir", ranges: [[2200, 2204]], lengths: [16, 19],
+    groupings: { 16: [[4, 4, 4, 4]], 19: [[4, 4, 4, 4, 3]] } },
+  { name: "rupay", ranges: [[60, 60], [652, 652]], lengths: [16],
+    groupings: { 16: [[4, 4, 4, 4]] } },
+  { name: "troy", ranges: [[9792, 9792]], lengths: [16],
+    groupings: { 16: [[4, 4, 4, 4]] } },
+  { name: "visa", ranges: [[4, 4]], lengths: [13, 16, 19],
+    groupings: { 13: [[4, 3, 3, 3]], 16: [[4, 4, 4, 4]], 19: [[4, 4, 4, 4, 3]] } },
 ];
 
 const isDigits = (s: string) => s.length > 0 && /^[0-9]+$/.test(s);
@@ -45,6 +57,12 @@ export function brandOf(number: string): string | null {
     }
   }
   return null;
+}
+
+/** True when `groups` (digits per printed group) is a grouping the number's brand prints at its length (printed_grouping). */
+export function printedGrouping(number: string, groups: number[]): boolean {
+  const b = BRANDS.find((x) => x.name === brandOf(number));
+  return (b?.groupings[number.length] ?? []).some((g) => g.length === groups.length && g.every((v, i) => v === groups[i]));
 }
 
 export function plausibleLength(number: string): boolean {

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..components import components
 from .pre import DetMeta, FieldGeom, PreSpec
-from .rules import luhn_valid, parse_expiry, plausible_number
+from .rules import luhn_valid, parse_expiry, plausible_number, printed_grouping
 
 __all__ = [
     "DecodeConfig",
@@ -293,7 +293,11 @@ def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: Decode
     an unrepaired Luhn-valid reading counts, so a specimen number read with confidence on one line still
     beats that line plus a stray piece that a one-digit repair makes Luhn-valid (seen on the real
     development set: a sure 16-digit line and a small "4000" under it merged into a wrong 19-digit number).
-    Two Luhn-valid readings rank by fewer lines, as before.
+    Two Luhn-valid readings rank first by whether their pieces are a grouping their brand prints
+    (`printed_grouping`: 4-4-4-6 for an 18-digit Maestro number, where its last three lines alone, Luhn-valid
+    by chance, are 4-4-6 of no brand; 3 more right numbers of 3 000, none lost), then by fewer lines, as before;
+    so a number read whole on one line still beats itself plus a stray piece, unless only the longer reading is
+    a grouping its brand prints.
     """
     best: tuple | None = None
     for i in range(len(lines)):
@@ -308,7 +312,8 @@ def choose_number_lines(lines: list[list[PieceReading]], vocab: str, cfg: Decode
                 score = float(np.mean([p.det.score for p in pieces])) * choice.confidence
                 shown = choice.number is not None
                 luhn_ok = shown and not choice.repaired and luhn_valid(choice.number or "")
-                key = (shown, luhn_ok, -(j - i), -(a + b), shown and choice.repaired, score)
+                grouped = luhn_ok and printed_grouping(choice.number or "", tuple(len(p.text) for p in pieces))
+                key = (shown, luhn_ok, grouped, -(j - i), -(a + b), shown and choice.repaired, score)
                 if best is None or key > best[0]:
                     best = (key, choice, pieces)
     if best is None:

@@ -20,6 +20,7 @@ __all__ = [
     "parse_expiry",
     "plausible_length",
     "plausible_number",
+    "printed_grouping",
 ]
 
 
@@ -106,6 +107,13 @@ def plausible_number(number: str) -> bool:
     major industry identifier 0 to no card issuer, and a leading 0 read off a card is a misread (most often
     the number with its first digit lost and a stray 0 in front)."""
     return number[:1] != "0" and plausible_length(number)
+
+
+def printed_grouping(number: str, groups: tuple[int, ...]) -> bool:
+    """True when `groups` (digits per printed group, in reading order) is a grouping the number's brand prints at
+    its length, e.g. (4, 4, 4, 6) for an 18-digit Maestro number; False for an unknown brand."""
+    name = brand_of(number)
+    return any(groups in brand.groupings.get(len(number), ()) for brand in BRANDS if brand.name == name)
 
 
 def default_grouping(number: str) -> tuple[int, ...]:
