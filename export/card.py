@@ -21,7 +21,7 @@ from pocketocr.training.card.data import sample_arrays
 from pocketocr.training.card.models import CardRec, model_from_checkpoint
 from pocketocr.training.card.synth import version_tag
 from pocketocr.training.card.train import recipe_digest
-from pocketocr.zoo import sha256_of
+from pocketocr.zoo import model_card_path, sha256_of
 
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 
@@ -249,7 +249,7 @@ def export_card(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: int 
                             "parity_vs_fp32": parity},
                 "metadata": {**base_meta, "role": role, "precision": prec, "name": f"card_{role}"},
             }
-            (out / f"{dst.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+            model_card_path(out / dst.name).write_text(json.dumps(card, indent=2) + "\n")
             shipped[f"{role}_{prec}"] = str(dst)
     summary["shipped"] = shipped
     summary["extra_eval"] = extra

@@ -22,7 +22,7 @@ from pocketocr.training.formula.bank import load_bank
 from pocketocr.training.formula.models import FormulaDet
 from pocketocr.training.formula.synth import make_page
 from pocketocr.training.formula.train import FormulaRecipe, validation_sets
-from pocketocr.zoo import sha256_of
+from pocketocr.zoo import model_card_path, sha256_of
 
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 from .tflite import FloatStem, FloatTail, export_tflite, write_sidecar_metadata
@@ -237,7 +237,7 @@ def export_formula(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: i
         }
         if is_tfl:
             card["runtime"] = "ai-edge-litert (LiteRT); pages are padded to the fixed square input"
-        (out / f"{dst.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+        model_card_path(out / dst.name).write_text(json.dumps(card, indent=2) + "\n")
         shipped[f"det_{key}"] = str(dst)
     summary["shipped"] = shipped
     return summary

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pocketocr.zoo import sha256_of
+from pocketocr.zoo import model_card_path, sha256_of
 
 from .formats import Format, FormatSpec
 from .formula import FormulaTFLiteDet, _calibration, _export_onnx, load_checkpoint
@@ -179,7 +179,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
     for (fmt, prec), p in files.items():
         mine = [r for r in rows if r.file.startswith(p.name + " ")]
         if verify and not (all(r.passed for r in mine) or allow_parity_failure):
-            Path(f"{p}.json").unlink(missing_ok=True)  # no model card: a file that failed the gate is not listed
+            model_card_path(p).unlink(missing_ok=True)  # no model card: a file that failed the gate is not listed
             continue
         card = {"name": "formula_det", "task": "formula", "role": "det", "format": p.suffix.lstrip("."),
                 "precision": prec, "version": version, "file": p.name, "sha256": sha256_of(p),
@@ -194,7 +194,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
         if fmt is Format.TFLITE:
             card["runtime"] = "ai-edge-litert (LiteRT); pages are padded to the fixed square input"
             card["input_shape"] = [1, 1, spec.long_side, spec.long_side]
-        Path(f"{p}.json").write_text(json.dumps(card, indent=2) + "\n")
+        model_card_path(p).write_text(json.dumps(card, indent=2) + "\n")
         summary["files"][p.name] = str(p)
     if Format.ORT in wanted:
         summary["files"]["required_operators.config"] = str(out / "required_operators.config")

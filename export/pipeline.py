@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from pocketocr.tasks.card.pre import PreSpec, crop_field, crop_tensor, letterbox
-from pocketocr.zoo import sha256_of
+from pocketocr.zoo import model_card_path, sha256_of
 
 from .formats import Format, FormatSpec, parse_formats, validate_options
 from .onnx_tools import CalibrationReader, set_metadata
@@ -428,7 +428,7 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
         for (role, prec), p in pairs.items():
             row = next((r for r in rows if p.name in r.file.split(" + ")), None)
             if verify and (row is None or not (row.passed or allow_parity_failure)):
-                Path(f"{p}.json").unlink(missing_ok=True)  # no model card: the zoo does not list a failed file
+                model_card_path(p).unlink(missing_ok=True)  # no model card: the zoo does not list a failed file
                 continue
             _write_model_card(card, p, fmt, role, prec, row, quant_notes.get((fmt.value if fmt is not Format.ORT
                                                                                else "onnx", role)) if prec == "int8"
@@ -496,4 +496,4 @@ def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, r
     if fmt is Format.ORT:
         doc["runtime"] = ("onnxruntime (full or reduced build: --include_ops_by_config required_operators.config); "
                           "optimised for target_platform=arm")
-    Path(f"{p}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    model_card_path(p).write_text(json.dumps(doc, indent=2) + "\n")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pocketocr.zoo import model_card_path
 
 __all__ = ["FloatStem", "FloatTail", "export_tflite", "run_tflite", "write_sidecar_metadata"]
 
@@ -128,7 +129,7 @@ def write_sidecar_metadata(path: Path, meta: dict[str, str]) -> None:
     """A first model card `<file>.json` holding only the metadata, written right after conversion: TFLite
     files carry none that survives converters, and the LiteRT backend reads the preprocessing spec from
     the card, so scoring the file before its full card is written must find it there."""
-    Path(f"{path}.json").write_text(json.dumps({"metadata": meta}) + "\n")
+    model_card_path(path).write_text(json.dumps({"metadata": meta}) + "\n")
 
 
 def run_tflite(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from ..zoo import model_card_path
 
 __all__ = ["LiteRTBackend"]
 
@@ -43,7 +44,7 @@ class LiteRTBackend:
             raise ModelError(f"{self.path}: cannot load TFLite model ({str(exc).splitlines()[0][:200]})") from None
         self._inputs = self._it.get_input_details()
         self._outputs = self._it.get_output_details()
-        card = self.path.with_name(self.path.name + ".json")  # model card: <file>.tflite.json
+        card = model_card_path(self.path)
         self._meta = {str(k): str(v) for k, v in json.loads(card.read_text()).get("metadata", {}).items()} \
             if card.exists() else {}
 
