@@ -176,17 +176,32 @@ def test_eval_ceiling_reads_the_labelled_quads_and_splits_the_misses(tmp_path):
     assert c["recogniser_exact"] >= 0.25  # clean quads of generated photos: the recogniser reads some
     assert set(c["slices"]["style"]) <= {"flat", "embossed"}
 
-    # Quads moved off the number (a corner of the photo) read nothing right; rows without quads are skipped.
+    # The expiry: every row with a labelled date and its quad, crossed with the reader's expiry outcome.
     rows = [json.loads(line) for line in (data / "labels.jsonl").read_text().splitlines()]
+    dated = [r for r in rows if r.get("expiry") and r.get("expiry_quad")]
+    e = c["expiry"]
+    assert e["n"] == len(dated) >= 4
+    assert e["reader_exact"] == sum(r["expiry_exact"] for r in rep["samples"] if "ceiling_expiry_rec_right" in r) / e["n"]
+    assert sum(r.get("ceiling_expiry_rec_right", False) for r in rep["samples"]) == round(e["recogniser_exact"] * e["n"])
+    assert e["misses"] == e["misses_detector_side"] + e["misses_recogniser_side"]
+    assert e["recogniser_exact"] >= 0.25
+    assert page.count("recogniser alone on the labelled expiry quad:") == sum(
+        1 for r in fails if "ceiling_expiry_rec_right" in r)
+    assert "Which model missed the expiry" in page
+
+    # Quads moved off the fields (a corner of the photo) read nothing right; rows without quads are skipped.
     for i, r in enumerate(rows):
         if i % 2:
             del r["number_quads"]
         else:
             r["number_quads"] = [[[2, 2], [60, 2], [60, 14], [2, 14]]]
+            r["expiry_quad"] = [[2, 2], [60, 2], [60, 14], [2, 14]]
+            r["expiry"] = "12/30"
     (data / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     res = run_cli("eval", "card", str(data), "--ceiling", "--json", "--no-progress")
     c = json.loads(res.stdout)["ceiling"]
     assert res.returncode == 0 and c["n"] == 4 and c["skipped"] == 4 and c["recogniser_exact"] == 0.0
+    assert c["expiry"]["n"] == 4 and c["expiry"]["recogniser_exact"] == 0.0
 
 
 def test_eval_ceiling_is_for_cards_only():

@@ -23,8 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--rec-model", default=None, help="card recogniser model (default: shipped)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--ceiling", action="store_true",
-                   help="card: also read the labelled number quads with the recogniser alone, and split the misses "
-                        "between the detector and the recogniser (needs number_quads in the labels)")
+                   help="card: also read the labelled number and expiry quads with the recogniser alone, and split the "
+                        "misses between the detector and the recogniser (needs number_quads, and expiry_quad for "
+                        "the expiry, in the labels)")
     p.add_argument("--record", default=None, metavar="NAME",
                    help="also write the headline figures into the model cards of the models evaluated, under "
                         "metrics.recorded.NAME (with the date, SDK version and dataset folder)")
@@ -51,6 +52,16 @@ def _print_ceiling(c: dict) -> None:
           f"(the reader {c['reader_exact']:.4f}); of {c['misses']} misses, {c['misses_detector_side']} are read "
           f"from the labelled quads (detector or decoding side) and {c['misses_recogniser_side']} are not "
           f"(recogniser side, or unreadable); {c['skipped']} skipped")
+    _print_ceiling_slices(c)
+    e = c.get("expiry")
+    if e and e["n"]:
+        print(f"ceiling, expiry: the recogniser alone reads {e['recogniser_exact']:.4f} of {e['n']} labelled expiry "
+              f"quads (the reader {e['reader_exact']:.4f}); of {e['misses']} misses, {e['misses_detector_side']} are "
+              f"read from the labelled quad (detector or decoding side) and {e['misses_recogniser_side']} are not")
+        _print_ceiling_slices(e)
+
+
+def _print_ceiling_slices(c: dict) -> None:
     for key, values in c["slices"].items():
         for value, m in values.items():
             print(f"  [{key}={value}] n={m['n']}  reader={m['reader_exact']:.3f}  recogniser={m['recogniser_exact']:.3f}"
@@ -72,7 +83,7 @@ def run(args) -> int:
         err("--no-snap is for formula boxes; card fields are not snapped")
         return 2
     if args.ceiling and args.task != "card":
-        err("--ceiling is for cards: it reads the labelled number quads with the card recogniser")
+        err("--ceiling is for cards: it reads the labelled number and expiry quads with the card recogniser")
         return 2
     try:
         if args.record:
