@@ -15,7 +15,7 @@ FONT_PACKAGES := fonts-ocr-a fonts-ocr-b fonts-dejavu-core fonts-dejavu-extra fo
 SERVICE_PACKAGES := postgresql chromium
 DEB_PACKAGES := $(FONT_PACKAGES) $(SERVICE_PACKAGES)
 
-.PHONY: run test system-deps install-runtime install-all demo-deps train-card export-card clean
+.PHONY: run test lint system-deps install-runtime install-all demo-deps train-card export-card clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,7 +43,11 @@ system-deps:
 demo-deps:
 	@if [ -f android_demo/package-lock.json ]; then cd android_demo && npm ci --no-audit --no-fund --loglevel=error; fi
 
-test: system-deps install-all demo-deps
+# ruff at the version [dev] pins (pyproject.toml [tool.ruff]); part of `make test`, so CI fails on a finding.
+lint: install-all
+	$(BIN)/ruff check .
+
+test: system-deps install-all demo-deps lint
 	$(BIN)/python -m pytest -q
 
 # Reproduce the shipped card models: render data, train (background-friendly, resumable), export int8.

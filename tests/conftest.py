@@ -19,7 +19,7 @@ EXAMPLES = ROOT / "sdk" / "pocketocr" / "examples" / "cards"
 def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real `pocketocr` command line in a subprocess."""
     return subprocess.run([sys.executable, "-m", "pocketocr.cli.main", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -329,11 +329,11 @@ def decode_cases(w: _Writer, spec: card_pre.PreSpec) -> list[dict]:
     ]
     for n, (lines, exps) in enumerate(layouts):
         arrays, line_readings, k = [], [], 0
-        def reading(text, score):
+        def reading(text, score):  # called only within this iteration (B023 below)
             nonlocal k
             probs = _ctc_probs(r, "".join(ch for ch in text if ch in spec.vocab), spec.vocab, 96,
                                {0: ("7", 0.8)} if text == "4111111111111112" else {})
-            arrays.append(probs)
+            arrays.append(probs)  # noqa: B023
             k += 1
             return card_post.PieceReading(card_post.Detected("number", geom, score), *card_post.ctc_greedy(probs, spec.vocab))
         line_readings = [[reading(t, 0.6 + 0.05 * ((i + j) % 5)) for j, t in enumerate(line)] for i, line in enumerate(lines)]

@@ -257,7 +257,7 @@ def _throughput(make: Callable[[], Callable[[Any], Any]], images: list[Any], con
                 return
             try:
                 fn(images[i % len(images)])
-            except Exception as exc:  # surfaced after join
+            except Exception as exc:  # noqa: BLE001 - any failure in a worker thread is surfaced after join
                 errors.append(exc)
                 return
 

@@ -210,9 +210,9 @@ def compare_html(report: CompareReport, dataset: Path) -> str:
 
     names = [c.name for c in report.candidates]
     slice_keys = sorted({k for c in report.candidates for k in c.slices})
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>pocketocr compare</title>"
+    parts = [(f"<!doctype html><html><head><meta charset='utf-8'><title>pocketocr compare</title>"
              f"<style>{_CSS}.row{{display:flex;gap:8px;margin-bottom:14px;border-bottom:1px solid #eee}}</style>"
-             f"</head><body><h1>Candidates on {html.escape(report.dataset)}</h1>",
+             f"</head><body><h1>Candidates on {html.escape(report.dataset)}</h1>"),
              f"<p>{report.n_samples} samples; primary metric <b>{report.primary}</b>; shortlist tolerance "
              f"{report.tolerance * 100:g} pt.</p><table><tr><th>metric</th>"
              + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"]

@@ -12,7 +12,7 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,7 +21,7 @@ from .errors import ImageError
 
 __all__ = ["MAX_PIXELS", "ImageInput", "Loaded", "load_image", "load_image_scaled"]
 
-ImageInput = Union[str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray]
+ImageInput = str | os.PathLike | bytes | bytearray | Image.Image | np.ndarray
 
 # Guard against decompression bombs: a phone photo is ~12-50 MP; refuse anything far beyond that.
 MAX_PIXELS = 80_000_000

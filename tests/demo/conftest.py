@@ -60,7 +60,7 @@ def free_port() -> int:
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pocketocr.cli.main", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+                          timeout=timeout, cwd=ROOT, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -85,10 +85,12 @@ class Collector:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        log = open(Path(self.db.removeprefix("sqlite:///")).with_suffix(".log"), "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "pocketocr.cli.main", "serve", "--db", self.db, "--host",
-                                      "127.0.0.1", "--port", str(self.port), "--cors-origin", self.origin,
-                                      "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        # the server writes to its own copy of the file descriptor: ours can close once it has started
+        with open(Path(self.db.removeprefix("sqlite:///")).with_suffix(".log"), "w") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "pocketocr.cli.main", "serve", "--db", self.db,
+                                          "--host", "127.0.0.1", "--port", str(self.port), "--cors-origin",
+                                          self.origin, "--log-level", "warning"], stdout=log,
+                                         stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

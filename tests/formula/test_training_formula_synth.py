@@ -162,7 +162,7 @@ def test_version_4_text_formula_box_is_the_formula_only(small_bank):
     w.paragraph(toks=[("w", "an", 0), ("v", (("n", 1, 0),), "-ary"), ("w", "predicate", 0), ("v", (("A", 2, 0),), "."),
                       ("w", "atoms", 0), ("v", listed, ""), ("v", (("X", 1, 0), (" \u22a2 ", 4, 0), ("Y", 1, 0)), "")])
     assert [p[4] for p in page.pieces] == ["embedded"] * 4
-    (nx1, ny1, nx2, ny2, _), (ax1, ay1, ax2, ay2, _), (px1, py1, px2, py2, _), (rx1, _, rx2, _, _) = page.pieces
+    (nx1, ny1, nx2, ny2, _), (_ax1, ay1, ax2, ay2, _), (px1, _py1, px2, py2, _), (rx1, _, rx2, _, _) = page.pieces
     ink = np.asarray(page.ink) > 60
     assert nx2 - nx1 <= font(fonts[1], 30).getlength("n") + 2 and 8 < ny2 - ny1 < 30  # the letter, not the suffix
     assert ink[int(ny1):int(ny2), int(nx1):int(nx2)].any()

@@ -39,8 +39,9 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
 
     # ft_epochs=0, ft2_epochs=0, no init, one version: a shipped recipe's later stages would render 1 200 pages
     # each for this tiny run, an init would skip stage 1, and the stages are tested here on one page set each
-    tiny = dict(n_train=4, n_val=2, n_val_epoch=1, bank_inline=30, bank_display=10, steps_per_epoch=2, batch=2,
-                crop=128, workers=1, threads=1, ft_epochs=0, ft2_epochs=0, init="", versions=[])
+    tiny = {"n_train": 4, "n_val": 2, "n_val_epoch": 1, "bank_inline": 30, "bank_display": 10, "steps_per_epoch": 2,
+            "batch": 2, "crop": 128, "workers": 1, "threads": 1, "ft_epochs": 0, "ft2_epochs": 0, "init": "",
+            "versions": []}
     out = tmp_path / "run"
     res = train_formula(load_recipe(RECIPE_PATH, epochs=1, **tiny), out, device="cpu")
     assert (out / "formula_det.pt").exists() and (out / "formula_last.pt").exists()
@@ -235,8 +236,9 @@ def test_stage_one_on_several_versions_names_its_pages_and_recipe(tmp_path):
     assert FormulaRecipe(versions=[]).digest() == base.digest()
     assert FormulaRecipe(versions=[1, 2]).digest() != base.digest()
     assert FormulaRecipe(workers=16, threads=4).digest() == base.digest()  # speed settings do not rename
-    tiny = dict(n_train=2, n_val=1, n_val_epoch=1, bank_inline=20, bank_display=8, steps_per_epoch=2, batch=2,
-                crop=128, workers=1, threads=1, ft_epochs=0, ft2_epochs=0, init="", epochs=1, versions=[1, 2])
+    tiny = {"n_train": 2, "n_val": 1, "n_val_epoch": 1, "bank_inline": 20, "bank_display": 8, "steps_per_epoch": 2,
+            "batch": 2, "crop": 128, "workers": 1, "threads": 1, "ft_epochs": 0, "ft2_epochs": 0, "init": "",
+            "epochs": 1, "versions": [1, 2]}
     res = train_formula(load_recipe(RECIPE_PATH, **tiny), tmp_path, device="cpu")
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["train_s11_n2_L1024", "train_s21_v2_n2_L1024"]
     assert len(res["det"]["history"]) == 1 and (tmp_path / "formula_det.pt").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.conftest import run_cli
 
@@ -48,7 +49,7 @@ def test_models_json_lists_shipped_card_models():
 def test_models_metrics_shows_what_each_card_measured():
     listed = json.loads(run_cli("models", "--json", "--metrics").stdout)
     for m in listed:  # the JSON rows carry each card's metrics as written
-        assert m["metrics"] == json.loads(open(m["path"] + ".json").read())["metrics"]
+        assert m["metrics"] == json.loads(Path(m["path"] + ".json").read_text())["metrics"]
     res = run_cli("models", "--metrics")
     assert res.returncode == 0, res.stderr
     det = next(m for m in listed if m["name"] == "card_det" and m["format"] == "onnx")

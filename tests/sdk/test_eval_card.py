@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from pocketocr.errors import ImageError
@@ -114,7 +115,7 @@ def test_eval_record_writes_todays_figures_into_both_model_cards(tmp_path):
         paths[role] = tmp_path / src.name
         shutil.copyfile(src, paths[role])
         shutil.copyfile(str(src) + ".json", str(paths[role]) + ".json")
-    before = {r: json.loads(open(str(p) + ".json").read()) for r, p in paths.items()}
+    before = {r: json.loads(Path(str(p) + ".json").read_text()) for r, p in paths.items()}
     models = ["--det-model", str(paths["det"]), "--rec-model", str(paths["rec"])]
 
     bad = run_cli("eval", "card", str(EXAMPLES), *models, "--record", "no spaces", "--no-progress")
@@ -125,7 +126,7 @@ def test_eval_record_writes_todays_figures_into_both_model_cards(tmp_path):
     rep = json.loads(res.stdout)
     assert "metrics.recorded.examples_today" in res.stderr
     for role, p in paths.items():
-        card = json.loads(open(str(p) + ".json").read())
+        card = json.loads(Path(str(p) + ".json").read_text())
         got = card["metrics"]["recorded"].pop("examples_today")
         if not card["metrics"]["recorded"]:  # a card that had no recorded figures before
             del card["metrics"]["recorded"]

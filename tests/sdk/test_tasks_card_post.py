@@ -109,8 +109,8 @@ def test_find_fields_maps_back_to_source_pixels():
     maps = _maps({0: [(40, 10, 43, 80)], 1: [(50, 40, 52, 55)]})
     meta = DetMeta(scale=0.5, src_size=(768, 500))  # source was 2x the detector input
     fields = find_fields(maps, meta, SPEC)
-    num = [f for f in fields if f.kind == "number"][0]
-    exp = [f for f in fields if f.kind == "expiry"][0]
+    num = next(f for f in fields if f.kind == "number")
+    exp = next(f for f in fields if f.kind == "expiry")
     # number cells 10..79 at stride 4 -> x 40..320 in input pixels -> 80..640 in source pixels, moved
     # right and down by half a cell (the spec's field_shift: 2 input pixels, 4 source pixels)
     assert num.geom.box()[0] == pytest.approx(80 + 4, abs=1)
@@ -118,7 +118,7 @@ def test_find_fields_maps_back_to_source_pixels():
     assert num.geom.height == pytest.approx(24, abs=0.5)
     assert num.geom.cy == pytest.approx(((40 + 42) / 2 + 0.5) * 4 * 2 + 4, abs=1)
     assert exp.geom.length < num.geom.length
-    unshifted = [f for f in find_fields(maps, meta, replace(SPEC, field_shift=0.0)) if f.kind == "number"][0]
+    unshifted = next(f for f in find_fields(maps, meta, replace(SPEC, field_shift=0.0)) if f.kind == "number")
     assert (num.geom.cx - unshifted.geom.cx, num.geom.cy - unshifted.geom.cy) == pytest.approx((4, 4))
 
 
@@ -287,7 +287,7 @@ def test_short_stray_pieces_at_a_line_end_are_left_out():
 
 def test_latest_date_is_the_expiry():
     from pocketocr.tasks.card.post import choose_expiry_among
-    value, _, piece = choose_expiry_among([_reading("09/18"), _reading("09/21")], [])
+    value, _, _piece = choose_expiry_among([_reading("09/18"), _reading("09/21")], [])
     assert value == "09/21"
     # a date the detector mislabelled as number is the fallback
     value, _, _ = choose_expiry_among([], [_reading("12/27"), _reading("1234")])

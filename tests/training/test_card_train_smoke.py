@@ -313,7 +313,7 @@ def test_recogniser_crop_extension():
 
     spec = PreSpec()
     canvas, target, plain = sample_arrays(4242, spec)
-    canvas2, target2, zero = sample_arrays(4242, spec, extend=0.0)
+    _canvas2, _target2, zero = sample_arrays(4242, spec, extend=0.0)
     canvas3, target3, ext = sample_arrays(4242, spec, extend=2.0)
     assert np.array_equal(canvas, canvas3) and np.array_equal(target, target3)
     assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(plain, zero))

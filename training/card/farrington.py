@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import math
 import os
 from pathlib import Path
@@ -83,7 +84,7 @@ def build_font(path: Path, weight: float, width: float, slant: float, name: str 
         pen = TTGlyphPen(None)
         ch = chr(int(gname[1:], 16)) if gname.startswith("g") else None
         for line in GLYPHS.get(ch, []):
-            for a, b in zip(line, line[1:]):
+            for a, b in itertools.pairwise(line):
                 pts = [((x * width + 1.2) * unit, (10 - y) * unit) for x, y in (a, b)]
                 quad = _segment_quad(pts[0], pts[1], half)
                 quad = [(round(x + slant * y), round(y)) for x, y in quad]

@@ -141,7 +141,7 @@ def render_tex(tex: str, font: str = "cm", em: int = BANK_EM) -> tuple[np.ndarra
 
     try:
         r = _parser().parse(f"${tex}$", dpi=72, prop=FontProperties(size=em, math_fontfamily=font))
-    except Exception:  # mathtext raises ValueError/ParseFatalException on unsupported input
+    except Exception:  # noqa: BLE001 - mathtext raises ValueError/ParseFatalException on unsupported input
         return None
     img = np.asarray(r.image, np.uint8)
     if img.size == 0 or img.max() < 64:

@@ -40,7 +40,7 @@ class LiteRTBackend:
             self._it.allocate_tensors()
         except ModelError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - LiteRT raises RuntimeError, ValueError and its own types
             raise ModelError(f"{self.path}: cannot load TFLite model ({str(exc).splitlines()[0][:200]})") from None
         self._inputs = self._it.get_input_details()
         self._outputs = self._it.get_output_details()

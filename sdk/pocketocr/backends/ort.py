@@ -22,7 +22,7 @@ class OrtBackend:
         opts.log_severity_level = 3
         try:
             self._sess = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises several private exception types
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises several private exception types
             raise ModelError(f"{self.path}: cannot load ONNX model ({str(exc).splitlines()[0][:200]})") from None
         self._meta = dict(self._sess.get_modelmeta().custom_metadata_map)
 

@@ -86,7 +86,8 @@ def ensure_built(app: Path | None = None, models: Path | None = None, force: boo
     if not (app / "node_modules").exists():
         raise RuntimeError(f"{app}/node_modules is missing: run `make demo-deps` (npm ci in android_demo)")
     env = {**os.environ, "POCKETOCR_MODELS": str(models)}
-    proc = subprocess.run(["npm", "run", "build"], cwd=app, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(["npm", "run", "build"], cwd=app, env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"npm run build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return dist

@@ -9,6 +9,7 @@ numbers are masked and errors are shown as positions.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,7 +137,7 @@ def evaluate_cards(read: Callable[[Path], CardResult], dataset: Path, progress: 
             "boxes": boxes, "error": error,
         })
     report = card_metrics(rows)
-    lat = np.asarray([x for x in latencies if x == x])
+    lat = np.asarray([x for x in latencies if not math.isnan(x)])
     report["latency_ms"] = ({"p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)),
                              "mean": float(lat.mean())} if len(lat) else {"p50": None, "p95": None, "mean": None})
     slices: dict[str, dict[str, Any]] = defaultdict(dict)

@@ -384,14 +384,14 @@ def formula_report_html(report: dict[str, Any], dataset: Path, max_gallery: int 
                        for name, m in rows_)
         return f"<table><tr><th>{first}</th>{head}</tr>{body}</table>"
 
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>pocketocr formula eval</title>"
-             f"<style>{_CSS}</style></head><body>",
-             f"<h1>Formula detector evaluation</h1><p>dataset <code>{fmt(report.get('dataset'))}</code>, model "
+    parts = [(f"<!doctype html><html><head><meta charset='utf-8'><title>pocketocr formula eval</title>"
+             f"<style>{_CSS}</style></head><body>"),
+             (f"<h1>Formula detector evaluation</h1><p>dataset <code>{fmt(report.get('dataset'))}</code>, model "
              f"<code>{fmt(report.get('model_version'))}</code>. Green: truth; red: embedded, blue: isolated "
-             f"predictions; thin boxes are unmatched at IoU 0.5.</p>",
+             f"predictions; thin boxes are unmatched at IoU 0.5.</p>"),
              "<h2>Overall</h2>", table([("all", report)], keys, ""),
-             f"<p>latency per page: p50 {fmt(report['latency_ms']['p50'])} ms, p95 {fmt(report['latency_ms']['p95'])} ms"
-             f"{' — ' + fmt(report['map_note']) if report.get('map_note') else ''}</p>",
+             (f"<p>latency per page: p50 {fmt(report['latency_ms']['p50'])} ms, p95 {fmt(report['latency_ms']['p95'])} ms"
+             f"{' — ' + fmt(report['map_note']) if report.get('map_note') else ''}</p>"),
              "<h2>By class</h2>", table(list(report["per_class"].items()),
                                         ["n_truth", "n_pred", "precision_50", "recall_50", "f1_50", "f1_75"], "class"),
              "<h2>By size (area at a 1600 px long side; COCO thresholds)</h2>",
@@ -406,7 +406,7 @@ def formula_report_html(report: dict[str, Any], dataset: Path, max_gallery: int 
     for r in rows[:max_gallery]:
         try:
             img = load_image(Path(dataset) / r["file"])
-        except Exception:
+        except Exception:  # noqa: BLE001 - a report never fails on one page's image
             parts.append(f"<div class='card'><b>{fmt(r['file'])}</b><p class='bad'>(image not readable)</p></div>")
             continue
         d = ImageDraw.Draw(img)

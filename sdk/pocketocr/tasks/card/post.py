@@ -7,6 +7,7 @@ Luhn and length rules, and returns None when even the best candidate is not conf
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -231,7 +232,7 @@ def split_stacked(across: np.ndarray, p: np.ndarray, height: float, stride: int,
     if not cuts:
         return everything
     edges = [-1, *cuts, n]
-    return [np.nonzero((bins > lo) & (bins < hi))[0] for lo, hi in zip(edges[:-1], edges[1:])]
+    return [np.nonzero((bins > lo) & (bins < hi))[0] for lo, hi in itertools.pairwise(edges)]
 
 
 def group_lines(fields: list[Detected]) -> list[list[Detected]]:
