@@ -190,9 +190,14 @@ def test_eval_ceiling_reads_the_labelled_quads_and_splits_the_misses(tmp_path):
         1 for r in fails if "ceiling_expiry_rec_right" in r)
     assert "Which model missed the expiry" in page
 
-    # Quads moved off the fields (a corner of the photo) read nothing right; rows without quads are skipped.
+    # Quads moved off the fields (a corner of the photo) read nothing right; rows without quads, or with quads
+    # that are not four points, are skipped, with no traceback.
     for i, r in enumerate(rows):
-        if i % 2:
+        if i == 1:
+            r["number_quads"] = [[[2, 2], [60, 2]]]
+        elif i == 3:
+            r["number_quads"] = [[[2, 2], [60, 2], [60, "x"], [2, 14]]]
+        elif i % 2:
             del r["number_quads"]
         else:
             r["number_quads"] = [[[2, 2], [60, 2], [60, 14], [2, 14]]]
@@ -203,6 +208,11 @@ def test_eval_ceiling_reads_the_labelled_quads_and_splits_the_misses(tmp_path):
     c = json.loads(res.stdout)["ceiling"]
     assert res.returncode == 0 and c["n"] == 4 and c["skipped"] == 4 and c["recogniser_exact"] == 0.0
     assert c["expiry"]["n"] == 4 and c["expiry"]["recogniser_exact"] == 0.0
+    rows[0]["expiry_quad"] = [[2, 2], [60, 2], [60, 14]]  # not a quad: that date is not read alone
+    (data / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = run_cli("eval", "card", str(data), "--ceiling", "--json", "--no-progress")
+    c = json.loads(res.stdout)["ceiling"]
+    assert res.returncode == 0 and "Traceback" not in res.stderr and c["n"] == 4 and c["expiry"]["n"] == 3
 
 
 def test_eval_ceiling_is_for_cards_only():

@@ -102,7 +102,7 @@ def run(args) -> int:
             if args.ceiling:
                 from ..eval.ceiling import recogniser_ceiling
 
-                rep["ceiling"] = recogniser_ceiling(reader.read_quads, args.dataset, rep["samples"],
+                rep["ceiling"] = recogniser_ceiling(reader.read_quad_texts, args.dataset, rep["samples"],
                                                     progress=not args.no_progress)
             html = card_report_html(rep, args.dataset) if args.html else None
             models, version = [reader.det.path, reader.rec.path], reader.model_version

@@ -10,6 +10,7 @@ counted as skipped.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,24 @@ _OUTCOMES = ("right", "withheld", "wrong")
 _SLICE_KEYS = ("n", "reader_exact", "recogniser_exact", "misses_detector_side", "misses_recogniser_side")
 
 
+def _is_quad(q: Any) -> bool:
+    """Four (x, y) points of finite numbers."""
+    return (isinstance(q, list) and len(q) == 4 and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in p)
+        for p in q))
+
+
 def _labelled_quads(dataset: Path) -> dict[str, dict[str, Any]]:
-    """{file: {"number", "quads", "expiry", "expiry_quad"}} for the rows that have number quads; "expiry" and
-    "expiry_quad" are None unless the row has both a valid MM/YY and its quad."""
+    """{file: {"number", "quads", "expiry", "expiry_quad"}} for the rows whose number quads are all well formed;
+    "expiry" and "expiry_quad" are None unless the row has both a valid MM/YY and a well-formed quad."""
     out = {}
     for line in (Path(dataset) / "labels.jsonl").read_text().splitlines():
         if line.strip():
             row = json.loads(line)  # the evaluation has read the same file already: it parses
-            if isinstance(row.get("number_quads"), list) and row["number_quads"]:
+            quads = row.get("number_quads")
+            if isinstance(quads, list) and quads and all(_is_quad(q) for q in quads):
                 expiry = parse_expiry(str(row["expiry"])) if row.get("expiry") else None
-                quad = row.get("expiry_quad") if isinstance(row.get("expiry_quad"), list) else None
+                quad = row.get("expiry_quad") if _is_quad(row.get("expiry_quad")) else None
                 out[str(Path(row["file"]))] = {
                     "number": "".join(ch for ch in str(row["number"]) if ch.isdigit()), "quads": row["number_quads"],
                     "expiry": expiry if quad else None, "expiry_quad": quad if expiry else None}
@@ -71,12 +80,13 @@ def _outcome(right: bool, shown: object) -> str:
     return "right" if right else ("withheld" if shown is None else "wrong")
 
 
-def recogniser_ceiling(read_quads: Callable[[Path, list], str], dataset: Path, samples: list[dict],
+def recogniser_ceiling(read_texts: Callable[[Path, list], list[str]], dataset: Path, samples: list[dict],
                        progress: bool = True) -> dict[str, Any]:
-    """Read each labelled number quad, and each labelled expiry quad, with `read_quads(image, quads)` (e.g.
-    `CardReader.read_quads`) and cross it with the evaluation's own outcome per image (`samples`, the rows of
-    `evaluate_cards`; each row read gets `ceiling_rec_right`, whether the recogniser alone read the number right,
-    and, where the expiry was labelled with its quad, `ceiling_expiry_rec_right`).
+    """Read each labelled number quad, and each labelled expiry quad, with `read_texts(image, quads)` (one text
+    per quad, e.g. `CardReader.read_quad_texts`) and cross it with the evaluation's own outcome per image
+    (`samples`, the rows of `evaluate_cards`; each row read gets `ceiling_rec_right`, whether the recogniser alone
+    read the number right, and, where the expiry was labelled with its quad, `ceiling_expiry_rec_right`). Rows
+    whose quads are not four (x, y) points are skipped (the expiry alone: not read).
 
     Returns {"n", "skipped", "reader_exact", "recogniser_exact", "misses", "misses_detector_side",
     "misses_recogniser_side", "table": {right|withheld|wrong: {rec_right, rec_wrong}}, "slices", "expiry"} for
@@ -93,8 +103,9 @@ def recogniser_ceiling(read_quads: Callable[[Path, list], str], dataset: Path, s
     for s in it:
         lab = labelled[s["file"]]
         try:
-            text = read_quads(dataset / s["file"], lab["quads"])
-            exp_text = read_quads(dataset / s["file"], [lab["expiry_quad"]]) if lab["expiry_quad"] else None
+            texts = read_texts(dataset / s["file"], lab["quads"] + ([lab["expiry_quad"]] if lab["expiry_quad"] else []))
+            text = "".join(texts[:len(lab["quads"])])
+            exp_text = texts[len(lab["quads"])] if lab["expiry_quad"] else None
         except (ImageError, PocketOCRError):
             continue  # the evaluation read this image; a failure here is counted as skipped
         s["ceiling_rec_right"] = text.replace("/", "") == lab["number"]  # for the failure gallery (no digits kept)
