@@ -366,6 +366,27 @@ def test_detector_on_several_data_versions_wider_and_on_centre_targets(tmp_path)
     assert recipe_digest(rec, "det") != recipe_digest({**rec, "det_versions": []}, "det")
 
 
+def test_recogniser_on_several_data_versions(tmp_path):
+    """rec_versions: recogniser stage 1 on the crops of rec_n_train photos of each version (seeds seed + 10 i, the
+    first set the one data_version alone would draw); the key renames the recogniser only, and not while empty."""
+    run = tmp_path / "run"
+    res = run_cli("train", "card", "--only", "rec", "--out", str(run), "--set", "n_train=6", "--set", "rec_n_train=0",
+                  "--set", "n_val=3", "--set", "rec_versions=[1, 4]", "--set", "rec_batch=8", "--set", "workers=1",
+                  "--set", "threads=1", "--set", "rec_epochs=1", "--set", "rec_ft_epochs=0", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    from pocketocr.training.card.train import RECIPE_PATH, load_recipe, recipe_digest
+
+    ext = load_recipe(RECIPE_PATH).rec_crop_extend
+    assert sorted(p.name for p in (run / "cache").glob("train_*")) == sorted([f"train_s7_n6_x{ext}",
+                                                                              f"train_s17_v4_n6_x{ext}"])
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert "rec" in summary and "det" not in summary
+    rec = summary["recipe"]
+    assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_versions": []}, "rec")
+    assert recipe_digest(rec, "det") == recipe_digest({**rec, "rec_versions": []}, "det")
+    assert recipe_digest({**rec, "rec_versions": []}) == recipe_digest({k: v for k, v in rec.items() if k != "rec_versions"})
+
+
 def test_device_batches_match_the_cpu_batches():
     """The GPU path of the batch functions (photos moved to the device once, jitter and normalisation there)
     gives the losses of the CPU path from the same draws; run here on the CPU, forced."""

@@ -39,6 +39,9 @@ class CardRecipe:
     n_train: int = 6000
     n_val: int = 300
     rec_n_train: int = 0          # photos the recogniser trains on (the first n_train are the detector's); 0: n_train
+    rec_versions: list[int] = field(default_factory=list)  # recogniser stage 1 on photos of several data versions:
+                                  # rec_n_train (or n_train) of each, the i-th from seeds seed + 10 i as det_versions'
+                                  # (the first is data_version's own set); empty: data_version alone
     det_epochs: int = 7
     rec_epochs: int = 5
     det_batch: int = 32
@@ -102,7 +105,7 @@ class CardRecipe:
 # n_train, the same data.
 _UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0,
             "rec_ft_mix": False, "det_ft2_target": "fill", "det_versions": [], "det_width": 1.0,
-            "det_target": "fill", "rec_init": "", "det_init": ""}
+            "det_target": "fill", "rec_init": "", "det_init": "", "rec_versions": []}
 
 
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
@@ -469,8 +472,13 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
     if only in (None, "rec"):
         # the same sample seeds as the detector's set, continued: its first n_train photos are the same
         ext = recipe.rec_crop_extend
-        train = functools.cache(lambda: load_cache(_rendered(cache, "train", recipe.seed, recipe.data_version, n_rec,
-                                                             spec, recipe.workers, ext), ("crops", "texts")))
+
+        @functools.cache
+        def train() -> dict:  # stage 1's crops: n_rec photos of each version (rec_versions, else data_version)
+            parts = [load_cache(_rendered(cache, "train", recipe.seed + 10 * i, v, n_rec, spec, recipe.workers, ext),
+                                ("crops", "texts")) for i, v in enumerate(recipe.rec_versions or [recipe.data_version])]
+            return parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "texts")}
+
         torch.manual_seed(recipe.seed + 1)
         rec = CardRec(n_classes=len(spec.vocab) + 1, **rec_arch_kwargs(dataclasses.asdict(recipe))).to(dev)
         rec_eval = lambda: _rec_accuracy(rec, val()["crops"], val()["texts"], spec.vocab, dev)
