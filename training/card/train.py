@@ -41,7 +41,8 @@ class CardRecipe:
     rec_n_train: int = 0          # photos the recogniser trains on (the first n_train are the detector's); 0: n_train
     rec_versions: list[int] = field(default_factory=list)  # recogniser stage 1 on photos of several data versions:
                                   # rec_n_train (or n_train) of each, the i-th from seeds seed + 10 i as det_versions'
-                                  # (the first is data_version's own set); empty: data_version alone
+                                  # (so with data_version first, its set is the one it draws alone); empty:
+                                  # data_version alone
     det_epochs: int = 7
     rec_epochs: int = 5
     det_batch: int = 32
