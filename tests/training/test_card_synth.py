@@ -153,8 +153,26 @@ def _label_digest(version: int) -> str:
 def test_older_versions_draw_what_they_drew():
     """Versions 1-3 are the shipped models' data: a new version must not move a field or change a slice of
     theirs (digests taken before version 4 was added; the images themselves matched byte for byte too)."""
-    assert {v: _label_digest(v) for v in (1, 2, 3, 4)} == {1: "0622ae10fd092255", 2: "2302c6a1c216acab",
-                                                           3: "132e126ca24d882e", 4: "d68906a7f3bb280f"}
+    assert {v: _label_digest(v) for v in (1, 2, 3, 4, 5)} == {1: "0622ae10fd092255", 2: "2302c6a1c216acab",
+                                                              3: "132e126ca24d882e", 4: "d68906a7f3bb280f",
+                                                              5: "b0588bd409f76bce"}  # 5: taken before version 6
+
+
+def test_version_6_prints_some_date_pairs_without_labels():
+    """Version 6: some cards print a VALID FROM and a THRU date side by side with no labels (the real card_024); a
+    `dates` slice says which; the labels are version 5's, and the expiry quad is still the later date's."""
+    kinds = Counter()
+    for seed in range(150):
+        s6 = make_sample(6000 + seed, scene="render", version=6)
+        kinds[s6.slices["dates"]] += 1
+        assert (s6.expiry is None) == (s6.slices["dates"] == "no_expiry")
+        if s6.slices["dates"] == "pair_unlabelled":
+            s5 = make_sample(6000 + seed, scene="render", version=5)
+            assert (s5.number, s5.expiry) == (s6.number, s6.expiry)
+            # the two dates sit side by side on one row, the expiry (the second) to the right
+            q = np.asarray(s6.expiry_quad)
+            assert q[:, 0].min() > 0.3 * s6.image.width
+    assert kinds["pair_unlabelled"] >= 4 and kinds["pair"] >= 4 and kinds["one"] > kinds["pair"], kinds
 
 
 def test_version_5_tilts_some_photos_and_prints_some_dates_in_a_display_face():

@@ -349,6 +349,12 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         dates.append((rng.choice(_EXPIRY_LABELS), expiry, True))
     elif rng.random() < 0.1:
         dates.append(("MEMBER SINCE", str(rng.randint(1990, 2024)), False))
+    dates_kind = "pair" if len(dates) == 2 else ("one" if expiry is not None else "no_expiry")
+    if version >= 6 and len(dates) == 2 and rng.random() < 0.35:
+        # version 6: a VALID FROM and a THRU date side by side with no labels, as the real card_024 prints them
+        # (draws only version 6 makes, after all of version 5's date draws)
+        dates = [("", value, is_expiry) for _, value, is_expiry in dates]
+        dates_kind = "pair_unlabelled"
     label_above = rng.random() < 0.25
     cursor = ex
     name_size = None
@@ -430,6 +436,8 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         extra["expiry_place"] = place_exp if expiry is not None else "none"
     if version >= 5:
         extra["expiry_face"] = expiry_face if expiry is not None else "none"
+    if version >= 6:
+        extra["dates"] = dates_kind
     return CardFace(card, number_quads, ["".join(g) for g in lines], expiry_quad, style, layout, extra)
 
 

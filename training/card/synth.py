@@ -39,6 +39,9 @@ DATA_VERSIONS = {
        "the real card_029 is at about 30), labels up to 0.65 of the date's size, and 40% of the dates printed in "
        "a face other than the number's in a squared display face (the real card_014 / card_017: the detector "
        "marked the \"EXPIRES\" label above such a date instead of the date)",
+    6: "version 5, and: about a third of the cards that print a VALID FROM date beside the expiry print the two "
+       "dates with no labels at all (the real card_024: \"09/22  04/33\"; a `dates` slice: pair_unlabelled, pair, "
+       "one, no_expiry)",
 }
 LATEST = max(DATA_VERSIONS)
 
@@ -75,7 +78,7 @@ def make_sample(seed: int, scene: str | None = None, version: int = LATEST) -> C
     image, labels = compose_scene(rng, face, kind=scene)
     slices = {"style": face.style, "scene": labels["scene"], "layout": face.layout,
               "brand": brand_of(number) or "other", "length": str(len(number))}
-    for key in ("expiry_place", "expiry_face"):  # data versions 2 / 5 on: where and in what face the date is
+    for key in ("expiry_place", "expiry_face", "dates"):  # versions 2 / 5 / 6 on: where, in what face, beside what
         if key in face.extra:
             slices[key] = face.extra[key]
     slices.update(labels["conditions"])  # digit_px, blur, glare: how hard the number is to read
