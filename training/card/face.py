@@ -349,8 +349,9 @@ def render_face(rng: random.Random, number: str, grouping: tuple[int, ...], expi
         dates.append((rng.choice(_EXPIRY_LABELS), expiry, True))
     elif rng.random() < 0.1:
         dates.append(("MEMBER SINCE", str(rng.randint(1990, 2024)), False))
-    dates_kind = "pair" if len(dates) == 2 else ("one" if expiry is not None else "no_expiry")
-    if version >= 6 and len(dates) == 2 and rng.random() < 0.35:
+    # with no expiry two dates are VALID FROM and MEMBER SINCE: no pair of the kind below
+    dates_kind = "no_expiry" if expiry is None else ("pair" if len(dates) == 2 else "one")
+    if version >= 6 and dates_kind == "pair" and rng.random() < 0.35:
         # version 6: a VALID FROM and a THRU date side by side with no labels, as the real card_024 prints them
         # (draws only version 6 makes, after all of version 5's date draws)
         dates = [("", value, is_expiry) for _, value, is_expiry in dates]
