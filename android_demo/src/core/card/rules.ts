@@ -46,28 +46,32 @@ export function luhnValid(number: string): boolean {
   return total % 10 === 0;
 }
 
-export function brandOf(number: string): string | null {
+/** The first BRANDS row whose IIN prefix matches the number (_brand in rules.py). */
+function brandRow(number: string): Brand | null {
   for (const b of BRANDS) {
     for (const [low, high] of b.ranges) {
       const width = String(low).length;
       if (number.length >= width) {
         const v = parseInt(number.slice(0, width), 10);
-        if (low <= v && v <= high) return b.name;
+        if (low <= v && v <= high) return b;
       }
     }
   }
   return null;
 }
 
+export function brandOf(number: string): string | null {
+  return brandRow(number)?.name ?? null;
+}
+
 /** True when `groups` (digits per printed group) is a grouping the number's brand prints at its length (printed_grouping). */
 export function printedGrouping(number: string, groups: number[]): boolean {
-  const b = BRANDS.find((x) => x.name === brandOf(number));
+  const b = brandRow(number);
   return (b?.groupings[number.length] ?? []).some((g) => g.length === groups.length && g.every((v, i) => v === groups[i]));
 }
 
 export function plausibleLength(number: string): boolean {
-  const name = brandOf(number);
-  const b = BRANDS.find((x) => x.name === name);
+  const b = brandRow(number);
   if (b) return b.lengths.includes(number.length);
   return number.length >= 13 && number.length <= 19;
 }

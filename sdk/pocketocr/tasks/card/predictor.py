@@ -281,14 +281,10 @@ class CardReader:
                                       "expiry": (expiries[expiry] / len(agreeing)) if expiry else 0.0},
                           needs_review=not best.luhn_valid, boxes=best.boxes, timings_ms=result.timings_ms)
 
-    def read_quads(self, image: ImageInput, quads: list) -> str:
-        """The recogniser alone on given field quads ((tl, tr, br, bl) in the photo's pixels), each crop
-        best-path decoded, joined in order. Read from labelled quads it is what a perfect detector would give
-        the recogniser to read: `pocketocr eval card --ceiling` splits the misses between the two models."""
-        return "".join(self.read_quad_texts(image, quads))
-
     def read_quad_texts(self, image: ImageInput, quads: list) -> list[str]:
-        """As `read_quads`, one best-path text per quad (the photo decoded once for all of them)."""
+        """The recogniser alone on given field quads ((tl, tr, br, bl) in the photo's pixels), one best-path text
+        per quad, the photo decoded once for all of them. Read from labelled quads it is what a perfect detector
+        would give the recogniser to read: `pocketocr eval card --ceiling` splits the misses between the models."""
         gray = load_image(image).convert("L")  # every pixel: labelled quads are in the photo's own pixels
         probs, _, _ = self._recognise(gray, [geom_from_quad(q) for q in quads])
         return [ctc_greedy(p, self.spec.vocab)[0] for p in probs]

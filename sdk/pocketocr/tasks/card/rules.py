@@ -83,23 +83,26 @@ def luhn_check_digit(body: str) -> str:
     raise AssertionError("unreachable")
 
 
-def brand_of(number: str) -> str | None:
-    """The brand whose IIN prefix matches `number`, or None."""
+def _brand(number: str) -> Brand | None:
+    """The first BRANDS row whose IIN prefix matches `number`."""
     for brand in BRANDS:
         for low, high in brand.ranges:
             width = len(str(low))
             if len(number) >= width and low <= int(number[:width]) <= high:
-                return brand.name
+                return brand
     return None
+
+
+def brand_of(number: str) -> str | None:
+    """The brand whose IIN prefix matches `number`, or None."""
+    brand = _brand(number)
+    return brand.name if brand else None
 
 
 def plausible_length(number: str) -> bool:
     """True when the length fits the number's brand (any 13–19 when the brand is unknown)."""
-    name = brand_of(number)
-    for brand in BRANDS:
-        if brand.name == name:
-            return len(number) in brand.lengths
-    return 13 <= len(number) <= 19
+    brand = _brand(number)
+    return len(number) in brand.lengths if brand else 13 <= len(number) <= 19
 
 
 def plausible_number(number: str) -> bool:
@@ -112,16 +115,15 @@ def plausible_number(number: str) -> bool:
 def printed_grouping(number: str, groups: tuple[int, ...]) -> bool:
     """True when `groups` (digits per printed group, in reading order) is a grouping the number's brand prints at
     its length, e.g. (4, 4, 4, 6) for an 18-digit Maestro number; False for an unknown brand."""
-    name = brand_of(number)
-    return any(groups in brand.groupings.get(len(number), ()) for brand in BRANDS if brand.name == name)
+    brand = _brand(number)
+    return brand is not None and groups in brand.groupings.get(len(number), ())
 
 
 def default_grouping(number: str) -> tuple[int, ...]:
     """The usual printed grouping for a number, e.g. (4, 6, 5) for Amex."""
-    name = brand_of(number)
-    for brand in BRANDS:
-        if brand.name == name and len(number) in brand.groupings:
-            return brand.groupings[len(number)][0]
+    brand = _brand(number)
+    if brand is not None and len(number) in brand.groupings:
+        return brand.groupings[len(number)][0]
     n = len(number)
     groups = [4] * (n // 4)
     if n % 4:
