@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pocketocr.eval.formula import load_formula_labels, match_boxes
-from pocketocr.tasks.formula.post import decode
-from pocketocr.tasks.formula.pre import PreSpec, det_tensor, page_canvas
+from pocketocr.eval.formula import load_formula_labels
+from pocketocr.tasks.formula.pre import PreSpec, det_tensor
 from torch.nn import functional as F
 from tqdm import tqdm
 
@@ -161,22 +160,43 @@ def _write_val(args) -> None:
     write_dataset(Path(path), n, seed, load_bank(Path(bank_path)), photo)
 
 
-@torch.no_grad()
+class TorchBackend:
+    """A float detector behind the SDK's `Backend` interface, so that the trainer scores it through
+    `FormulaDetector`'s own pipeline (reduced read, decode, snap to the ink) and its figure is the eval's."""
+
+    def __init__(self, model: FormulaDet, spec: PreSpec, device, version: str = "training"):
+        self.model, self.spec, self.device, self.version = model, spec, device, version
+        self.path = Path(f"<torch {type(model).__name__}>")
+
+    @torch.no_grad()
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        prob, box = self.model(torch.from_numpy(feeds["image"]).to(self.device))[:2]
+        return [prob.cpu().numpy(), box.cpu().numpy()]
+
+    def metadata(self) -> dict[str, str]:
+        return {**self.spec.to_metadata(), "version": self.version}
+
+    def input_names(self) -> list[str]:
+        return ["image"]
+
+    def input_shape(self) -> list[int | None]:
+        return [1, 1, None, None]
+
+
 def page_f1(model: FormulaDet, datasets: list[Path], n: int, spec: PreSpec, device) -> float:
-    """F1@0.5 (classes must agree) over the first `n` pages of each validation dataset."""
-    from pocketocr.io import load_image
+    """F1@0.5 (classes must agree) over the first `n` pages of each validation dataset, as `pocketocr eval
+    formula` scores them: the SDK's detector pipeline, boxes snapped to the ink, one-to-one matching."""
+    from pocketocr.eval.formula import evaluate_predictions
+    from pocketocr.tasks.formula.predictor import FormulaDetector
 
     model.eval()
+    detector = FormulaDetector(TorchBackend(model, spec, device))
     tp = nt = npred = 0
     for ds in datasets:
-        for lab in load_formula_labels(ds)[:n]:
-            canvas, meta = page_canvas(load_image(lab.file), spec)
-            prob, box = model(torch.from_numpy(det_tensor(canvas[None], spec)).to(device))
-            dets = decode(prob[0].cpu().numpy(), box[0].cpu().numpy(), meta, spec)
-            ok, _ = match_boxes(np.array(lab.boxes).reshape(-1, 4), lab.kinds,
-                                np.array([d.box for d in dets]).reshape(-1, 4), [d.kind for d in dets],
-                                np.array([d.score for d in dets]), 0.5)
-            tp, nt, npred = tp + int(ok.sum()), nt + len(lab.boxes), npred + len(dets)
+        labels = load_formula_labels(ds)[:n]
+        rep = evaluate_predictions(labels, [detector.detect(lab.file) for lab in labels])
+        for row in rep["samples"]:
+            tp, nt, npred = tp + row["tp_50"], nt + row["n_truth"], npred + row["n_pred"]
     model.train()
     return 2 * tp / max(1, nt + npred)
 

@@ -24,7 +24,8 @@ class FormulaDetector:
     """Finds embedded (inline) and isolated (display) math formulas on page photos; load once, call many times.
 
     Args:
-        det_model: detector model file (default: the shipped one for `backend`).
+        det_model: detector model file (default: the shipped one for `backend`), or an open `Backend` (the
+            trainer scores its torch model through this very pipeline that way).
         backend: "onnx" (onnxruntime) or "tflite" (LiteRT).
         threads: CPU threads (default 1, the mobile budget).
         config: decoding thresholds.
@@ -37,12 +38,13 @@ class FormulaDetector:
     ['embedded', 'isolated', 'embedded']
     """
 
-    def __init__(self, det_model: str | Path | None = None, *, backend: str = "onnx", threads: int | None = None,
-                 config: DecodeConfig = DecodeConfig(), max_side: int | None = 1024):
+    def __init__(self, det_model: str | Path | Backend | None = None, *, backend: str = "onnx",
+                 threads: int | None = None, config: DecodeConfig = DecodeConfig(), max_side: int | None = 1024):
         self.backend = backend
         self.max_side = max_side
-        self.det: Backend = open_backend(Path(det_model) if det_model else default_model("formula", "det", backend),
-                                         threads)
+        self.det: Backend = (open_backend(Path(det_model) if det_model else default_model("formula", "det", backend),
+                                          threads) if det_model is None or isinstance(det_model, (str, Path))
+                             else det_model)
         meta = self.det.metadata()
         # The preprocessing spec travels inside the model (ONNX metadata_props), not as constants here.
         self.spec = PreSpec.from_metadata(meta)
