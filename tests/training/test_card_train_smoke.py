@@ -262,6 +262,22 @@ def test_recogniser_stage_3_from_the_committed_checkpoint(tmp_path):
     plain = {**rec, "rec_init": "", "rec_ft2_epochs": 0}
     assert recipe_digest(plain, "rec") == recipe_digest({k: v for k, v in plain.items()
                                                          if not k.startswith("rec_ft2_") and k != "rec_init"}, "rec")
+    # rec_ft2_versions: stage 3 on rec_ft2_n_train photos of each listed version (seeds seed + 54 + 100 i), in
+    # place of rec_ft2_data_version; it renames the recogniser, and not while empty
+    several = tmp_path / "several"
+    res = run_cli("train", "card", "--out", str(several), "--only", "rec", "--set", "n_val=4", "--set", "rec_batch=8",
+                  "--set", "workers=1", "--set", "threads=1", "--set", "rec_init='training/checkpoints/card/card_rec.pt'",
+                  "--set", "rec_ft2_epochs=1", "--set", "rec_ft2_n_train=5", "--set", "rec_ft2_mix_n=0",
+                  "--set", "rec_ft2_versions=[4, 2]", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    made = sorted(p.name for p in (several / "cache").iterdir())
+    assert made == sorted([_cache_name("train", 61, 4, 5, ext), _cache_name("train", 161, 2, 5, ext),
+                           _cache_name("val", 8, 1, 4)]), made
+    summary = json.loads((several / "train_summary.json").read_text())
+    rec = summary["recipe"]
+    assert recipe_digest(rec, "rec") != recipe_digest({**rec, "rec_ft2_versions": []}, "rec")
+    assert recipe_digest({**rec, "rec_ft2_versions": []}, "rec") == recipe_digest(
+        {k: v for k, v in rec.items() if k != "rec_ft2_versions"}, "rec")
 
 
 def test_detector_stage_4_from_the_committed_checkpoint(tmp_path):

@@ -86,6 +86,9 @@ class CardRecipe:
     rec_ft2_n_train: int = 3000   # rec_ft2_mix_n of data_version (seeds from seed + 55), so that the older faces
     rec_ft2_data_version: int = 4  # stay learnt; seeds no other stage draws
     rec_ft2_mix_n: int = 1500
+    rec_ft2_versions: list[int] = field(default_factory=list)  # stage 3 on several data versions instead of
+                                  # rec_ft2_data_version: rec_ft2_n_train photos of each, the i-th from seeds
+                                  # seed + 54 + 100 i (so a version listed first draws the single-version set)
     rec_top: int = 0              # channels of the recogniser's frame-level layers (0: 96, the v1-v4 shape)
     rec_top_layers: int = 2       # and how many (1 x 3) layers there
     rec_crop_extend: float = 0.0  # recogniser crops: half lengthened by up to this many field heights (data.py)
@@ -106,7 +109,8 @@ class CardRecipe:
 # n_train, the same data.
 _UNNAMED = {"data_version": 1, "rec_n_train": 0, "rec_top": 0, "rec_top_layers": 2, "rec_crop_extend": 0.0,
             "rec_ft_mix": False, "det_ft2_target": "fill", "det_versions": [], "det_width": 1.0,
-            "det_target": "fill", "rec_init": "", "det_init": "", "rec_versions": []}
+            "det_target": "fill", "rec_init": "", "det_init": "", "rec_versions": [],
+            "rec_ft2_versions": []}
 
 
 def recipe_digest(recipe: dict, role: str | None = None) -> str:
@@ -502,12 +506,12 @@ def train_card(recipe: CardRecipe, out: Path, device: str = "auto", resume: bool
             hist = hist + _stage("rec_ft", rec, recipe.rec_ft_epochs, recipe.rec_ft_lr, recipe.seed + 2,
                                  lambda: _rec_batches(rec, ft_train(), recipe.rec_batch, spec, dev), out, rec_eval,
                                  dev, resume)
-        if recipe.rec_ft2_epochs > 0:  # stage 3: a newer data version, mixed with photos of the first
+        if recipe.rec_ft2_epochs > 0:  # stage 3: newer data versions, mixed with photos of the first
             @functools.cache  # rendered and loaded once, for the BatchNorm statistics and the stage
             def ft2() -> dict:
-                newer = load_cache(_rendered(cache, "train", recipe.seed + 54, recipe.rec_ft2_data_version,
-                                             recipe.rec_ft2_n_train, spec, recipe.workers, ext), ("crops", "texts"))
-                parts = [newer]
+                parts = [load_cache(_rendered(cache, "train", recipe.seed + 54 + 100 * i, v, recipe.rec_ft2_n_train,
+                                              spec, recipe.workers, ext), ("crops", "texts"))
+                         for i, v in enumerate(recipe.rec_ft2_versions or [recipe.rec_ft2_data_version])]
                 if recipe.rec_ft2_mix_n:
                     parts.append(load_cache(_rendered(cache, "train", recipe.seed + 55, recipe.data_version,
                                                       recipe.rec_ft2_mix_n, spec, recipe.workers, ext), ("crops", "texts")))
