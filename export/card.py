@@ -120,9 +120,11 @@ def gate_versions(*recipes: dict) -> list[int]:
     for r in recipes:
         versions.add(int(r.get("data_version", 1)))
         versions.update(int(v) for v in r.get("det_versions") or [])
+        versions.update(int(v) for v in r.get("rec_versions") or [])
         for stage in ("det_ft", "det_ft2", "det_ft3", "rec_ft", "rec_ft2"):
             if r.get(f"{stage}_epochs"):
-                versions.add(int(r.get(f"{stage}_data_version", 1)))
+                # rec_ft2_versions, where given, stands in for its stage's one data version
+                versions.update(int(v) for v in r.get(f"{stage}_versions") or [r.get(f"{stage}_data_version", 1)])
     return sorted(versions)
 
 

@@ -21,6 +21,9 @@ def test_gate_versions_are_every_version_either_model_trained_on():
     assert gate_versions(v8_det, v4_rec) == [1, 2, 3, 4]
     v5_det = {**v8_det, "det_ft3_epochs": 2, "det_ft3_data_version": 5}  # a detector stage 4 on version 5
     assert gate_versions(v5_det, v7_rec) == [1, 2, 3, 5]
+    # recognisers trained on several versions, in stage 1 (rec_versions) or stage 3 (rec_ft2_versions)
+    assert gate_versions({**v7_rec, "rec_versions": [1, 6]}) == [1, 3, 6]
+    assert gate_versions({**v4_rec, "rec_ft2_versions": [2, 5]}) == [1, 2, 3, 5]  # no version 4
 
 
 def test_one_version_keeps_its_folder_name_and_several_get_their_own(tmp_path):
