@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import random
 
-from pocketocr.tasks.card.rules import BRANDS, Brand, brand_of, default_grouping, luhn_check_digit, luhn_valid
+from pocketocr.tasks.card.rules import (
+    BRANDS,
+    Brand,
+    brand_row,
+    default_grouping,
+    luhn_check_digit,
+    luhn_valid,
+)
 
 __all__ = ["NON_LUHN_RATE", "sample_expiry", "sample_grouping", "sample_name", "sample_number"]
 
@@ -52,10 +59,9 @@ def sample_grouping(rng: random.Random, number: str) -> tuple[int, ...]:
     n = len(number)
     if rng.random() < 0.08:
         return (n,)
-    name = brand_of(number)
-    for brand in BRANDS:
-        if brand.name == name and n in brand.groupings:
-            return rng.choice(brand.groupings[n])
+    brand = brand_row(number)
+    if brand is not None and n in brand.groupings:
+        return rng.choice(brand.groupings[n])
     return default_grouping(number)
 
 

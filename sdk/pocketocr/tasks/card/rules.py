@@ -13,6 +13,7 @@ __all__ = [
     "BRANDS",
     "Brand",
     "brand_of",
+    "brand_row",
     "default_grouping",
     "luhn_check_digit",
     "luhn_valid",
@@ -83,7 +84,7 @@ def luhn_check_digit(body: str) -> str:
     raise AssertionError("unreachable")
 
 
-def _brand(number: str) -> Brand | None:
+def brand_row(number: str) -> Brand | None:
     """The first BRANDS row whose IIN prefix matches `number`."""
     for brand in BRANDS:
         for low, high in brand.ranges:
@@ -95,13 +96,13 @@ def _brand(number: str) -> Brand | None:
 
 def brand_of(number: str) -> str | None:
     """The brand whose IIN prefix matches `number`, or None."""
-    brand = _brand(number)
+    brand = brand_row(number)
     return brand.name if brand else None
 
 
 def plausible_length(number: str) -> bool:
     """True when the length fits the number's brand (any 13–19 when the brand is unknown)."""
-    brand = _brand(number)
+    brand = brand_row(number)
     return len(number) in brand.lengths if brand else 13 <= len(number) <= 19
 
 
@@ -115,13 +116,13 @@ def plausible_number(number: str) -> bool:
 def printed_grouping(number: str, groups: tuple[int, ...]) -> bool:
     """True when `groups` (digits per printed group, in reading order) is a grouping the number's brand prints at
     its length, e.g. (4, 4, 4, 6) for an 18-digit Maestro number; False for an unknown brand."""
-    brand = _brand(number)
+    brand = brand_row(number)
     return brand is not None and groups in brand.groupings.get(len(number), ())
 
 
 def default_grouping(number: str) -> tuple[int, ...]:
     """The usual printed grouping for a number, e.g. (4, 6, 5) for Amex."""
-    brand = _brand(number)
+    brand = brand_row(number)
     if brand is not None and len(number) in brand.groupings:
         return brand.groupings[len(number)][0]
     n = len(number)
