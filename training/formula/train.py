@@ -192,12 +192,14 @@ def page_f1(model: FormulaDet, datasets: list[Path], n: int, spec: PreSpec, devi
     model.eval()
     detector = FormulaDetector(TorchBackend(model, spec, device))
     tp = nt = npred = 0
-    for ds in datasets:
-        labels = load_formula_labels(ds)[:n]
-        rep = evaluate_predictions(labels, [detector.detect(lab.file) for lab in labels])
-        for row in rep["samples"]:
-            tp, nt, npred = tp + row["tp_50"], nt + row["n_truth"], npred + row["n_pred"]
-    model.train()
+    try:
+        for ds in datasets:
+            labels = load_formula_labels(ds)[:n]
+            rep = evaluate_predictions(labels, [detector.detect(lab.file) for lab in labels])
+            for row in rep["samples"]:
+                tp, nt, npred = tp + row["tp_50"], nt + row["n_truth"], npred + row["n_pred"]
+    finally:  # back to training, BatchNorm statistics untouched by the check
+        model.train()
     return 2 * tp / max(1, nt + npred)
 
 

@@ -42,9 +42,11 @@ class FormulaDetector:
                  threads: int | None = None, config: DecodeConfig = DecodeConfig(), max_side: int | None = 1024):
         self.backend = backend
         self.max_side = max_side
-        self.det: Backend = (open_backend(Path(det_model) if det_model else default_model("formula", "det", backend),
-                                          threads) if det_model is None or isinstance(det_model, (str, Path))
-                             else det_model)
+        self.det: Backend
+        if det_model is None or isinstance(det_model, (str, Path)):
+            self.det = open_backend(Path(det_model) if det_model else default_model("formula", "det", backend), threads)
+        else:  # an open backend, e.g. the trainer's float model
+            self.det = det_model
         meta = self.det.metadata()
         # The preprocessing spec travels inside the model (ONNX metadata_props), not as constants here.
         self.spec = PreSpec.from_metadata(meta)
