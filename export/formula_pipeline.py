@@ -33,23 +33,13 @@ __all__ = ["export_formula_formats"]
 SETS = ("scan", "photo")
 
 
-def _detector(model):
-    from unittest import mock
-
-    from pocketocr.tasks.formula import predictor
-
-    if isinstance(model, Path):
-        return predictor.FormulaDetector(model)
-    with mock.patch.object(predictor, "open_backend", lambda path, threads=None: model):
-        return predictor.FormulaDetector("<checkpoint>")
-
-
 def _score(model, val_dir: Path) -> tuple[dict, list[list]]:
-    """F1 and friends on one validation set (`model`: a file, or the checkpoint as a `_TorchBackend`), plus
+    """F1 and friends on one validation set (`model`: a file, or the checkpoint as a `TorchBackend`), plus
     the decoded formulas per page (for result agreement)."""
     from pocketocr.eval.formula import evaluate_formulas
+    from pocketocr.tasks.formula.predictor import FormulaDetector
 
-    det = _detector(model)
+    det = FormulaDetector(model)  # a model file, or the checkpoint as an open TorchBackend
     got: list[list] = []
 
     def detect(p):
@@ -84,10 +74,11 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
     """See the module doc. Raises `ParityError` (after writing the summary) when a file fails the gate, unless
     `allow_parity_failure`: then those files keep model cards whose parity rows say "passed": false, and a
     warning is logged."""
+    from pocketocr.training.common import TorchBackend
     from pocketocr.training.formula.train import FormulaRecipe, validation_sets
 
     from .ort_format import convert_to_ort
-    from .pipeline import _cpu, _median_ms, _TorchBackend
+    from .pipeline import _cpu, _median_ms
     from .tflite import export_tflite, write_sidecar_metadata
 
     ck, model, spec, recipe, meta = load_checkpoint(run, version)
@@ -134,7 +125,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
         if val_n is not None and val_n != recipe.n_val:
             recipe = FormulaRecipe(**{**ck["recipe"], "n_val": val_n})
         vals = validation_sets(recipe, run)
-        torch_be = _TorchBackend(model, "image", meta)
+        torch_be = TorchBackend(model, "image", meta)
         for name in SETS:
             log(f"parity: scoring the checkpoint on {vals[name].name}")
             ref, ref_got = _score(torch_be, vals[name])

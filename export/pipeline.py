@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from pocketocr.tasks.card.pre import PreSpec, crop_field, crop_tensor, letterbox
+from pocketocr.training.common import TorchBackend
 from pocketocr.zoo import model_card_path, sha256_of
 
 from .formats import Format, FormatSpec, parse_formats, validate_options
@@ -122,27 +123,6 @@ def resolve_checkpoint(path: Path) -> tuple[str, Path, dict[str, Path]]:
     return task, run, files
 
 
-class _TorchBackend:
-    """The checkpoint behind the SDK's Backend interface, so it is scored by the very same CardReader code."""
-
-    def __init__(self, module: torch.nn.Module, in_name: str, meta: dict[str, str]):
-        self.module, self._in, self._meta, self.path = module.eval(), in_name, meta, Path("<checkpoint>")
-
-    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        with torch.no_grad():
-            y = self.module(torch.from_numpy(next(iter(feeds.values()))))
-        return [t.numpy() for t in y] if isinstance(y, tuple) else [y.numpy()]
-
-    def metadata(self) -> dict[str, str]:
-        return self._meta
-
-    def input_names(self) -> list[str]:
-        return [self._in]
-
-    def input_shape(self) -> list[int | None]:
-        return [None, None, None, None]
-
-
 @dataclass
 class _Card:
     det: torch.nn.Module
@@ -221,7 +201,7 @@ def _cpu() -> str:
 
 
 def _score(det, rec, val_dir: Path) -> tuple[dict, list[tuple]]:
-    """Evaluate a det/rec pair (two files, or two `_TorchBackend`s for the checkpoint) on the validation
+    """Evaluate a det/rec pair (two files, or two `TorchBackend`s for the checkpoint) on the validation
     folder with the SDK's own reader; also keep the raw (number, expiry) per image for agreement.
     Numbers stay in memory, never printed."""
     from pocketocr.eval.card import evaluate_cards
@@ -240,7 +220,7 @@ def _score(det, rec, val_dir: Path) -> tuple[dict, list[tuple]]:
     return rep, got
 
 
-def _torch_reader(det_be: _TorchBackend, rec_be: _TorchBackend):
+def _torch_reader(det_be: TorchBackend, rec_be: TorchBackend):
     """A CardReader whose two backends are the PyTorch modules: the reader's own constructor runs, with
     `open_backend` answering for the two placeholder paths (no model file involved)."""
     from unittest import mock
@@ -314,8 +294,8 @@ def _parity(card: _Card, run: Path, names: dict, precisions: list[str], val_n: i
         log(f"parity: rendering {n_val} validation photos of data version(s) {versions} -> {val_dir}")
         ensure_val_dataset(val_dir, n_val, card.recipe["seed"] + 1, versions, progress=False)
     log("parity: scoring the checkpoint")
-    t_det = _TorchBackend(card.det, "image", meta)
-    t_rec = _TorchBackend(card.rec, "crop", meta)
+    t_det = TorchBackend(card.det, "image", meta)
+    t_rec = TorchBackend(card.rec, "crop", meta)
     ref, ref_got = _score(t_det, t_rec, val_dir)
     det_in, rec_in = _val_inputs(val_dir, spec)
     with torch.no_grad():

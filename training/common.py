@@ -12,9 +12,32 @@ import numpy as np
 import tomllib
 import torch
 
-__all__ = ["batches_on_device", "load_recipe_file", "load_shards", "pick_device", "render_shards", "repo_path", "save_checkpoint", "shard_jobs", "start_run"]
+__all__ = ["TorchBackend", "batches_on_device", "load_recipe_file", "load_shards", "pick_device", "render_shards", "repo_path", "save_checkpoint", "shard_jobs", "start_run"]
 
 R = TypeVar("R")
+
+
+class TorchBackend:
+    """A PyTorch model behind the SDK's `Backend` interface, so a checkpoint is scored by the very same reader or
+    detector code as its exported files (the export's parity gate, the formula trainer's page check)."""
+
+    def __init__(self, module: torch.nn.Module, in_name: str, meta: dict[str, str], device="cpu"):
+        self.module, self._in, self._meta, self.device = module.eval(), in_name, meta, device
+        self.path = Path("<checkpoint>")
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        with torch.no_grad():
+            y = self.module(torch.from_numpy(next(iter(feeds.values()))).to(self.device))
+        return [t.cpu().numpy() for t in y] if isinstance(y, tuple) else [y.cpu().numpy()]
+
+    def metadata(self) -> dict[str, str]:
+        return self._meta
+
+    def input_names(self) -> list[str]:
+        return [self._in]
+
+    def input_shape(self) -> list[int | None]:
+        return [None, None, None, None]
 
 
 def load_recipe_file(cls: type[R], path: Path | None, overrides: dict[str, Any]) -> R:

@@ -27,7 +27,7 @@ from pocketocr.tasks.formula.pre import PreSpec, det_tensor
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from ..common import batches_on_device, load_recipe_file, repo_path, save_checkpoint, start_run
+from ..common import TorchBackend, batches_on_device, load_recipe_file, repo_path, save_checkpoint, start_run
 from ..int8_weights import reopen_batchnorm
 from .bank import load_bank
 from .data import build_cache, load_cache
@@ -160,47 +160,19 @@ def _write_val(args) -> None:
     write_dataset(Path(path), n, seed, load_bank(Path(bank_path)), photo)
 
 
-class TorchBackend:
-    """A float detector behind the SDK's `Backend` interface, so that the trainer scores it through
-    `FormulaDetector`'s own pipeline (reduced read, decode, snap to the ink) and its figure is the eval's."""
-
-    def __init__(self, model: FormulaDet, spec: PreSpec, device, version: str = "training"):
-        self.model, self.spec, self.device, self.version = model, spec, device, version
-        self.path = Path(f"<torch {type(model).__name__}>")
-
-    @torch.no_grad()
-    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        prob, box = self.model(torch.from_numpy(feeds["image"]).to(self.device))[:2]
-        return [prob.cpu().numpy(), box.cpu().numpy()]
-
-    def metadata(self) -> dict[str, str]:
-        return {**self.spec.to_metadata(), "version": self.version}
-
-    def input_names(self) -> list[str]:
-        return ["image"]
-
-    def input_shape(self) -> list[int | None]:
-        return [1, 1, None, None]
-
-
 def page_f1(model: FormulaDet, datasets: list[Path], n: int, spec: PreSpec, device) -> float:
     """F1@0.5 (classes must agree) over the first `n` pages of each validation dataset, as `pocketocr eval
     formula` scores them: the SDK's detector pipeline, boxes snapped to the ink, one-to-one matching."""
     from pocketocr.eval.formula import evaluate_predictions
     from pocketocr.tasks.formula.predictor import FormulaDetector
 
-    model.eval()
-    detector = FormulaDetector(TorchBackend(model, spec, device))
-    tp = nt = npred = 0
+    detector = FormulaDetector(TorchBackend(model, "image", {**spec.to_metadata(), "version": "training"}, device))
+    labels = [lab for ds in datasets for lab in load_formula_labels(ds)[:n]]
     try:
-        for ds in datasets:
-            labels = load_formula_labels(ds)[:n]
-            rep = evaluate_predictions(labels, [detector.detect(lab.file) for lab in labels])
-            for row in rep["samples"]:
-                tp, nt, npred = tp + row["tp_50"], nt + row["n_truth"], npred + row["n_pred"]
+        f1 = evaluate_predictions(labels, [detector.detect(lab.file) for lab in labels])["f1_50"]
     finally:  # back to training, BatchNorm statistics untouched by the check
         model.train()
-    return 2 * tp / max(1, nt + npred)
+    return f1 or 0.0
 
 
 def _cache_name(seed: int, version: int, n: int, spec: PreSpec) -> str:

@@ -46,7 +46,7 @@ export function luhnValid(number: string): boolean {
   return total % 10 === 0;
 }
 
-/** The first BRANDS row whose IIN prefix matches the number (_brand in rules.py). */
+/** The first BRANDS row whose IIN prefix matches the number (brand_row in rules.py). */
 function brandRow(number: string): Brand | null {
   for (const b of BRANDS) {
     for (const [low, high] of b.ranges) {
