@@ -31,6 +31,8 @@ from .parity import ParityRow, gate, output_agreement, raise_on_failure
 __all__ = ["export_formula_formats"]
 
 SETS = ("scan", "photo")
+# what each model card records of its file on each validation set (as export/formula.py's cards)
+_VAL_KEYS = ("n", "precision_50", "recall_50", "f1_50", "f1_75", "map", "coverage_recall")
 
 
 def _score(model, val_dir: Path) -> tuple[dict, list[list]]:
@@ -120,6 +122,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
 
     rows: list[ParityRow] = []
     reference: dict[str, dict] = {}
+    measured: dict[tuple[str, str], dict] = {}  # (file, set) -> that file's metrics, for its model card
     speed: dict[str, float] = {}
     if verify:
         if val_n is not None and val_n != recipe.n_val:
@@ -134,6 +137,8 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
             for (fmt, prec), p in files.items():
                 log(f"parity: scoring {p.name} on {name}")
                 scored[f"{p.name} [{name}]"], got = _score(p, vals[name])
+                measured[(p.name, name)] = {k: scored[f"{p.name} [{name}]"].get(k) for k in _VAL_KEYS}
+                measured[(p.name, name)]["dataset"] = vals[name].name
                 agree[f"{p.name} [{name}]"] = _page_agreement(ref_got, got)
             rows += gate("formula", ref, scored, agree, {})
         # raw outputs on one page against the checkpoint, and single-thread time per file
@@ -179,7 +184,9 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
                              "command": "pocketocr train formula && pocketocr export runs/formula --to "
                                         "onnx,ort,tflite --int8",
                              "data": "synthetic only (training/formula); no real pages"},
-                "metrics": {"parity_vs_checkpoint": [r.to_dict() for r in mine] or "not verified (--no-verify)"},
+                "metrics": {**{f"synthetic_val_{name}": measured[(p.name, name)] for name in SETS
+                               if (p.name, name) in measured},
+                            "parity_vs_checkpoint": [r.to_dict() for r in mine] or "not verified (--no-verify)"},
                 "speed": {"median_ms_1thread": speed.get(p.name), "cpu": _cpu()},
                 "metadata": {**meta, "precision": prec}}
         if fmt is Format.TFLITE:

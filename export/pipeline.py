@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -280,8 +281,18 @@ def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | li
                             allow_parity_failure=allow_parity_failure, log=log)
 
 
+class _Gated(NamedTuple):
+    rows: list[ParityRow]
+    reference: dict  # the checkpoint's metrics
+    scored: dict[str, dict]  # "det file + rec file" -> that pair's metrics on the same photos
+    speed: dict[str, float]
+    val_dir: Path | None  # None: not verified
+    n_val: int
+    versions: list[int]
+
+
 def _parity(card: _Card, run: Path, names: dict, precisions: list[str], val_n: int | None,
-            log: Callable[[str], None]) -> tuple[list[ParityRow], dict, dict[str, float], Path, int, list[int]]:
+            log: Callable[[str], None]) -> _Gated:
     """Every exported det/rec pair scored against the checkpoint on the fixed synthetic validation set
     (recipe seed + 1, as in training); raw outputs compared with fp32; single-thread time per file."""
     from .card import ensure_val_dataset, gate_versions, val_dataset_dir
@@ -329,7 +340,7 @@ def _parity(card: _Card, run: Path, names: dict, precisions: list[str], val_n: i
                 be = open_backend(p, threads=1)
                 nm = be.input_names()[0]
                 speed[p.name] = _median_ms(lambda be=be, nm=nm, x=x: be.run({nm: x}))
-    return gate("card", ref, scored, agree, outputs), ref, speed, val_dir, n_val, versions
+    return _Gated(gate("card", ref, scored, agree, outputs), ref, scored, speed, val_dir, n_val, versions)
 
 
 def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, int8: bool, calib: int,
@@ -388,15 +399,14 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
                         "weights": "int8", "input": "float32 (the first layer stays float: FloatStem)",
                         "calibration": onnx_card.calibration_source(card.recipe["seed"] + 2, calib)}
 
-    if verify:
-        rows, ref, speed, val_dir, n_val, val_versions = _parity(card, run, names, precisions, val_n, log)
-    else:
-        rows, ref, speed, val_dir, n_val, val_versions = [], {}, {}, None, 0, []
+    gated = _parity(card, run, names, precisions, val_n, log) if verify else _Gated([], {}, {}, {}, None, 0, [])
+    rows, speed, val_dir = gated.rows, gated.speed, gated.val_dir
     summary = {"task": "card", "version": card.version, "checkpoint": str(run), "out": str(out),
                "formats": [s.name.value for s in specs], "int8": int8, "calibration_photos": calib if int8 else 0,
-               "val_dataset": str(val_dir) if val_dir else None, "val_n": n_val, "val_data_versions": val_versions,
+               "val_dataset": str(val_dir) if val_dir else None, "val_n": gated.n_val,
+               "val_data_versions": gated.versions,
                "verified": verify, "gate": {"metric": GATES["card"].metric, "max_drop": GATES["card"].max_drop},
-               "checkpoint_metrics": _brief(ref), "parity": [r.to_dict() for r in rows],
+               "checkpoint_metrics": _brief(gated.reference), "parity": [r.to_dict() for r in rows],
                "speed_ms_1thread": {"cpu": _cpu(), **speed}, "files": {}}
     tfl = {r.file: r for r in rows}
     i8o, i8t = _row_for(tfl, "card_det.int8.onnx"), _row_for(tfl, "card_det.int8.tflite")
@@ -410,9 +420,12 @@ def _export_card(card: _Card, run: Path, out: Path, specs: list[FormatSpec], *, 
             if verify and (row is None or not (row.passed or allow_parity_failure)):
                 model_card_path(p).unlink(missing_ok=True)  # no model card: the zoo does not list a failed file
                 continue
+            # what this file's pair read on the gate's photos: the model card's measured accuracy
+            val = ({**_brief(gated.scored[row.file]), "data_versions": gated.versions, "dataset": val_dir.name,
+                    "source": "the export's parity gate"} if row and val_dir else None)
             _write_model_card(card, p, fmt, role, prec, row, quant_notes.get((fmt.value if fmt is not Format.ORT
                                                                                else "onnx", role)) if prec == "int8"
-                              else None, speed, calib)
+                              else None, speed, calib, val)
             summary["files"][p.name] = str(p)
     if names.get(Format.ORT):
         summary["files"]["required_operators.config"] = str(out / "required_operators.config")
@@ -451,7 +464,7 @@ def _speed_note(p: Path, speed: dict[str, float]) -> dict:
 
 
 def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, row: ParityRow | None,
-                      quant: dict | None, speed: dict[str, float], calib: int) -> None:
+                      quant: dict | None, speed: dict[str, float], calib: int, synthetic_val: dict | None) -> None:
     from . import card as onnx_card
 
     doc = {
@@ -467,7 +480,8 @@ def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, r
                      "data": "synthetic only (training/card); no real card images", "history": card.history[role],
                      **({"recovered_from": card.recovered[role]} if card.recovered[role] else {})},
         "quantization": quant,
-        "metrics": {"parity_vs_checkpoint": row.to_dict() if row else "not verified (export --no-verify)"},
+        "metrics": {**({"synthetic_val": synthetic_val} if synthetic_val else {}),
+                    "parity_vs_checkpoint": row.to_dict() if row else "not verified (export --no-verify)"},
         "speed": _speed_note(p, speed),
         "metadata": {**card.meta, "role": role, "precision": prec, "name": f"card_{role}"},
     }

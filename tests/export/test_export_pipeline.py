@@ -98,6 +98,11 @@ def test_parity_rows_and_tflite_vs_onnx(card_export):
             assert r["output_agreement"]["det"]["max_abs_diff"] < 1e-3, r["file"]
             assert r["output_agreement"]["rec"]["max_abs_diff"] < 1e-3, r["file"]
     assert "within" in summary["tflite_int8_vs_onnx_int8"]
+    for r in rows:  # each file's model card records what its pair read on the gate's photos
+        for name in r["file"].split(" + "):
+            val = json.loads((out / f"{name}.json").read_text())["metrics"]["synthetic_val"]
+            assert val["n"] == summary["val_n"] == 6 and val["number_exact"] == r["value"], name
+            assert val["data_versions"] == summary["val_data_versions"] and "needs_correction" in val
     assert json.loads((out / "export_summary.json").read_text())["version"] == summary["version"]
 
 

@@ -138,8 +138,12 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
     assert {r["file"] for r in multi["parity"]} == {f"{n} [{k}]" for n in names for k in ("scan", "photo")}
     assert all(r["passed"] and r["metric"] == "f1_50" for r in multi["parity"])
     assert all(r["output_agreement"]["mask_agreement"] > 0.99 for r in multi["parity"])
+    f1 = {r["file"]: r["value"] for r in multi["parity"]}
     for n in names:
-        assert json.loads((tmp_path / "multi" / f"{n}.json").read_text())["version"] == multi["version"]
+        card = json.loads((tmp_path / "multi" / f"{n}.json").read_text())
+        assert card["version"] == multi["version"]
+        for s in ("scan", "photo"):  # each card records its own file's scores on both validation sets
+            assert card["metrics"][f"synthetic_val_{s}"]["f1_50"] == f1[f"{n} [{s}]"]
 
     # A gate no file can pass: both exporters and the CLI refuse without --allow-parity-failure, and with it
     # write the files with model cards that say "passed": false (before, the CLI flag crashed the formula export).
