@@ -326,6 +326,9 @@ def decode_cases(w: _Writer, spec: card_pre.PreSpec) -> list[dict]:
         ([["4012888888881881", "1234"]], []),                    # 4 characters: too long to leave out
         ([["3533251393872563"], ["822"]], []),                   # a Luhn-valid whole beats its sure, invalid first line
         ([["6304"], ["9857"], ["6360"], ["818100"]], []),         # of two Luhn-valid readings, the brand's grouping
+        ([["9860", "0712", "3456", "785"]], []),                 # Luhn-valid, but 15 digits: Humo prints 16
+        ([["6500", "3112", "3456", "7892"]], []),                # an Elo range inside Discover's 65
+        ([["9704", "1234", "5678", "9012", "345"]], []),         # Napas at 19 digits
     ]
     for n, (lines, exps) in enumerate(layouts):
         arrays, line_readings, k = [], [], 0

@@ -37,6 +37,23 @@ def test_brands_and_lengths():
     assert default_grouping("378282246310005") == (4, 6, 5)
 
 
+def test_domestic_schemes_hold_their_lengths():
+    """Elo, Verve, Napas, UzCard, Humo and Dankort are known brands, so a reading with a digit lost or added is
+    not plausible (an unknown brand passes at any 13-19 digits); Elo and Verve win over the wider Discover and
+    UnionPay ranges that hold theirs."""
+    from pocketocr.tasks.card.rules import plausible_number
+
+    for number, brand in [("6500311234567892", "elo"), ("5067001234567897", "elo"), ("6277801234567891", "elo"),
+                          ("5060991234567890", "verve"), ("6500021234567893", "verve"), ("9704123456789012", "napas"),
+                          ("8600123456789012", "uzcard"), ("9860123456789012", "humo"), ("5019123456789012", "dankort")]:
+        assert brand_of(number) == brand, number
+        assert plausible_number(number), number
+        assert not plausible_number(number[:-1]) and not plausible_number(number + "0"), number
+    assert brand_of("6500281234567890") == "discover" and brand_of("6277791234567890") == "unionpay"
+    assert plausible_number("9704123456789012345")  # Napas also prints 19 digits
+    assert plausible_number("979912345678901")      # no brand: any 13-19 digits
+
+
 def test_printed_grouping_is_the_brands_own():
     from pocketocr.tasks.card.rules import printed_grouping
 

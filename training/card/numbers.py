@@ -13,7 +13,7 @@ from pocketocr.tasks.card.rules import (
     luhn_valid,
 )
 
-__all__ = ["NON_LUHN_RATE", "sample_expiry", "sample_grouping", "sample_name", "sample_number"]
+__all__ = ["GENERATOR_BRANDS", "NON_LUHN_RATE", "sample_expiry", "sample_grouping", "sample_name", "sample_number"]
 
 # Specimen and test cards often print numbers that fail Luhn; the model must read them as printed.
 NON_LUHN_RATE = 0.05
@@ -21,6 +21,10 @@ NON_LUHN_RATE = 0.05
 # 17–19 digit lines are learned too.
 _BRAND_WEIGHTS = {"visa": 24, "mastercard": 20, "amex": 9, "discover": 5, "jcb": 6, "unionpay": 14,
                   "diners": 4, "maestro": 7, "mir": 4, "rupay": 3, "troy": 2}
+# The brand table the generator draws and labels by: the rows it draws, in BRANDS' order. The SDK's table also
+# lists domestic schemes inside some of these ranges (Elo in Discover's 65); looking numbers up here keeps every
+# data version's groupings and "brand" labels as they were drawn.
+GENERATOR_BRANDS = tuple(b for b in BRANDS if b.name in _BRAND_WEIGHTS)
 
 _FIRST = ["JAMES", "MARIA", "WEI", "MIN-JUN", "JOSE", "ANNA", "YUKI", "OLIVIA", "AHMED", "SOFIA", "LUCAS",
           "HANA", "DAVID", "EMMA", "CHEN", "PRIYA", "IVAN", "FATIMA", "NOAH", "SEO-YEON", "LI", "THOMAS",
@@ -59,7 +63,7 @@ def sample_grouping(rng: random.Random, number: str) -> tuple[int, ...]:
     n = len(number)
     if rng.random() < 0.08:
         return (n,)
-    brand = brand_row(number)
+    brand = brand_row(number, GENERATOR_BRANDS)
     if brand is not None and n in brand.groupings:
         return rng.choice(brand.groupings[n])
     return default_grouping(number)
