@@ -326,3 +326,40 @@ def test_synth_cli_tilt(tmp_path):
         res = run_cli("synth", "card", "--out", str(tmp_path / "bad"), "--n", "1", "--tilt", bad)
         assert res.returncode == 2 and "--tilt" in res.stderr and len(res.stderr.strip().splitlines()) == 1, bad
     assert not (tmp_path / "bad").exists()
+
+
+def test_generator_labels_by_the_brands_it_draws():
+    """The synthetic generator looks numbers up in the rows it draws only, so a Discover number it drew inside an
+    Elo range keeps the grouping and label it was drawn with (every data version draws what it drew)."""
+    from pocketocr.tasks.card.rules import brand_row
+    from pocketocr.training.card.numbers import GENERATOR_BRANDS
+
+    assert brand_row("6500311234567892", GENERATOR_BRANDS).name == "discover"
+    assert [b.name for b in GENERATOR_BRANDS] == ["amex", "diners", "jcb", "discover", "unionpay", "mastercard",
+                                                  "maestro", "mir", "rupay", "troy", "visa"]
+
+
+def test_prefix_sets_pair_the_same_cards_with_other_leading_digits():
+    """`renumber` changes the digits and nothing else: the same grouping, card and conditions (the number's own
+    quad follows its glyphs' widths); a 16-digit
+    number gets a listed prefix and stays Luhn-valid (or non-Luhn) as drawn; other lengths are kept."""
+    from pocketocr.tasks.card.rules import luhn_valid
+    from pocketocr.training.card.prefix_sets import PREFIXES, renumber_with
+
+    renumber = renumber_with(PREFIXES["domestic"])
+    seen = 0
+    for seed in range(40):
+        a, b = make_sample(seed, version=6), make_sample(seed, version=6, renumber=renumber)
+        assert (a.grouping, a.expiry, a.slices.get("style"), a.slices.get("blur")) == \
+            (b.grouping, b.expiry, b.slices.get("style"), b.slices.get("blur"))
+        assert np.allclose(a.card_quad, b.card_quad, atol=0.5)  # a tilted photo turns by its number line's angle
+        if len(a.number) == 16:
+            seen += 1
+            assert b.number[:4] in PREFIXES["domestic"] and b.number[4:15] == a.number[4:15]
+            assert luhn_valid(b.number) == luhn_valid(a.number)
+            assert a.image.tobytes() != b.image.tobytes()  # the other digits are printed
+        else:
+            assert b.number == a.number
+    assert seen >= 10
+    with pytest.raises(ValueError, match="keep the number"):
+        make_sample(0, version=6, renumber=lambda n: n + "1")

@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
-from pocketocr.tasks.card.rules import brand_of
+from pocketocr.tasks.card.rules import brand_row
 
 from .face import render_face
-from .numbers import sample_expiry, sample_grouping, sample_number
+from .numbers import GENERATOR_BRANDS, sample_expiry, sample_grouping, sample_number
 from .scene import compose_scene
 
 __all__ = ["DATA_VERSIONS", "LATEST", "CardSample", "make_sample", "version_tag", "write_dataset", "write_grid"]
@@ -65,19 +66,27 @@ class CardSample:
     slices: dict
 
 
-def make_sample(seed: int, scene: str | None = None, version: int = LATEST) -> CardSample:
-    """One synthetic card photo; the same seed and version always give the same image and labels."""
+def make_sample(seed: int, scene: str | None = None, version: int = LATEST,
+                renumber: Callable[[str], str] | None = None) -> CardSample:
+    """One synthetic card photo; the same seed and version always give the same image and labels.
+
+    `renumber` maps the drawn number to another of the same length, printed in its place with the grouping drawn
+    for it: the same card, scene and conditions with other digits (paired sets, `training/card/prefix_sets.py`)."""
     if version not in DATA_VERSIONS:
         raise ValueError(f"unknown card data version {version}; known: {sorted(DATA_VERSIONS)}")
     rng = random.Random(seed)
     number = sample_number(rng)
     grouping = sample_grouping(rng, number)
+    if renumber is not None:
+        drawn, number = number, renumber(number)
+        if len(number) != len(drawn) or not number.isdigit():
+            raise ValueError(f"renumber must keep the number's {len(drawn)} digits")
     expiry = sample_expiry(rng) if rng.random() < 0.9 else None
     vertical = rng.random() < 0.1
     face = render_face(rng, number, grouping, expiry, vertical=vertical, version=version)
     image, labels = compose_scene(rng, face, kind=scene)
     slices = {"style": face.style, "scene": labels["scene"], "layout": face.layout,
-              "brand": brand_of(number) or "other", "length": str(len(number))}
+              "brand": getattr(brand_row(number, GENERATOR_BRANDS), "name", "other"), "length": str(len(number))}
     for key in ("expiry_place", "expiry_face", "dates"):  # versions 2 / 5 / 6 on: where, in what face, beside what
         if key in face.extra:
             slices[key] = face.extra[key]
@@ -120,9 +129,10 @@ def tilt_sample(s: CardSample, rng: random.Random, lo: float, hi: float) -> Card
 
 
 def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True, version: int = LATEST,
-                  tilt: tuple[float, float] | None = None) -> Path:
+                  tilt: tuple[float, float] | None = None, renumber: Callable[[str], str] | None = None) -> Path:
     """Write `n` samples as images/NNNNN.jpg + labels.jsonl (the evaluation folder format); with `tilt` (lo, hi),
-    each turned `lo`-`hi` degrees off level (`tilt_sample`, its own random stream from `seed`)."""
+    each turned `lo`-`hi` degrees off level (`tilt_sample`, its own random stream from `seed`); `renumber` as in
+    `make_sample`."""
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     it = range(n)
@@ -132,7 +142,7 @@ def write_dataset(out_dir: Path, n: int, seed: int, progress: bool = True, versi
         it = tqdm(it, desc=f"cards -> {out_dir}", unit="img")
     with open(out_dir / "labels.jsonl", "w") as f:
         for i in it:
-            s = make_sample(seed * 1_000_003 + i, version=version)
+            s = make_sample(seed * 1_000_003 + i, version=version, renumber=renumber)
             if tilt is not None:
                 s = tilt_sample(s, random.Random(f"tilt-{seed}-{i}"), *tilt)
             name = f"images/{i:05d}.jpg"
