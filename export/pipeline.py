@@ -208,7 +208,7 @@ def _score(det, rec, val_dir: Path) -> tuple[dict, list[tuple]]:
     from pocketocr.eval.card import evaluate_cards
     from pocketocr.tasks.card.predictor import CardReader
 
-    reader = CardReader(det, rec) if isinstance(det, Path) else _torch_reader(det, rec)
+    reader = CardReader(det, rec)
     got: list[tuple] = []
 
     def read(p):
@@ -219,18 +219,6 @@ def _score(det, rec, val_dir: Path) -> tuple[dict, list[tuple]]:
     rep = evaluate_cards(read, val_dir, progress=False, model_version=reader.model_version)
     rep.pop("samples", None)
     return rep, got
-
-
-def _torch_reader(det_be: TorchBackend, rec_be: TorchBackend):
-    """A CardReader whose two backends are the PyTorch modules: the reader's own constructor runs, with
-    `open_backend` answering for the two placeholder paths (no model file involved)."""
-    from unittest import mock
-
-    from pocketocr.tasks.card import predictor
-
-    by_path = {"<checkpoint det>": det_be, "<checkpoint rec>": rec_be}
-    with mock.patch.object(predictor, "open_backend", lambda path, threads=None: by_path[str(path)]):
-        return predictor.CardReader("<checkpoint det>", "<checkpoint rec>")
 
 
 def export_checkpoint(checkpoint: Path, out: Path | None = None, *, to: str | list[str] = "onnx",

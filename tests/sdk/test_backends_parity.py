@@ -78,3 +78,20 @@ def test_backends_report_their_input_shape(backend):
         assert formula.input_shape()[2:] == [None, None]
     else:  # the TFLite export is a fixed square
         assert formula.input_shape()[2:] == [1024, 1024]
+
+
+def test_readers_take_an_open_backend_in_place_of_a_file(example_images):
+    """The export's parity gate and the formula trainer read through the SDK's readers with their torch models;
+    the readers use an open `Backend` as given, and read exactly as from the file."""
+    from pocketocr import CardReader, FormulaDetector
+    from pocketocr.backends.base import open_backend
+    from pocketocr.zoo import default_model
+
+    det, rec = (open_backend(default_model("card", role, "onnx"), threads=1) for role in ("det", "rec"))
+    reader = CardReader(det, rec, threads=1)
+    assert reader.det is det and reader.rec is rec
+    for p in example_images[:2]:
+        a, b = reader.read(p), CardReader(threads=1).read(p)
+        assert (a.number, a.expiry, a.confidence) == (b.number, b.expiry, b.confidence) and a.number
+    formula = open_backend(default_model("formula", "det", "onnx"), threads=1)
+    assert FormulaDetector(formula).det is formula

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ModelError
 
-__all__ = ["BACKENDS", "Backend", "open_backend"]
+__all__ = ["BACKENDS", "Backend", "open_backend", "open_model"]
 
 BACKENDS = ("onnx", "tflite")
 
@@ -42,3 +42,9 @@ def open_backend(path: Path, threads: int | None = None) -> Backend:
 
         return LiteRTBackend(path, threads)
     raise ModelError(f"{path}: unknown model format (expected .onnx, .ort or .tflite)")
+
+
+def open_model(model: str | Path | Backend, threads: int | None = None) -> Backend:
+    """A model file opened with `open_backend`, or an already open `Backend` used as it is (the training and
+    export code score their torch models through the SDK's readers that way)."""
+    return open_backend(Path(model), threads) if isinstance(model, (str, Path)) else model

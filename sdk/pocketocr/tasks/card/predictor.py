@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ...backends.base import Backend, open_backend
+from ...backends.base import Backend, open_model
 from ...io import ImageInput, load_image, load_image_scaled
 from ...results import CardResult, FieldBox
 from ...zoo import default_model
@@ -113,8 +113,9 @@ class CardReader:
     """Reads card numbers and expiry dates; load once, call many times.
 
     Args:
-        det_model: detector model file (default: the shipped one for `backend`).
-        rec_model: recogniser model file (default: the shipped one for `backend`).
+        det_model: detector model file (default: the shipped one for `backend`), or an open `Backend` (the
+            export's parity gate reads with the checkpoint's torch modules that way).
+        rec_model: recogniser model file (default: the shipped one for `backend`), or an open `Backend`.
         backend: "onnx" (onnxruntime) or "tflite" (LiteRT).
         threads: CPU threads per model (default 1, the mobile budget).
         config: decoding thresholds.
@@ -129,13 +130,13 @@ class CardReader:
     '4111111111111111'
     """
 
-    def __init__(self, det_model: str | Path | None = None, rec_model: str | Path | None = None, *,
+    def __init__(self, det_model: str | Path | Backend | None = None, rec_model: str | Path | Backend | None = None, *,
                  backend: str = "onnx", threads: int | None = None, config: DecodeConfig = DecodeConfig(),
                  votes_needed: int = 5, max_side: int | None = 1600, turn_every: int = 4):
         self.backend = backend
         self.max_side = max_side
-        self.det: Backend = open_backend(Path(det_model) if det_model else default_model("card", "det", backend), threads)
-        self.rec: Backend = open_backend(Path(rec_model) if rec_model else default_model("card", "rec", backend), threads)
+        self.det: Backend = open_model(det_model or default_model("card", "det", backend), threads)
+        self.rec: Backend = open_model(rec_model or default_model("card", "rec", backend), threads)
         # The preprocessing spec travels inside the model (metadata), not as constants here.
         self.spec = PreSpec.from_metadata({**self.rec.metadata(), **self.det.metadata()})
         self.config = config

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...backends.base import Backend, open_backend
+from ...backends.base import Backend, open_model
 from ...io import ImageInput, load_image_scaled
 from ...results import Formula, FormulaResult
 from ...zoo import default_model
@@ -42,11 +42,7 @@ class FormulaDetector:
                  threads: int | None = None, config: DecodeConfig = DecodeConfig(), max_side: int | None = 1024):
         self.backend = backend
         self.max_side = max_side
-        self.det: Backend
-        if det_model is None or isinstance(det_model, (str, Path)):
-            self.det = open_backend(Path(det_model) if det_model else default_model("formula", "det", backend), threads)
-        else:  # an open backend, e.g. the trainer's float model
-            self.det = det_model
+        self.det: Backend = open_model(det_model or default_model("formula", "det", backend), threads)
         meta = self.det.metadata()
         # The preprocessing spec travels inside the model (ONNX metadata_props), not as constants here.
         self.spec = PreSpec.from_metadata(meta)
