@@ -136,10 +136,10 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
             scored, agree = {}, {}
             for (fmt, prec), p in files.items():
                 log(f"parity: scoring {p.name} on {name}")
-                scored[f"{p.name} [{name}]"], got = _score(p, vals[name])
-                measured[(p.name, name)] = {k: scored[f"{p.name} [{name}]"].get(k) for k in _VAL_KEYS}
-                measured[(p.name, name)]["dataset"] = vals[name].name
-                agree[f"{p.name} [{name}]"] = _page_agreement(ref_got, got)
+                key = f"{p.name} [{name}]"
+                scored[key], got = _score(p, vals[name])
+                measured[(p.name, name)] = {**{k: scored[key].get(k) for k in _VAL_KEYS}, "dataset": vals[name].name}
+                agree[key] = _page_agreement(ref_got, got)
             rows += gate("formula", ref, scored, agree, {})
         # raw outputs on one page against the checkpoint, and single-thread time per file
         from pocketocr.backends.base import open_backend

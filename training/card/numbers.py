@@ -37,7 +37,7 @@ _LAST = ["SMITH", "GARCIA", "WANG", "KIM", "SANCHEZ", "MUELLER", "TANAKA", "ROSS
 def _pick_brand(rng: random.Random) -> Brand:
     names = list(_BRAND_WEIGHTS)
     name = rng.choices(names, weights=[_BRAND_WEIGHTS[n] for n in names])[0]
-    return next(b for b in BRANDS if b.name == name)
+    return next(b for b in GENERATOR_BRANDS if b.name == name)
 
 
 def sample_number(rng: random.Random) -> str:
