@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
-from pocketocr.tasks.card.rules import brand_row
+from pocketocr.tasks.card.rules import BRANDS, brand_row
 
 from .face import render_face
-from .numbers import GENERATOR_BRANDS, sample_expiry, sample_grouping, sample_number
+from .numbers import GENERATOR_BRANDS, OTHER_PREFIX_RATE, other_prefix, sample_expiry, sample_grouping, sample_number
 from .scene import compose_scene
 
 __all__ = ["DATA_VERSIONS", "LATEST", "CardSample", "make_sample", "version_tag", "write_dataset", "write_grid"]
@@ -43,6 +43,9 @@ DATA_VERSIONS = {
     6: "version 5, and: about a third of the cards that print a VALID FROM date beside the expiry print the two "
        "dates with no labels at all (the real card_024: \"09/22  04/33\"; a `dates` slice: pair_unlabelled, pair, "
        "one, no_expiry)",
+    7: "version 6, and: a quarter of the numbers printed with other leading digits (`numbers.other_prefix`: "
+       "domestic schemes' prefixes such as 9704, 8600, 9860, 5061, 6500, or any issuer's), the same length; a "
+       "`prefix` slice (drawn, domestic, other) and brands labelled by the SDK's whole table",
 }
 LATEST = max(DATA_VERSIONS)
 
@@ -77,6 +80,11 @@ def make_sample(seed: int, scene: str | None = None, version: int = LATEST,
     rng = random.Random(seed)
     number = sample_number(rng)
     grouping = sample_grouping(rng, number)
+    prefix = "drawn"
+    if version >= 7:  # its own random stream, as version 5's tilt: the card and scene are version 6's
+        prefix_rng = random.Random(f"v7-prefix-{seed}")
+        if prefix_rng.random() < OTHER_PREFIX_RATE:
+            number, prefix = other_prefix(prefix_rng, number)
     if renumber is not None:
         drawn, number = number, renumber(number)
         if len(number) != len(drawn) or not number.isdigit():
@@ -85,8 +93,12 @@ def make_sample(seed: int, scene: str | None = None, version: int = LATEST,
     vertical = rng.random() < 0.1
     face = render_face(rng, number, grouping, expiry, vertical=vertical, version=version)
     image, labels = compose_scene(rng, face, kind=scene)
+    # versions 1-6 label brands by the rows the generator draws, as they always did
+    brand = brand_row(number, BRANDS if version >= 7 else GENERATOR_BRANDS)
     slices = {"style": face.style, "scene": labels["scene"], "layout": face.layout,
-              "brand": getattr(brand_row(number, GENERATOR_BRANDS), "name", "other"), "length": str(len(number))}
+              "brand": getattr(brand, "name", "other"), "length": str(len(number))}
+    if version >= 7:
+        slices["prefix"] = prefix
     for key in ("expiry_place", "expiry_face", "dates"):  # versions 2 / 5 / 6 on: where, in what face, beside what
         if key in face.extra:
             slices[key] = face.extra[key]
