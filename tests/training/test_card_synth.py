@@ -370,7 +370,7 @@ def test_version_7_prints_other_leading_digits_on_version_6_cards():
     """Version 7 is version 6 with a quarter of the numbers given other leading digits (same length, Luhn as
     drawn); every other number, and so the whole photo, is version 6's. The `prefix` slice says which, and the
     brand is the SDK's (a domestic prefix is labelled by its scheme)."""
-    from pocketocr.tasks.card.rules import brand_of, luhn_valid
+    from pocketocr.tasks.card.rules import brand_of, brand_row, luhn_valid
     from pocketocr.training.card.numbers import GENERATOR_BRANDS
 
     drawn_names = {b.name for b in GENERATOR_BRANDS}
@@ -386,6 +386,8 @@ def test_version_7_prints_other_leading_digits_on_version_6_cards():
             continue
         assert len(b.number) == len(a.number) and b.number != a.number
         assert luhn_valid(b.number) == luhn_valid(a.number)
+        row = brand_row(b.number)  # a number the reader could meet: its brand prints this length
+        assert row is None or len(b.number) in row.lengths, (seed, b.number[:6], len(b.number))
         if b.slices["prefix"] == "domestic":
             assert b.slices["brand"] not in drawn_names, (seed, b.slices["brand"])
     assert kinds["drawn"] > kinds["domestic"] + kinds["other"] > 15 and kinds["domestic"] and kinds["other"], kinds

@@ -68,17 +68,22 @@ def sample_number(rng: random.Random) -> str:
 def other_prefix(rng: random.Random, number: str) -> tuple[str, str]:
     """(`number` with other leading digits and the same length, "domestic" or "other"): half the time the
     prefix of a scheme the brand mix does not draw (Elo, Verve, Napas, UzCard, Humo, Dankort) where one prints
-    this length, else any issuer's (4-6 digits, the first 1-9). The check digit is redone; a non-Luhn number
-    stays non-Luhn."""
+    this length, else any issuer's (4-6 digits, the first 1-9) that the reader's brand table allows at this
+    length (a 19-digit number in Mastercard's 51-55 is no card, and the reader withholds it). The check digit is
+    redone; a non-Luhn number stays non-Luhn."""
     rows = [b for b in _OTHER_ROWS if len(number) in b.lengths]
     kind = "domestic" if rows and rng.random() < 0.5 else "other"
-    if kind == "domestic":
-        low, high = rng.choice(rng.choice(rows).ranges)
-        prefix = str(rng.randint(low, high))
-    else:
-        prefix = str(rng.randint(1, 9)) + "".join(rng.choice("0123456789") for _ in range(rng.randint(3, 5)))
-    body = prefix + number[len(prefix):-1]
-    new = body + luhn_check_digit(body)
+    while True:
+        if kind == "domestic":
+            low, high = rng.choice(rng.choice(rows).ranges)
+            prefix = str(rng.randint(low, high))
+        else:
+            prefix = str(rng.randint(1, 9)) + "".join(rng.choice("0123456789") for _ in range(rng.randint(3, 5)))
+        body = prefix + number[len(prefix):-1]
+        new = body + luhn_check_digit(body)
+        row = brand_row(new)
+        if row is None or len(new) in row.lengths:
+            break
     if not luhn_valid(number):
         new = new[:-1] + str((int(new[-1]) + rng.randint(1, 9)) % 10)
     return new, kind
