@@ -20,7 +20,14 @@ from PIL import Image
 from pocketocr.tasks.card.rules import BRANDS, brand_row
 
 from .face import render_face
-from .numbers import GENERATOR_BRANDS, OTHER_PREFIX_RATE, other_prefix, sample_expiry, sample_grouping, sample_number
+from .numbers import (
+    GENERATOR_BRANDS,
+    OTHER_PREFIX_RATE,
+    other_prefix,
+    sample_expiry,
+    sample_grouping,
+    sample_number,
+)
 from .scene import compose_scene
 
 __all__ = ["DATA_VERSIONS", "LATEST", "CardSample", "make_sample", "version_tag", "write_dataset", "write_grid"]
