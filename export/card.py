@@ -21,8 +21,8 @@ from pocketocr.training.card.data import sample_arrays
 from pocketocr.training.card.models import CardRec, model_from_checkpoint
 from pocketocr.training.card.synth import version_tag
 from pocketocr.training.card.train import recipe_digest
-from pocketocr.zoo import model_card_path, sha256_of
 
+from .model_card import write_model_card
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 
 __all__ = ["ParityError", "ensure_val_dataset", "export_card", "gate_versions", "val_dataset_dir"]
@@ -231,27 +231,16 @@ def export_card(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: int 
             dst = out / src.name
             if dst.resolve() != src.resolve():  # --out may be the run's own export folder
                 shutil.copyfile(src, dst)
-            card = {
-                "name": f"card_{role}", "task": "card", "role": role, "format": "onnx", "precision": prec,
-                "version": version, "file": dst.name, "sha256": sha256_of(dst), "size_bytes": dst.stat().st_size,
-                "architecture": "CardDet (MobileNet-style FPN, stride 4)" if role == "det" else
-                                "CardRec (conv-only CTC, 32x384 grey)",
-                "params": int(sum(v.numel() for k, v in ck["model"].items() if not k.endswith(
-                    ("running_mean", "running_var", "num_batches_tracked")))),
-                "training": {"recipe": ck["recipe"], "recipe_hash": hashes[role], "seed": ck["recipe"]["seed"],
-                             "command": "pocketocr train card && pocketocr export card"
-                                        + (f" --calib {calib}" if calib != DEFAULT_CALIB else ""),
-                             "data": "synthetic only (training/card); no real card images",
-                             "history": ck.get("history", []),
-                             # a checkpoint rebuilt from an int8 file (training/card/recover.py) says which
-                             **({"recovered_from": ck["recovered_from"]} if ck.get("recovered_from") else {})},
-                "quantization": onnx_quantization_notes(recipe["seed"] + 2, calib),
-                "metrics": {"synthetic_val": {k: m_int8[k] for k in _keys},
-                            **{name: {k: m[k] for k in _keys} for name, m in extra.items()},
-                            "parity_vs_fp32": parity},
-                "metadata": {**base_meta, "role": role, "precision": prec, "name": f"card_{role}"},
-            }
-            model_card_path(out / dst.name).write_text(json.dumps(card, indent=2) + "\n")
+            write_model_card(
+                dst, task="card", role=role, precision=prec, version=version, checkpoint=ck,
+                recipe_hash=hashes[role],
+                command="pocketocr train card && pocketocr export card"
+                        + (f" --calib {calib}" if calib != DEFAULT_CALIB else ""),
+                quantization=onnx_quantization_notes(recipe["seed"] + 2, calib),
+                metrics={"synthetic_val": {k: m_int8[k] for k in _keys},
+                         **{name: {k: m[k] for k in _keys} for name, m in extra.items()},
+                         "parity_vs_fp32": parity},
+                metadata={**base_meta, "role": role, "precision": prec, "name": f"card_{role}"})
             shipped[f"{role}_{prec}"] = str(dst)
     summary["shipped"] = shipped
     summary["extra_eval"] = extra

@@ -22,8 +22,8 @@ from pocketocr.training.formula.bank import load_bank
 from pocketocr.training.formula.models import FormulaDet
 from pocketocr.training.formula.synth import make_page
 from pocketocr.training.formula.train import FormulaRecipe, validation_sets
-from pocketocr.zoo import model_card_path, sha256_of
 
+from .model_card import write_model_card
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 from .tflite import FloatStem, FloatTail, export_tflite, write_sidecar_metadata
 
@@ -206,38 +206,27 @@ def export_formula(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: i
         if dst.resolve() != src.resolve():  # --out may be the run's own export folder
             shutil.copyfile(src, dst)
         is_tfl = dst.suffix == ".tflite"
-        card = {
-            "name": "formula_det", "task": "formula", "role": "det", "format": dst.suffix.lstrip("."),
-            "precision": prec, "version": version, "file": dst.name, "sha256": sha256_of(dst),
-            "size_bytes": dst.stat().st_size,
-            "architecture": "FormulaDet (MobileNet-style FPN, grey input, stride-4 core maps + box distances)",
-            "params": int(sum(v.numel() for k, v in ck["model"].items() if not k.endswith(
-                ("running_mean", "running_var", "num_batches_tracked")))),
-            "training": {"recipe": ck["recipe"], "recipe_hash": ck["recipe_hash"], "seed": ck["recipe"]["seed"],
-                         "command": "pocketocr train formula && pocketocr export formula"
-                                    + (f" --percentile {percentile:g}" if percentile is not None else "")
-                                    + (f" --calib {calib}" if calib != DEFAULT_CALIB else ""),
-                         "data": "synthetic only (training/formula: mathtext formulas on rendered pages, scans "
-                                 "and simulated photos); no real pages",
-                         "best_epoch": ck.get("epoch"), "history": ck.get("history", [])},
-            "quantization": ({"format": "PT2E static (litert-torch)", "per_channel": True,
-                              "activations": "int8 (the output convolutions and the sigmoid in float)",
-                              "weights": "int8", "input": "int8 (the SDK quantizes with the model's scale/zero point)",
-                              "input_shape": [1, 1, spec.long_side, spec.long_side],
-                              "calibration": f"{min(calib, 64)} synthetic pages (seed {recipe.seed + 3})"}
-                             if is_tfl else
-                             {"format": "QDQ static", "per_channel": True, "activations": "uint8 (the output "
-                              "convolutions in float)", "weights": "int8",
-                              "calibration": f"{n_calib} synthetic pages (seed {recipe.seed + 3}){calib_note}"}
-                             if prec == "int8" else None),
-            "metrics": {"synthetic_val_scan": {k: metrics[("scan", key)][k] for k in keys},
-                        "synthetic_val_photo": {k: metrics[("photo", key)][k] for k in keys},
-                        "parity_vs_fp32": parity},
-            "metadata": {**base_meta, "precision": prec},
-        }
-        if is_tfl:
-            card["runtime"] = "ai-edge-litert (LiteRT); pages are padded to the fixed square input"
-        model_card_path(out / dst.name).write_text(json.dumps(card, indent=2) + "\n")
+        write_model_card(
+            dst, task="formula", role="det", precision=prec, version=version, checkpoint=ck,
+            recipe_hash=ck["recipe_hash"],
+            command="pocketocr train formula && pocketocr export formula"
+                    + (f" --percentile {percentile:g}" if percentile is not None else "")
+                    + (f" --calib {calib}" if calib != DEFAULT_CALIB else ""),
+            quantization=({"format": "PT2E static (litert-torch)", "per_channel": True,
+                           "activations": "int8 (the output convolutions and the sigmoid in float)",
+                           "weights": "int8", "input": "int8 (the SDK quantizes with the model's scale/zero point)",
+                           "input_shape": [1, 1, spec.long_side, spec.long_side],
+                           "calibration": f"{min(calib, 64)} synthetic pages (seed {recipe.seed + 3})"}
+                          if is_tfl else
+                          {"format": "QDQ static", "per_channel": True, "activations": "uint8 (the output "
+                           "convolutions in float)", "weights": "int8",
+                           "calibration": f"{n_calib} synthetic pages (seed {recipe.seed + 3}){calib_note}"}
+                          if prec == "int8" else None),
+            metrics={"synthetic_val_scan": {k: metrics[("scan", key)][k] for k in keys},
+                     "synthetic_val_photo": {k: metrics[("photo", key)][k] for k in keys},
+                     "parity_vs_fp32": parity},
+            metadata={**base_meta, "precision": prec},
+            **({"runtime": "ai-edge-litert (LiteRT); pages are padded to the fixed square input"} if is_tfl else {}))
         shipped[f"det_{key}"] = str(dst)
     summary["shipped"] = shipped
     return summary

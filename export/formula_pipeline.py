@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pocketocr.zoo import model_card_path, sha256_of
+from pocketocr.zoo import model_card_path
 
 from .formats import Format, FormatSpec
 from .formula import FormulaTFLiteDet, _calibration, _export_onnx, load_checkpoint
+from .model_card import write_model_card
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 from .parity import ParityRow, gate, output_agreement, raise_on_failure
 
@@ -177,22 +178,22 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
         if verify and not (all(r.passed for r in mine) or allow_parity_failure):
             model_card_path(p).unlink(missing_ok=True)  # no model card: a file that failed the gate is not listed
             continue
-        card = {"name": "formula_det", "task": "formula", "role": "det", "format": p.suffix.lstrip("."),
-                "precision": prec, "version": version, "file": p.name, "sha256": sha256_of(p),
-                "size_bytes": p.stat().st_size,
-                "training": {"recipe": ck["recipe"], "recipe_hash": ck["recipe_hash"],
-                             "command": "pocketocr train formula && pocketocr export runs/formula --to "
-                                        "onnx,ort,tflite --int8",
-                             "data": "synthetic only (training/formula); no real pages"},
-                "metrics": {**{f"synthetic_val_{name}": measured[(p.name, name)] for name in SETS
-                               if (p.name, name) in measured},
-                            "parity_vs_checkpoint": [r.to_dict() for r in mine] or "not verified (--no-verify)"},
-                "speed": {"median_ms_1thread": speed.get(p.name), "cpu": _cpu()},
-                "metadata": {**meta, "precision": prec}}
-        if fmt is Format.TFLITE:
-            card["runtime"] = "ai-edge-litert (LiteRT); pages are padded to the fixed square input"
-            card["input_shape"] = [1, 1, spec.long_side, spec.long_side]
-        model_card_path(p).write_text(json.dumps(card, indent=2) + "\n")
+        tfl = fmt is Format.TFLITE
+        write_model_card(
+            p, task="formula", role="det", precision=prec, version=version, checkpoint=ck,
+            recipe_hash=ck["recipe_hash"],
+            command="pocketocr train formula && pocketocr export runs/formula --to onnx,ort,tflite --int8",
+            metrics={**{f"synthetic_val_{name}": measured[(p.name, name)] for name in SETS
+                        if (p.name, name) in measured},
+                     "parity_vs_checkpoint": [r.to_dict() for r in mine] or "not verified (--no-verify)"},
+            metadata={**meta, "precision": prec},
+            # how this path quantizes (above): static, per channel, min-max over `calib` synthetic pages
+            quantization=({"format": "PT2E static (litert-torch)" if tfl else "QDQ static", "per_channel": True,
+                           "weights": "int8", "calibration": f"{calib} synthetic pages (seed {recipe.seed + 3})"}
+                          if prec == "int8" else None),
+            speed={"median_ms_1thread": speed.get(p.name), "cpu": _cpu()},
+            **({"runtime": "ai-edge-litert (LiteRT); pages are padded to the fixed square input",
+                "input_shape": [1, 1, spec.long_side, spec.long_side]} if tfl else {}))
         summary["files"][p.name] = str(p)
     if Format.ORT in wanted:
         summary["files"]["required_operators.config"] = str(out / "required_operators.config")

@@ -31,9 +31,10 @@ import numpy as np
 import torch
 from pocketocr.tasks.card.pre import PreSpec, crop_field, crop_tensor, letterbox
 from pocketocr.training.common import TorchBackend
-from pocketocr.zoo import model_card_path, sha256_of
+from pocketocr.zoo import model_card_path
 
 from .formats import Format, FormatSpec, parse_formats, validate_options
+from .model_card import write_model_card
 from .onnx_tools import CalibrationReader, set_metadata
 from .parity import GATES, ParityRow, gate, output_agreement, raise_on_failure, result_agreement
 from .tflite import FloatStem, FloatTail, write_sidecar_metadata
@@ -135,9 +136,7 @@ class _Card:
     recipes: dict[str, tuple[dict, str]]  # role -> (recipe, per-model recipe hash)
     version: str
     meta: dict[str, str]
-    params: dict[str, int]
-    history: dict[str, list]
-    recovered: dict[str, dict | None]  # role -> where a recovered checkpoint came from (training/card/recover.py)
+    checkpoints: dict[str, dict]   # role -> the training checkpoint (recipe, history, ...: the model cards' record)
 
 
 def _load_card(files: dict[str, Path], version: str | None) -> _Card:
@@ -159,12 +158,9 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
     meta = {"version": version, "task": "card", "recipe_hash": f"det:{hashes['det']},rec:{hashes['rec']}",
             "labels": json.dumps({"det": ["number", "expiry", "height", "cos", "sin"], "rec": ["<blank>", *spec.vocab]}),
             **spec.to_metadata()}
-    n_params = lambda ck: int(sum(v.numel() for k, v in ck["model"].items()
-                                  if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))))
     return _Card(det, _RecProbs(rec).eval(), CardTFLiteDet(det).eval(), CardTFLiteRec(rec).eval(), spec, det_ck["recipe"],
-                 {"det": (det_ck["recipe"], hashes["det"]), "rec": (rec_ck["recipe"], hashes["rec"])}, version, meta, {"det": n_params(det_ck), "rec": n_params(rec_ck)},
-                 {"det": det_ck.get("history", []), "rec": rec_ck.get("history", [])},
-                 {"det": det_ck.get("recovered_from"), "rec": rec_ck.get("recovered_from")})
+                 {"det": (det_ck["recipe"], hashes["det"]), "rec": (rec_ck["recipe"], hashes["rec"])}, version, meta,
+                 {"det": det_ck, "rec": rec_ck})
 
 
 def _val_inputs(val_dir: Path, spec: PreSpec, n: int = 8) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -455,27 +451,16 @@ def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, r
                       quant: dict | None, speed: dict[str, float], calib: int, synthetic_val: dict | None) -> None:
     from . import card as onnx_card
 
-    doc = {
-        "name": f"card_{role}", "task": "card", "role": role, "format": p.suffix.lstrip("."), "precision": prec,
-        "version": card.version, "file": p.name, "sha256": sha256_of(p), "size_bytes": p.stat().st_size,
-        "architecture": "CardDet (MobileNet-style FPN, stride 4)" if role == "det" else
-                        "CardRec (conv-only CTC, 32x384 grey)",
-        "params": card.params[role],
-        "training": {"recipe": card.recipes[role][0], "recipe_hash": card.recipes[role][1],
-                     "seed": card.recipes[role][0].get("seed"),
-                     "command": "pocketocr train card && pocketocr export runs/card --to onnx,ort,tflite --int8"
-                                + (f" --calib {calib}" if calib != onnx_card.DEFAULT_CALIB else ""),
-                     "data": "synthetic only (training/card); no real card images", "history": card.history[role],
-                     **({"recovered_from": card.recovered[role]} if card.recovered[role] else {})},
-        "quantization": quant,
-        "metrics": {**({"synthetic_val": synthetic_val} if synthetic_val else {}),
-                    "parity_vs_checkpoint": row.to_dict() if row else "not verified (export --no-verify)"},
-        "speed": _speed_note(p, speed),
-        "metadata": {**card.meta, "role": role, "precision": prec, "name": f"card_{role}"},
-    }
-    if fmt is Format.TFLITE:
-        doc["runtime"] = "ai-edge-litert (LiteRT); tflite-runtime 2.14 cannot read these models"
-    if fmt is Format.ORT:
-        doc["runtime"] = ("onnxruntime (full or reduced build: --include_ops_by_config required_operators.config); "
-                          "optimised for target_platform=arm")
-    model_card_path(p).write_text(json.dumps(doc, indent=2) + "\n")
+    runtime = {Format.TFLITE: "ai-edge-litert (LiteRT); tflite-runtime 2.14 cannot read these models",
+               Format.ORT: "onnxruntime (full or reduced build: --include_ops_by_config required_operators.config); "
+                           "optimised for target_platform=arm"}.get(fmt)
+    write_model_card(
+        p, task="card", role=role, precision=prec, version=card.version, checkpoint=card.checkpoints[role],
+        recipe_hash=card.recipes[role][1],
+        command="pocketocr train card && pocketocr export runs/card --to onnx,ort,tflite --int8"
+                + (f" --calib {calib}" if calib != onnx_card.DEFAULT_CALIB else ""),
+        quantization=quant,
+        metrics={**({"synthetic_val": synthetic_val} if synthetic_val else {}),
+                 "parity_vs_checkpoint": row.to_dict() if row else "not verified (export --no-verify)"},
+        metadata={**card.meta, "role": role, "precision": prec, "name": f"card_{role}"},
+        speed=_speed_note(p, speed), **({"runtime": runtime} if runtime else {}))

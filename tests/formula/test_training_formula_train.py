@@ -144,6 +144,10 @@ def test_train_resume_and_export_smoke(tmp_path, capsys, monkeypatch):
         assert card["version"] == multi["version"]
         for s in ("scan", "photo"):  # each card records its own file's scores on both validation sets
             assert card["metrics"][f"synthetic_val_{s}"]["f1_50"] == f1[f"{n} [{s}]"]
+        # one writer for both exporters (export/model_card.py): the same record as the release export's card
+        release = json.loads((tmp_path / "models" / "formula_det.int8.onnx.json").read_text())
+        assert set(card) - {"speed", "runtime", "input_shape"} == set(release)
+        assert card["training"].keys() == release["training"].keys() and card["params"] == release["params"] > 0
 
     # A gate no file can pass: both exporters and the CLI refuse without --allow-parity-failure, and with it
     # write the files with model cards that say "passed": false (before, the CLI flag crashed the formula export).
