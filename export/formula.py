@@ -27,7 +27,10 @@ from .model_card import write_model_card
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 from .tflite import FloatStem, FloatTail, export_tflite, write_sidecar_metadata
 
-__all__ = ["MAX_F1_DROP", "FormulaTFLiteDet", "ParityError", "export_formula", "load_checkpoint"]
+__all__ = ["MAX_F1_DROP", "VAL_KEYS", "FormulaTFLiteDet", "ParityError", "export_formula", "load_checkpoint"]
+
+# The figures a formula model card records per validation set (both exporters)
+VAL_KEYS = ("n", "precision_50", "recall_50", "f1_50", "f1_75", "map", "coverage_recall")
 
 MAX_F1_DROP = 0.01  # int8 may lose at most 1 pt of F1@0.5 against fp32 on either synthetic set
 DEFAULT_CALIB = 160  # calibration pages asked for (capped at 64; at 16 with a percentile)
@@ -196,8 +199,7 @@ def export_formula(run: Path, out: Path, *, calib: int = DEFAULT_CALIB, val_n: i
                           f"{', '.join(failed)}: {json.dumps({k: parity[k] for k in failed})}; "
                           f"see {work / 'export_summary.json'}")
 
-    keys = ("n", "precision_50", "recall_50", "f1_50", "f1_75", "map", "coverage_recall", "needs_correction",
-            "latency_ms")
+    keys = (*VAL_KEYS, "needs_correction", "latency_ms")  # the release card also keeps what the eval timed
     shipped = {}
     ships = [(int8, "int8", "int8")] + ([(fp32, "fp32", "fp32")] if keep_fp32 else []) \
         + ([(files["tflite_int8"], "int8", "tflite_int8")] if tflite else [])

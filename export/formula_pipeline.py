@@ -24,7 +24,7 @@ import torch
 from pocketocr.zoo import model_card_path
 
 from .formats import Format, FormatSpec
-from .formula import FormulaTFLiteDet, _calibration, _export_onnx, load_checkpoint
+from .formula import VAL_KEYS, FormulaTFLiteDet, _calibration, _export_onnx, load_checkpoint
 from .model_card import write_model_card
 from .onnx_tools import CalibrationReader, quantize_qdq, set_metadata
 from .parity import ParityRow, gate, output_agreement, raise_on_failure
@@ -33,9 +33,6 @@ __all__ = ["export_formula_formats"]
 
 SETS = ("scan", "photo")
 # what each model card records of its file on each validation set (as export/formula.py's cards)
-_VAL_KEYS = ("n", "precision_50", "recall_50", "f1_50", "f1_75", "map", "coverage_recall")
-
-
 def _score(model, val_dir: Path) -> tuple[dict, list[list]]:
     """F1 and friends on one validation set (`model`: a file, or the checkpoint as a `TorchBackend`), plus
     the decoded formulas per page (for result agreement)."""
@@ -139,7 +136,7 @@ def export_formula_formats(run: Path, out: Path, specs: list[FormatSpec], *, int
                 log(f"parity: scoring {p.name} on {name}")
                 key = f"{p.name} [{name}]"
                 scored[key], got = _score(p, vals[name])
-                measured[(p.name, name)] = {**{k: scored[key].get(k) for k in _VAL_KEYS}, "dataset": vals[name].name}
+                measured[(p.name, name)] = {**{k: scored[key].get(k) for k in VAL_KEYS}, "dataset": vals[name].name}
                 agree[key] = _page_agreement(ref_got, got)
             rows += gate("formula", ref, scored, agree, {})
         # raw outputs on one page against the checkpoint, and single-thread time per file
