@@ -28,8 +28,9 @@ _BRAND_WEIGHTS = {"visa": 24, "mastercard": 20, "amex": 9, "discover": 5, "jcb":
 GENERATOR_BRANDS = tuple(b for b in BRANDS if b.name in _BRAND_WEIGHTS)
 # Data version 7 gives this share of the numbers other leading digits (`other_prefix`). On paired photos that
 # differ only in the first four digits, domestic prefixes (9704, 8600, 9860, ...) were shown wrong 11 times in
-# 245 against 4 for the drawn ones, 9 of the 11 by a misread leading digit (docs/export.md, "Domestic schemes"):
-# the recogniser had learnt which digits a number starts with.
+# 245 against 4 for the drawn ones, 9 of the 11 by a misread leading digit (docs/export.md, "Domestic schemes"),
+# as if the recogniser had learnt which digits a number starts with. Version 7 measured it: v9 reads the same
+# cards as well with other leading digits (docs/export.md, "Data version 7"); the version stays as that check.
 OTHER_PREFIX_RATE = 0.25
 _OTHER_ROWS = tuple(b for b in BRANDS if b.name not in _BRAND_WEIGHTS)  # the SDK's rows the brand mix never draws
 
