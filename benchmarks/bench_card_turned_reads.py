@@ -13,7 +13,6 @@ the photo path's p95 latency requirement (docs/requirements.md).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -21,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pocketocr.bench import cpu_name
+from pocketocr.eval.card import load_card_labels
 from pocketocr.tasks.card.post import DecodeConfig
 from pocketocr.tasks.card.predictor import CardReader
 
@@ -39,19 +39,18 @@ def main() -> int:
                for k, v in VARIANTS.items()}
     print(f"{cpu_name()}; {args.threads} thread(s); shipped angles {SHIPPED}")
     for d in args.datasets:
-        rows = [json.loads(line) for line in (d / "labels.jsonl").read_text().splitlines() if line.strip()]
-        rows = rows[: args.limit]
+        rows = load_card_labels(d)[: args.limit]
         times: dict[str, list[float]] = {k: [] for k in VARIANTS}
         right, wrong = dict.fromkeys(VARIANTS, 0), dict.fromkeys(VARIANTS, 0)
         for r in readers.values():
-            r.read(d / rows[0]["file"])  # warm-up: the first run allocates
+            r.read(rows[0].file)  # warm-up: the first run allocates
         for row in rows:  # variants take turns photo by photo
             for k, reader in readers.items():
                 t = time.perf_counter()
-                number = reader.read(d / row["file"]).number
+                number = reader.read(row.file).number
                 times[k].append((time.perf_counter() - t) * 1000)
-                right[k] += number == row["number"]
-                wrong[k] += number is not None and number != row["number"]
+                right[k] += number == row.number
+                wrong[k] += number is not None and number != row.number
         p95 = {k: statistics.quantiles(v, n=20)[-1] for k, v in times.items()}
         base = next(iter(VARIANTS))
         print(f"\n{d} ({len(rows)} photos)")

@@ -32,7 +32,8 @@ from .parity import ParityRow, gate, output_agreement, raise_on_failure
 __all__ = ["export_formula_formats"]
 
 SETS = ("scan", "photo")
-# what each model card records of its file on each validation set (as export/formula.py's cards)
+
+
 def _score(model, val_dir: Path) -> tuple[dict, list[list]]:
     """F1 and friends on one validation set (`model`: a file, or the checkpoint as a `TorchBackend`), plus
     the decoded formulas per page (for result agreement)."""

@@ -132,11 +132,15 @@ class _Card:
     det_tflite: torch.nn.Module
     rec_tflite: torch.nn.Module
     spec: PreSpec
-    recipe: dict                    # the detector's (seeds for calibration and validation come from it)
-    recipes: dict[str, tuple[dict, str]]  # role -> (recipe, per-model recipe hash)
+    hashes: dict[str, str]          # role -> per-model recipe hash
     version: str
     meta: dict[str, str]
     checkpoints: dict[str, dict]   # role -> the training checkpoint (recipe, history, ...: the model cards' record)
+
+    @property
+    def recipe(self) -> dict:
+        """The detector's recipe: seeds for calibration and validation come from it."""
+        return self.checkpoints["det"]["recipe"]
 
 
 def _load_card(files: dict[str, Path], version: str | None) -> _Card:
@@ -158,9 +162,8 @@ def _load_card(files: dict[str, Path], version: str | None) -> _Card:
     meta = {"version": version, "task": "card", "recipe_hash": f"det:{hashes['det']},rec:{hashes['rec']}",
             "labels": json.dumps({"det": ["number", "expiry", "height", "cos", "sin"], "rec": ["<blank>", *spec.vocab]}),
             **spec.to_metadata()}
-    return _Card(det, _RecProbs(rec).eval(), CardTFLiteDet(det).eval(), CardTFLiteRec(rec).eval(), spec, det_ck["recipe"],
-                 {"det": (det_ck["recipe"], hashes["det"]), "rec": (rec_ck["recipe"], hashes["rec"])}, version, meta,
-                 {"det": det_ck, "rec": rec_ck})
+    return _Card(det, _RecProbs(rec).eval(), CardTFLiteDet(det).eval(), CardTFLiteRec(rec).eval(), spec, hashes,
+                 version, meta, {"det": det_ck, "rec": rec_ck})
 
 
 def _val_inputs(val_dir: Path, spec: PreSpec, n: int = 8) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -284,7 +287,7 @@ def _parity(card: _Card, run: Path, names: dict, precisions: list[str], val_n: i
 
     spec, meta = card.spec, card.meta
     n_val = val_n or card.recipe["n_val"]
-    val_dir, versions = val_dataset_dir(run, card.recipe, n_val, gate_versions(*(r for r, _ in card.recipes.values())))
+    val_dir, versions = val_dataset_dir(run, card.recipe, n_val, gate_versions(*(ck["recipe"] for ck in card.checkpoints.values())))
     if not (val_dir / "labels.jsonl").exists():
         log(f"parity: rendering {n_val} validation photos of data version(s) {versions} -> {val_dir}")
         ensure_val_dataset(val_dir, n_val, card.recipe["seed"] + 1, versions, progress=False)
@@ -456,7 +459,7 @@ def _write_model_card(card: _Card, p: Path, fmt: Format, role: str, prec: str, r
                            "optimised for target_platform=arm"}.get(fmt)
     write_model_card(
         p, task="card", role=role, precision=prec, version=card.version, checkpoint=card.checkpoints[role],
-        recipe_hash=card.recipes[role][1],
+        recipe_hash=card.hashes[role],
         command="pocketocr train card && pocketocr export runs/card --to onnx,ort,tflite --int8"
                 + (f" --calib {calib}" if calib != onnx_card.DEFAULT_CALIB else ""),
         quantization=quant,
